@@ -1,0 +1,61 @@
+"""The one interface every rating model implements, and the pieces they share.
+
+A model maps a batch of ``user_idx`` (B,) and ``movie_idx`` (B,) int64 tensors to predicted ratings (B,)
+float32. Index 0 of both is the learned "unknown" slot (see :mod:`recsys.vocab`). Outputs are squashed by
+a sigmoid into the rating range widened by :data:`SQUASH_MARGIN` on each side, so the extreme ratings
+stay reachable; :func:`recsys.evaluate.predict` clips to the exact range.
+"""
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from recsys.config import StrictConfig
+
+SQUASH_MARGIN = 0.25
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """What a model needs to know about the data to be built: table sizes and the rating scale."""
+
+    n_users: int  # embedding rows, the unknown slot included
+    n_movies: int
+    rating_min: float
+    rating_max: float
+    rating_mean: float  # of the training rows; the output starts there
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class ModelConfig(StrictConfig):
+    """Base of every model's config."""
+
+
+class RatingModel(nn.Module):
+    """Base class: holds the squashing into the rating range and an optional penalty term."""
+
+    def __init__(self, shape: ModelShape):
+        super().__init__()
+        self.shape = shape
+        low, high = shape.rating_min - SQUASH_MARGIN, shape.rating_max + SQUASH_MARGIN
+        start = (shape.rating_mean - low) / (high - low)
+        self.register_buffer("low", torch.tensor(low, dtype=torch.float32), persistent=False)
+        self.register_buffer("span", torch.tensor(high - low, dtype=torch.float32), persistent=False)
+        # logit of the training mean: a raw output of 0 predicts the mean, so training starts there
+        self.register_buffer("offset", torch.tensor(math.log(start / (1 - start)), dtype=torch.float32),
+                             persistent=False)
+
+    def squash(self, raw: torch.Tensor) -> torch.Tensor:
+        """Map unbounded scores (B,) into the widened rating range (B,)."""
+        return self.low + self.span * torch.sigmoid(raw + self.offset)
+
+    def penalty(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
+        """Regularisation added to the batch loss (a scalar); none unless a model says otherwise."""
+        return torch.zeros((), device=self.low.device)
+
+    def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
