@@ -1,0 +1,34 @@
+"""train-all: raw MovieLens files to tracked, evaluated, registered models, as one Prefect flow."""
+
+from prefect import flow
+
+from recsys.config import SplitConfig
+from tasks.evaluate import evaluate_variant
+from tasks.ingest import fetch_data, ingest
+from tasks.pipeline_run import end_pipeline_run, start_pipeline_run
+from tasks.prepare import split_and_index
+from tasks.register import register_models
+from tasks.train import train_variant
+
+DEFAULT_VARIANTS = ["mf", "baseline"]
+
+
+@flow(name="train-all")
+def train_all(data: str | None = None, variants: list[str] = DEFAULT_VARIANTS, epochs: int | None = None,
+              seed: int = 42) -> list[dict]:
+    """Ingest and validate ``data``, split it with ``seed``, train and test each variant, register them.
+
+    ``data`` is a folder, .zip or URL (default: ``RECSYS_DATA``, else the GroupLens download);
+    ``epochs`` overrides each variant's epoch budget. Returns one result row per variant.
+    """
+    parent = start_pipeline_run("train-all", {"data": data, "variants": variants, "epochs": epochs, "seed": seed})
+    try:
+        dataset = ingest(fetch_data(data), parent)
+        prepared = split_and_index(dataset, SplitConfig(seed=seed), parent)
+        results = [evaluate_variant(train_variant(prepared, name, epochs, parent), prepared) for name in variants]
+        register_models(results, parent)
+    except BaseException:
+        end_pipeline_run(parent, "FAILED")
+        raise
+    end_pipeline_run(parent, "FINISHED")
+    return results

@@ -1,0 +1,50 @@
+"""The small handles tasks pass to each other: paths, ids and numbers, never frames or models."""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from recsys import columns as C
+from recsys import io
+from recsys.data import PreparedSplit
+from recsys.models import ModelShape
+from recsys.vocab import Vocabulary
+
+
+@dataclass(frozen=True)
+class IngestedData:
+    folder: str  # the raw release, never modified
+    ratings_path: str
+    movies_path: str
+    fingerprint: str
+    n_ratings: int
+    n_movies: int
+
+
+@dataclass(frozen=True)
+class PreparedData:
+    split_path: str  # ratings with a split column: train, val, test
+    users_path: str  # user vocabulary (user_id, user_idx)
+    movies_path: str  # movie vocabulary (movie_id, movie_idx)
+    shape: dict  # recsys.models.ModelShape as a dict
+    split_name: str
+    split_seed: int
+    fingerprint: str
+    counts: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainedVariant:
+    variant: str
+    run_id: str
+    checkpoint_path: str
+    model_uri: str
+    best_epoch: int
+    best_val_mse: float
+    fit_seconds: float
+
+
+def load_prepared(handle: PreparedData) -> PreparedSplit:
+    """The split, vocabularies and shape that ``handle`` points to, read back from Parquet."""
+    users = Vocabulary.from_frame(io.read_parquet(Path(handle.users_path)), C.USER_ID, C.USER_IDX)
+    movies = Vocabulary.from_frame(io.read_parquet(Path(handle.movies_path)), C.MOVIE_ID, C.MOVIE_IDX)
+    return PreparedSplit(io.read_parquet(Path(handle.split_path)), users, movies, ModelShape(**handle.shape))

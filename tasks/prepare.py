@@ -1,0 +1,34 @@
+"""Split-and-index task: a seeded split stored as a file, vocabularies fitted on its training rows."""
+
+from dataclasses import asdict
+from pathlib import Path
+
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from recsys import columns as C
+from recsys import io
+from recsys.config import SplitConfig
+from recsys.data import prepare_split
+from tasks import tracking
+from tasks.handles import IngestedData, PreparedData
+
+
+@task(name="split-and-index", cache_policy=NO_CACHE)
+def split_and_index(data: IngestedData, config: SplitConfig, parent_run_id: str) -> PreparedData:
+    """Write the split (logged as ``data/split.parquet``) and both vocabularies; count unknown ids."""
+    prepared = prepare_split(io.read_parquet(Path(data.ratings_path)), config)
+    out = Path(data.ratings_path).parent / config.name
+    split_frame = prepared.split.astype({C.SPLIT: str})
+    split_path = io.write_parquet(split_frame, out / "split.parquet", data.fingerprint)
+    users_path = io.write_parquet(prepared.users.to_frame(C.USER_ID, C.USER_IDX), out / "users.parquet")
+    movies_path = io.write_parquet(prepared.movies.to_frame(C.MOVIE_ID, C.MOVIE_IDX), out / "movies.parquet")
+    counts = prepared.counts()
+    client = tracking.client()
+    client.log_artifact(parent_run_id, str(split_path), artifact_path="data")
+    tracking.log_params(client, parent_run_id, {"split": config.model_dump(), "split_seed": config.seed})
+    for key, value in counts.items():
+        client.log_metric(parent_run_id, key, value)
+    get_run_logger().info("split %s: %s", config.name, counts)
+    return PreparedData(str(split_path), str(users_path), str(movies_path), asdict(prepared.shape),
+                        config.name, config.seed, data.fingerprint, counts)

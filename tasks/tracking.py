@@ -1,0 +1,57 @@
+"""MLflow plumbing shared by the tasks: the experiment, runs addressed by id, flattened params.
+
+Tasks address runs by id through ``MlflowClient`` rather than through the fluent "active run", so they
+stay correct whichever thread or process Prefect runs them in.
+"""
+
+import json
+import tempfile
+from pathlib import Path
+
+import mlflow
+from mlflow.entities import Param
+from mlflow.tracking import MlflowClient
+
+from tasks.runtime import EXPERIMENT, artifact_location, tracking_uri
+
+
+def client() -> MlflowClient:
+    uri = tracking_uri()
+    mlflow.set_tracking_uri(uri)
+    if uri.startswith("sqlite:///"):
+        Path(uri.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return MlflowClient(uri)
+
+
+def experiment_id(mlflow_client: MlflowClient) -> str:
+    """The id of the ``movielens`` experiment, created on first use."""
+    found = mlflow_client.get_experiment_by_name(EXPERIMENT)
+    if found is not None:
+        return found.experiment_id
+    return mlflow_client.create_experiment(EXPERIMENT, artifact_location=artifact_location(tracking_uri()))
+
+
+def flatten(prefix: str, values: dict) -> dict[str, str]:
+    """Nested settings as MLflow params: ``{"train": {"lr": 0.001}}`` becomes ``{"train.lr": "0.001"}``."""
+    out = {}
+    for key, value in values.items():
+        name = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict):
+            out.update(flatten(name, value))
+        else:
+            out[name] = str(value)
+    return out
+
+
+def log_params(mlflow_client: MlflowClient, run_id: str, params: dict) -> None:
+    flat = flatten("", params)
+    mlflow_client.log_batch(run_id, params=[Param(k, v) for k, v in flat.items()])
+
+
+def log_json(mlflow_client: MlflowClient, run_id: str, payload: dict, artifact_file: str) -> None:
+    """Write ``payload`` as JSON to ``artifact_file`` (a path inside the run's artifacts)."""
+    folder, _, name = artifact_file.rpartition("/")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_text(json.dumps(payload, indent=2, default=str))
+        mlflow_client.log_artifact(run_id, str(path), artifact_path=folder or None)
