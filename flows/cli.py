@@ -10,9 +10,13 @@ import sys
 
 def _quiet_defaults() -> None:
     """Offline-friendly settings, applied before prefect or mlflow are imported."""
-    for key, value in {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "MLFLOW_DISABLE_TELEMETRY": "true",
-                       "GX_ANALYTICS_ENABLED": "false", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-                       "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120"}.items():
+    for key, value in {
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "GX_ANALYTICS_ENABLED": "false",
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+    }.items():
         os.environ.setdefault(key, value)
 
 
@@ -31,8 +35,10 @@ def format_results(rows: list[dict]) -> str:
     """The results table: variant, best epoch, test MSE, RMSE, MAE and fit seconds."""
     lines = [f"{'variant':<12}{'best epoch':>11}{'test MSE':>10}{'RMSE':>8}{'MAE':>8}{'seconds':>9}"]
     for r in rows:
-        lines.append(f"{r['variant']:<12}{r['best_epoch']:>11}{r['test_mse']:>10.4f}{r['test_rmse']:>8.4f}"
-                     f"{r['test_mae']:>8.4f}{r['fit_seconds']:>9.1f}")
+        lines.append(
+            f"{r['variant']:<12}{r['best_epoch']:>11}{r['test_mse']:>10.4f}{r['test_rmse']:>8.4f}"
+            f"{r['test_mae']:>8.4f}{r['fit_seconds']:>9.1f}"
+        )
     return "\n".join(lines)
 
 

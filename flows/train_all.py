@@ -14,8 +14,9 @@ DEFAULT_VARIANTS = ["mf", "baseline"]
 
 
 @flow(name="train-all")
-def train_all(data: str | None = None, variants: list[str] = DEFAULT_VARIANTS, epochs: int | None = None,
-              seed: int = 42) -> list[dict]:
+def train_all(
+    data: str | None = None, variants: list[str] = DEFAULT_VARIANTS, epochs: int | None = None, seed: int = 42
+) -> list[dict]:
     """Ingest and validate ``data``, split it with ``seed``, train and test each variant, register them.
 
     ``data`` is a folder, .zip or URL (default: ``RECSYS_DATA``, else the GroupLens download);

@@ -13,8 +13,7 @@ from recsys.models.base import ModelShape
 from recsys.vocab import Vocabulary
 
 
-def save_checkpoint(path: Path, variant: str, model: RatingModel, users: Vocabulary,
-                    movies: Vocabulary) -> Path:
+def save_checkpoint(path: Path, variant: str, model: RatingModel, users: Vocabulary, movies: Vocabulary) -> Path:
     """Write the variant name, config, data shape, weights and both vocabularies to ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -34,7 +33,7 @@ def save_checkpoint(path: Path, variant: str, model: RatingModel, users: Vocabul
 def load_checkpoint(path: Path) -> tuple[str, RatingModel, Vocabulary, Vocabulary]:
     """The variant name, the model (eval mode, on the CPU) and the user and movie vocabularies."""
     payload = torch.load(path, map_location="cpu", weights_only=True)
-    model = build_model(payload["variant"], payload["config"], ModelShape(**payload["shape"]))
+    model = build_model(payload["variant"], payload["config"], ModelShape(**payload["shape"]), seed=0)
     model.load_state_dict(payload["state_dict"])
     model.eval()
     users = Vocabulary(payload["user_ids"].numpy())

@@ -37,6 +37,7 @@ class TrainConfig(StrictConfig):
     weight_decay: float = Field(0.0, ge=0)
     patience: int = Field(3, ge=1, description="epochs without a better validation MSE before stopping")
     unknown_id_rate: float = Field(
-        0.02, ge=0, lt=1, description="share of training ids replaced by the unknown slot, so it learns")
+        0.02, ge=0, lt=1, description="share of training ids replaced by the unknown slot, so it learns"
+    )
     seed: int = 42
     device: Literal["auto", "cpu", "cuda"] = "auto"

@@ -30,8 +30,10 @@ class RatingTensors:
 
     def unknown_counts(self) -> dict[str, int]:
         """How many rows have a user, or a movie, that the vocabularies did not know."""
-        return {"unknown_users": int((self.user_idx == UNKNOWN_IDX).sum()),
-                "unknown_movies": int((self.movie_idx == UNKNOWN_IDX).sum())}
+        return {
+            "unknown_users": int((self.user_idx == UNKNOWN_IDX).sum()),
+            "unknown_movies": int((self.movie_idx == UNKNOWN_IDX).sum()),
+        }
 
 
 def make_tensors(frame: pd.DataFrame, users: Vocabulary, movies: Vocabulary) -> RatingTensors:

@@ -17,8 +17,8 @@ def predict(model: RatingModel, data: RatingTensors, batch_size: int = 65_536) -
     device = next(model.parameters()).device
     parts = []
     for start in range(0, len(data), batch_size):
-        users = data.user_idx[start:start + batch_size].to(device)
-        movies = data.movie_idx[start:start + batch_size].to(device)
+        users = data.user_idx[start : start + batch_size].to(device)
+        movies = data.movie_idx[start : start + batch_size].to(device)
         parts.append(model(users, movies).float().cpu())
     out = torch.cat(parts).numpy().astype(np.float64) if parts else np.zeros(0)
     return np.clip(out, model.shape.rating_min, model.shape.rating_max)
@@ -44,7 +44,9 @@ def predict_ids(model: RatingModel, users: Vocabulary, movies: Vocabulary, frame
     missing = {C.USER_ID, C.MOVIE_ID} - set(frame.columns)
     if missing:
         raise ValueError(f"need columns {C.USER_ID!r} and {C.MOVIE_ID!r}; missing {sorted(missing)}")
-    data = RatingTensors(torch.from_numpy(users.encode(frame[C.USER_ID].to_numpy(dtype=np.int64))),
-                         torch.from_numpy(movies.encode(frame[C.MOVIE_ID].to_numpy(dtype=np.int64))),
-                         torch.zeros(len(frame)))
+    data = RatingTensors(
+        torch.from_numpy(users.encode(frame[C.USER_ID].to_numpy(dtype=np.int64))),
+        torch.from_numpy(movies.encode(frame[C.MOVIE_ID].to_numpy(dtype=np.int64))),
+        torch.zeros(len(frame)),
+    )
     return predict(model, data)

@@ -11,8 +11,9 @@ import pandas as pd
 from recsys import columns as C
 
 
-def split_random(ratings: pd.DataFrame, seed: int, test_fraction: float = 0.2,
-                 val_fraction: float = 0.1) -> pd.DataFrame:
+def split_random(
+    ratings: pd.DataFrame, seed: int, test_fraction: float = 0.2, val_fraction: float = 0.1
+) -> pd.DataFrame:
     """Return a copy of ``ratings`` with a ``split`` column: a seeded random test share, then a
     validation share of what remains; row order is kept."""
     if not 0 < test_fraction < 1 or not 0 <= val_fraction < 1:
@@ -23,7 +24,7 @@ def split_random(ratings: pd.DataFrame, seed: int, test_fraction: float = 0.2,
     n_val = int(round((n - n_test) * val_fraction))
     labels = np.full(n, C.TRAIN, dtype=object)
     labels[order[:n_test]] = C.TEST
-    labels[order[n_test:n_test + n_val]] = C.VAL
+    labels[order[n_test : n_test + n_val]] = C.VAL
     out = ratings.copy()
     out[C.SPLIT] = pd.Categorical(labels, categories=[C.TRAIN, C.VAL, C.TEST])
     return out

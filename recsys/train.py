@@ -79,8 +79,13 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def train_model(model: RatingModel, train: RatingTensors, val: RatingTensors, config: TrainConfig,
-                callbacks: tuple[Callback, ...] = ()) -> TrainResult:
+def train_model(
+    model: RatingModel,
+    train: RatingTensors,
+    val: RatingTensors,
+    config: TrainConfig,
+    callbacks: tuple[Callback, ...] = (),
+) -> TrainResult:
     """Fit ``model`` in place and return the best epoch, its validation MSE and the per-epoch history.
 
     The model ends holding the weights of its best validation epoch.
@@ -113,14 +118,19 @@ def train_model(model: RatingModel, train: RatingTensors, val: RatingTensors, co
     return result
 
 
-def _run_epoch(model: RatingModel, data: RatingTensors, optimizer: torch.optim.Optimizer,
-               config: TrainConfig, generator: torch.Generator) -> float:
+def _run_epoch(
+    model: RatingModel,
+    data: RatingTensors,
+    optimizer: torch.optim.Optimizer,
+    config: TrainConfig,
+    generator: torch.Generator,
+) -> float:
     model.train()
     n = len(data)
     order = torch.randperm(n, generator=generator, device=data.rating.device)
     total = torch.zeros((), device=data.rating.device)
     for start in range(0, n, config.batch_size):
-        rows = order[start:start + config.batch_size]
+        rows = order[start : start + config.batch_size]
         users, movies = data.user_idx[rows], data.movie_idx[rows]
         if config.unknown_id_rate > 0:
             users = _drop_ids(users, config.unknown_id_rate, generator)

@@ -18,13 +18,25 @@ def evaluate_variant(trained: TrainedVariant, prepared: PreparedData) -> dict:
     """Test MSE, RMSE and MAE of the checkpoint on the split's test rows, plus the training summary."""
     _, model, users, movies = load_checkpoint(Path(trained.checkpoint_path))
     test = rows_of(load_prepared(prepared).split, C.TEST)
-    metrics = {f"test_{k}": v for k, v in regression_metrics(test[C.RATING], predict_ids(model, users, movies, test)).items()}
+    scores = regression_metrics(test[C.RATING], predict_ids(model, users, movies, test))
+    metrics = {f"test_{k}": v for k, v in scores.items()}
     client = tracking.client()
     for key, value in metrics.items():
         client.log_metric(trained.run_id, key, value)
     client.set_terminated(trained.run_id, "FINISHED")
-    get_run_logger().info("%s: test MSE %.4f, RMSE %.4f, MAE %.4f", trained.variant, metrics["test_mse"],
-                          metrics["test_rmse"], metrics["test_mae"])
-    return {"variant": trained.variant, "run_id": trained.run_id, "model_uri": trained.model_uri,
-            "best_epoch": trained.best_epoch, "best_val_mse": trained.best_val_mse, **metrics,
-            "fit_seconds": trained.fit_seconds}
+    get_run_logger().info(
+        "%s: test MSE %.4f, RMSE %.4f, MAE %.4f",
+        trained.variant,
+        metrics["test_mse"],
+        metrics["test_rmse"],
+        metrics["test_mae"],
+    )
+    return {
+        "variant": trained.variant,
+        "run_id": trained.run_id,
+        "model_uri": trained.model_uri,
+        "best_epoch": trained.best_epoch,
+        "best_val_mse": trained.best_val_mse,
+        **metrics,
+        "fit_seconds": trained.fit_seconds,
+    }

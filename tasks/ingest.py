@@ -18,8 +18,9 @@ def _retry_only_io(task, task_run, state) -> bool:
     return isinstance(exc, OSError) and not isinstance(exc, io.DataFormatError)
 
 
-@task(name="fetch-data", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_only_io,
-      cache_policy=NO_CACHE)
+@task(
+    name="fetch-data", retries=2, retry_delay_seconds=[2, 10], retry_condition_fn=_retry_only_io, cache_policy=NO_CACHE
+)
 def fetch_data(source: str | None) -> str:
     """The local folder of the release named by ``source`` (or ``RECSYS_DATA``, or the default URL)."""
     folder = io.resolve_source(data_source(source), work_dir() / "cache")

@@ -4,7 +4,6 @@ Using a code file instead of a pickled object means loading a model never unpick
 """
 
 import mlflow
-
 from tasks.pyfunc import RatingPredictor
 
 mlflow.models.set_model(RatingPredictor())

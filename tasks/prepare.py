@@ -30,5 +30,13 @@ def split_and_index(data: IngestedData, config: SplitConfig, parent_run_id: str)
     for key, value in counts.items():
         client.log_metric(parent_run_id, key, value)
     get_run_logger().info("split %s: %s", config.name, counts)
-    return PreparedData(str(split_path), str(users_path), str(movies_path), asdict(prepared.shape),
-                        config.name, config.seed, data.fingerprint, counts)
+    return PreparedData(
+        str(split_path),
+        str(users_path),
+        str(movies_path),
+        asdict(prepared.shape),
+        config.name,
+        config.seed,
+        data.fingerprint,
+        counts,
+    )

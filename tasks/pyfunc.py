@@ -7,19 +7,25 @@ answers ``DataFrame(user_id, movie_id)`` with ratings, mapping unknown ids to th
 import warnings
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
 from mlflow.models import infer_signature
 
+import mlflow
 from recsys import columns as C
 from recsys.checkpoint import load_checkpoint
 from recsys.evaluate import predict_ids
 
 # Exact pins of what the model needs at load time (passing them skips MLflow's slow inference of them).
 # The recsys package itself must be installed where the model is loaded.
-PIP_REQUIREMENTS = ["torch==2.13.0", "pandas==3.1.1", "numpy==2.4.6", "pyarrow==25.0.1", "pydantic==2.14.4",
-                    "mlflow==3.17.2"]
+PIP_REQUIREMENTS = [
+    "torch==2.13.0",
+    "pandas==3.1.1",
+    "numpy==2.4.6",
+    "pyarrow==25.0.1",
+    "pydantic==2.14.4",
+    "mlflow==3.17.2",
+]
 
 
 class RatingPredictor(mlflow.pyfunc.PythonModel):
@@ -37,7 +43,12 @@ def log_model(checkpoint: Path, example: pd.DataFrame) -> str:
     with warnings.catch_warnings():  # ids are never missing, so MLflow's hint on integer columns is noise
         warnings.simplefilter("ignore", UserWarning)
         signature = infer_signature(example, predict_ids(model, users, movies, example))
-    info = mlflow.pyfunc.log_model(name="model", python_model=str(Path(__file__).with_name("model_code.py")),
-                                   artifacts={"checkpoint": str(checkpoint)}, signature=signature,
-                                   input_example=example, pip_requirements=PIP_REQUIREMENTS)
+    info = mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(Path(__file__).with_name("model_code.py")),
+        artifacts={"checkpoint": str(checkpoint)},
+        signature=signature,
+        input_example=example,
+        pip_requirements=PIP_REQUIREMENTS,
+    )
     return info.model_uri

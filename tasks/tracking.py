@@ -8,10 +8,10 @@ import json
 import tempfile
 from pathlib import Path
 
-import mlflow
 from mlflow.entities import Param
 from mlflow.tracking import MlflowClient
 
+import mlflow
 from tasks.runtime import EXPERIMENT, artifact_location, tracking_uri
 
 

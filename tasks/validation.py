@@ -43,17 +43,23 @@ class ValidationReport:
         return [o for o in self.outcomes if not o.success]
 
     def describe_failures(self) -> str:
-        lines = [f"{self.source}: {len(self.failures())} of {len(self.outcomes)} checks failed on "
-                 f"{self.rows} rows"]
+        lines = [f"{self.source}: {len(self.failures())} of {len(self.outcomes)} checks failed on {self.rows} rows"]
         for o in self.failures():
             where = f"column {o.column!r}" if o.column else "table"
-            lines.append(f"  - {o.expectation} on {where}: {o.unexpected_count} bad rows, "
-                         f"e.g. lines {o.sample_lines} with values {o.sample_values}")
+            lines.append(
+                f"  - {o.expectation} on {where}: {o.unexpected_count} bad rows, "
+                f"e.g. lines {o.sample_lines} with values {o.sample_values}"
+            )
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
-        return {"table": self.table, "source": self.source, "rows": self.rows, "success": self.success,
-                "expectations": [o.__dict__ for o in self.outcomes]}
+        return {
+            "table": self.table,
+            "source": self.source,
+            "rows": self.rows,
+            "success": self.success,
+            "expectations": [o.__dict__ for o in self.outcomes],
+        }
 
 
 class DataValidationError(ValueError):
@@ -71,11 +77,17 @@ def build_expectations(spec: TableSpec) -> list:
     ex = gx.expectations
     out = [ex.ExpectColumnToExist(column=c.name) for c in spec.columns]
     out += [ex.ExpectColumnValuesToNotBeNull(column=c.name) for c in spec.columns if not c.nullable]
-    out += [ex.ExpectColumnValuesToBeBetween(column=c.name, min_value=c.min_value, max_value=c.max_value)
-            for c in spec.columns if c.min_value is not None or c.max_value is not None]
+    out += [
+        ex.ExpectColumnValuesToBeBetween(column=c.name, min_value=c.min_value, max_value=c.max_value)
+        for c in spec.columns
+        if c.min_value is not None or c.max_value is not None
+    ]
     for cols in spec.unique:
-        out.append(ex.ExpectColumnValuesToBeUnique(column=cols[0]) if len(cols) == 1
-                   else ex.ExpectCompoundColumnsToBeUnique(column_list=list(cols)))
+        out.append(
+            ex.ExpectColumnValuesToBeUnique(column=cols[0])
+            if len(cols) == 1
+            else ex.ExpectCompoundColumnsToBeUnique(column_list=list(cols))
+        )
     return out
 
 
@@ -86,13 +98,17 @@ def validate_frame(df: pd.DataFrame, spec: TableSpec, source: Path, header_lines
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch = (context.data_sources.add_pandas("recsys").add_dataframe_asset(spec.name)
-             .add_batch_definition_whole_dataframe("whole"))
+    batch = (
+        context.data_sources.add_pandas("recsys")
+        .add_dataframe_asset(spec.name)
+        .add_batch_definition_whole_dataframe("whole")
+    )
     suite = context.suites.add(gx.ExpectationSuite(name=f"{spec.name}-suite"))
     for expectation in build_expectations(spec):
         suite.add_expectation(expectation)
     definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{spec.name}-validation", data=batch, suite=suite))
+        gx.ValidationDefinition(name=f"{spec.name}-validation", data=batch, suite=suite)
+    )
     result = definition.run(batch_parameters={"dataframe": df}, result_format="COMPLETE")
     outcomes = [_outcome(r, header_lines) for r in result.results]
     return ValidationReport(spec.name, str(source), len(df), outcomes)
@@ -106,10 +122,13 @@ def _outcome(result, header_lines: int) -> ExpectationOutcome:
     rows = list(details.get("unexpected_index_list") or [])[:SAMPLE]
     values = list(details.get("partial_unexpected_list") or [])[:SAMPLE]
     return ExpectationOutcome(
-        expectation=config.type, column=column, success=bool(result.success),
+        expectation=config.type,
+        column=column,
+        success=bool(result.success),
         unexpected_count=int(details.get("unexpected_count") or 0),
         sample_values=[_plain(v) for v in values],
-        sample_lines=[int(r) + 1 + header_lines for r in rows if isinstance(r, int | float)])
+        sample_lines=[int(r) + 1 + header_lines for r in rows if isinstance(r, int | float)],
+    )
 
 
 def _plain(value):

@@ -6,6 +6,8 @@ Each variant has a config class (model settings), a module class and trainer def
 
 from dataclasses import dataclass
 
+import torch
+
 from recsys.config import TrainConfig
 from recsys.models.base import ModelConfig, ModelShape, RatingModel
 from recsys.models.baseline import BaselineConfig, BaselineNet
@@ -22,8 +24,9 @@ class Variant:
 
 VARIANTS: dict[str, Variant] = {
     "mf": Variant("mf", MFConfig, MatrixFactorization, TrainConfig(lr=5e-3, batch_size=1024)),
-    "baseline": Variant("baseline", BaselineConfig, BaselineNet,
-                        TrainConfig(lr=1e-3, batch_size=1024, weight_decay=1e-5)),
+    "baseline": Variant(
+        "baseline", BaselineConfig, BaselineNet, TrainConfig(lr=1e-3, batch_size=1024, weight_decay=1e-5)
+    ),
 }
 
 
@@ -35,12 +38,15 @@ def get_variant(name: str) -> Variant:
         raise ValueError(f"unknown model variant {name!r}; known variants: {sorted(VARIANTS)}") from None
 
 
-def build_model(name: str, config: ModelConfig | dict | None, shape: ModelShape) -> RatingModel:
-    """A fresh model of variant ``name``; ``config`` may be a config object, a dict of overrides or None."""
+def build_model(name: str, config: ModelConfig | dict | None, shape: ModelShape, *, seed: int) -> RatingModel:
+    """A fresh model of variant ``name``, its weights initialised from ``seed``; ``config`` may be a config
+    object, a dict of overrides or None for the defaults."""
     variant = get_variant(name)
     if not isinstance(config, variant.config_cls):
         config = variant.config_cls(**(config or {}))
-    return variant.model_cls(config, shape)
+    with torch.random.fork_rng(devices=[]):  # seed this model's initialisation without touching the caller's
+        torch.manual_seed(seed)
+        return variant.model_cls(config, shape)
 
 
 __all__ = ["VARIANTS", "ModelConfig", "ModelShape", "RatingModel", "Variant", "build_model", "get_variant"]

@@ -46,8 +46,9 @@ class RatingModel(nn.Module):
         self.register_buffer("low", torch.tensor(low, dtype=torch.float32), persistent=False)
         self.register_buffer("span", torch.tensor(high - low, dtype=torch.float32), persistent=False)
         # logit of the training mean: a raw output of 0 predicts the mean, so training starts there
-        self.register_buffer("offset", torch.tensor(math.log(start / (1 - start)), dtype=torch.float32),
-                             persistent=False)
+        self.register_buffer(
+            "offset", torch.tensor(math.log(start / (1 - start)), dtype=torch.float32), persistent=False
+        )
 
     def squash(self, raw: torch.Tensor) -> torch.Tensor:
         """Map unbounded scores (B,) into the widened rating range (B,)."""
