@@ -27,11 +27,19 @@ DEFAULT_SOURCE = "https://files.grouplens.org/datasets/movielens/ml-latest-small
 FINGERPRINT_KEY = b"recsys.fingerprint"
 
 # ml-latest-small and the other CSV releases: file name, {raw header: our column}, {our column: kind}
-_RATINGS_CSV = ("ratings.csv", {"userId": C.USER_ID, "movieId": C.MOVIE_ID, "rating": C.RATING,
-                                "timestamp": C.TIMESTAMP})
+_RATINGS_CSV = (
+    "ratings.csv",
+    {"userId": C.USER_ID, "movieId": C.MOVIE_ID, "rating": C.RATING, "timestamp": C.TIMESTAMP},
+)
 _MOVIES_CSV = ("movies.csv", {"movieId": C.MOVIE_ID, "title": C.TITLE, "genres": C.GENRES})
-_KINDS = {C.USER_ID: pa.int64(), C.MOVIE_ID: pa.int64(), C.RATING: pa.float64(), C.TIMESTAMP: pa.int64(),
-          C.TITLE: pa.string(), C.GENRES: pa.string()}
+_KINDS = {
+    C.USER_ID: pa.int64(),
+    C.MOVIE_ID: pa.int64(),
+    C.RATING: pa.float64(),
+    C.TIMESTAMP: pa.int64(),
+    C.TITLE: pa.string(),
+    C.GENRES: pa.string(),
+}
 
 
 class DataFormatError(ValueError):
@@ -92,8 +100,12 @@ def _find_release_folder(folder: Path) -> Path:
     candidates = sorted(p.parent for p in folder.glob(f"*/{_RATINGS_CSV[0]}"))
     if len(candidates) == 1:
         return candidates[0]
-    raise DataFormatError(folder / _RATINGS_CSV[0], None, None,
-                          "no MovieLens ratings file found (looked in the folder and its subfolders)")
+    raise DataFormatError(
+        folder / _RATINGS_CSV[0],
+        None,
+        None,
+        "no MovieLens ratings file found (looked in the folder and its subfolders)",
+    )
 
 
 def release_files(folder: Path) -> list[Path]:
@@ -131,8 +143,12 @@ def _read_csv(path: Path, rename: dict[str, str]) -> pd.DataFrame:
         raise DataFormatError(path, 1, missing[0], f"missing required column; the header has {header}")
     types = {raw: _KINDS[ours] for raw, ours in rename.items()}
     try:
-        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
-            column_types=types, include_columns=list(rename), strings_can_be_null=False))
+        table = pacsv.read_csv(
+            path,
+            convert_options=pacsv.ConvertOptions(
+                column_types=types, include_columns=list(rename), strings_can_be_null=False
+            ),
+        )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise _locate_bad_value(path, rename, exc) from exc
     if table.num_rows == 0:
@@ -168,8 +184,7 @@ def _locate_bad_value(path: Path, rename: dict[str, str], exc: Exception) -> Dat
             bad = np.union1d(bad, np.flatnonzero(~whole.reindex(values.index, fill_value=True).to_numpy()))
         if len(bad):
             row = int(bad[0])
-            return DataFormatError(path, row + 2, raw_name,
-                                   f"value {values.iloc[row]!r} is not a valid {_KINDS[ours]}")
+            return DataFormatError(path, row + 2, raw_name, f"value {values.iloc[row]!r} is not a valid {_KINDS[ours]}")
     return DataFormatError(path, None, None, f"cannot be read: {exc}")
 
 
@@ -178,8 +193,7 @@ def write_parquet(df: pd.DataFrame, path: Path, fingerprint: str | None = None) 
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(df, preserve_index=False)
     if fingerprint is not None:
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
-                                               FINGERPRINT_KEY: fingerprint.encode()})
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), FINGERPRINT_KEY: fingerprint.encode()})
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
@@ -201,3 +215,12 @@ def read_fingerprint(path: Path) -> str | None:
     metadata = pq.read_schema(path).metadata or {}
     value = metadata.get(FINGERPRINT_KEY)
     return value.decode() if value is not None else None
+
+
+def write_release_csv(folder: Path, ratings: pd.DataFrame, movies: pd.DataFrame) -> Path:
+    """Write frames in the CSV layout of ml-latest-small (``ratings.csv``, ``movies.csv``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for (name, rename), frame in ((_RATINGS_CSV, ratings), (_MOVIES_CSV, movies)):
+        back = {ours: raw for raw, ours in rename.items()}
+        frame.rename(columns=back)[list(rename)].to_csv(folder / name, index=False)
+    return folder

@@ -1,0 +1,96 @@
+"""The contract every model variant honours; a variant's test file only names the variant."""
+
+import numpy as np
+import torch
+
+from recsys.checkpoint import load_checkpoint, save_checkpoint
+from recsys.config import TrainConfig
+from recsys.evaluate import predict
+from recsys.models import build_model, get_variant
+from recsys.models.base import SQUASH_MARGIN, ModelShape
+from recsys.train import train_model
+from recsys.vocab import fit_vocabulary
+
+SHAPE = ModelShape(n_users=11, n_movies=21, rating_min=0.5, rating_max=5.0, rating_mean=3.5)
+
+
+def batch(n=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    users = torch.randint(1, SHAPE.n_users, (n,), generator=g)
+    movies = torch.randint(1, SHAPE.n_movies, (n,), generator=g)
+    ratings = torch.randint(1, 11, (n,), generator=g).float() / 2
+    return users, movies, ratings
+
+
+class ModelContract:
+    variant: str
+
+    def build(self, seed=0):
+        return build_model(self.variant, None, SHAPE, seed=seed)
+
+    def test_builds_from_default_config(self):
+        model = self.build()
+        assert isinstance(model.config, get_variant(self.variant).config_cls)
+
+    def test_output_is_one_finite_rating_per_row_inside_the_range(self):
+        model = self.build().eval()
+        users, movies, _ = batch()
+        out = model(users, movies)
+        assert out.shape == (32,) and out.dtype == torch.float32
+        assert torch.isfinite(out).all()
+        assert (out >= 0.5 - SQUASH_MARGIN).all() and (out <= 5.0 + SQUASH_MARGIN).all()
+
+    def test_untrained_model_predicts_near_the_training_mean(self):
+        users, movies, _ = batch()
+        with torch.no_grad():
+            mean = float(self.build().eval()(users, movies).mean())
+        assert abs(mean - SHAPE.rating_mean) < 0.25
+
+    def test_state_dict_round_trip_gives_identical_predictions(self):
+        users, movies, _ = batch()
+        a = self.build(seed=1).eval()
+        b = self.build(seed=2).eval()
+        b.load_state_dict(a.state_dict())
+        assert torch.equal(a(users, movies), b(users, movies))
+
+    def test_same_seed_same_predictions_other_seed_other_predictions(self):
+        users, movies, _ = batch()
+        assert torch.equal(self.build(seed=5).eval()(users, movies), self.build(seed=5).eval()(users, movies))
+        assert not torch.equal(self.build(seed=5).eval()(users, movies), self.build(seed=6).eval()(users, movies))
+
+    def test_loss_falls_when_overfitting_a_tiny_batch(self):
+        model = self.build()
+        users, movies, ratings = batch()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        losses = []
+        for _ in range(150):
+            loss = torch.nn.functional.mse_loss(model(users, movies), ratings) + model.penalty(users, movies)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        assert losses[-1] < 0.5 * losses[0]
+
+    def test_unknown_ids_get_finite_in_range_predictions_and_a_trained_slot(self, tiny_prepared):
+        model = build_model(self.variant, None, tiny_prepared.shape, seed=0)
+        before = {k: v.clone() for k, v in model.state_dict().items()}
+        config = TrainConfig(epochs=2, batch_size=64, unknown_id_rate=0.1, lr=1e-2)
+        train_model(model, tiny_prepared.tensors("train"), tiny_prepared.tensors("val"), config)
+        zeros = torch.zeros(4, dtype=torch.long)
+        out = model.eval()(zeros, zeros)
+        assert torch.isfinite(out).all() and (out > 0).all()
+        first_tables = [k for k, v in before.items() if v.dim() == 2 and v.shape[0] == tiny_prepared.shape.n_users]
+        assert first_tables, "expected a user embedding table"
+        assert any(not torch.equal(before[k][0], model.state_dict()[k][0]) for k in first_tables)
+
+    def test_checkpoint_round_trip(self, tmp_path):
+        model = self.build(seed=3)
+        users, movies = fit_vocabulary(np.arange(1, 11)), fit_vocabulary(np.arange(1, 21))
+        path = save_checkpoint(tmp_path / "m.pt", self.variant, model, users, movies)
+        variant, loaded, users2, movies2 = load_checkpoint(path)
+        u, m, r = batch()
+        from recsys.data import RatingTensors
+
+        data = RatingTensors(u, m, r)
+        assert variant == self.variant and np.array_equal(users2.ids, users.ids)
+        assert np.array_equal(predict(model, data), predict(loaded, data))

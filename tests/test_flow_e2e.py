@@ -1,0 +1,120 @@
+"""train-all end to end on the real ml-latest-small, under Prefect's test harness, tracked in a
+temporary sqlite MLflow store: every name of the MLflow contract, the alias, and a sane test MSE."""
+
+import os
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+from prefect.testing.utilities import prefect_test_harness
+
+import mlflow
+from recsys import columns as C
+from tasks.runtime import CHAMPION, EXPERIMENT, REGISTERED_MODEL
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("e2e")
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db", "RECSYS_WORKDIR": str(tmp / "work")}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    with prefect_test_harness(server_startup_timeout=120):
+        yield tmp
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="module")
+def trained(harness, real_data):
+    from flows.train_all import train_all
+
+    rows = train_all(data=str(real_data), variants=["mf", "baseline"], epochs=2, seed=42)
+    return rows, MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
+
+
+def runs(client, query):
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    return client.search_runs([experiment.experiment_id], filter_string=query)
+
+
+def test_parent_run_has_the_pipeline_tag_params_and_split(trained):
+    rows, client = trained
+    (parent,) = runs(client, "tags.pipeline = 'train-all'")
+    assert parent.info.status == "FINISHED"
+    assert len(parent.data.params["data_fingerprint"]) == 64 and parent.data.params["split_seed"] == "42"
+    assert parent.data.metrics["n_test"] == 20001 and parent.data.metrics["test_unknown_users"] == 0
+    path = client.download_artifacts(parent.info.run_id, "data/split.parquet")
+    split = pd.read_parquet(path)
+    assert list(split.columns) == [C.USER_ID, C.MOVIE_ID, C.RATING, C.TIMESTAMP, C.SPLIT]
+    assert len(split) == 100_004 and set(split[C.SPLIT]) == {"train", "val", "test"}
+    assert (split[C.SPLIT] == "test").sum() == 20001
+    assert {"validation/ratings.json", "validation/movies.json"} <= {
+        f"validation/{a.path.rsplit('/', 1)[-1]}" for a in client.list_artifacts(parent.info.run_id, "validation")
+    }
+
+
+def test_each_variant_has_a_nested_run_with_the_contract_metrics(trained):
+    rows, client = trained
+    (parent,) = runs(client, "tags.pipeline = 'train-all'")
+    for variant in ("mf", "baseline"):
+        (run,) = runs(client, f"tags.variant = '{variant}'")
+        assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
+        for key in ("test_mse", "test_rmse", "test_mae", "best_epoch", "fit_seconds"):
+            assert key in run.data.metrics, key
+        assert run.data.metrics["test_mse"] < 1.0  # predicting the global mean scores 1.137
+        assert run.data.metrics["test_rmse"] == pytest.approx(run.data.metrics["test_mse"] ** 0.5)
+        for key in ("train_mse", "val_mse"):
+            assert [m.step for m in client.get_metric_history(run.info.run_id, key)] == [1, 2]
+        params = run.data.params
+        assert params["data_fingerprint"] == parent.data.params["data_fingerprint"]
+        assert params["split_seed"] == "42" and params["train.epochs"] == "2" and "model.dim" in params
+        assert run.info.status == "FINISHED"
+
+
+def test_models_are_registered_and_the_champion_predicts(trained):
+    rows, client = trained
+    versions = client.search_model_versions(f"name = '{REGISTERED_MODEL}'")
+    assert sorted(v.tags["variant"] for v in versions) == ["baseline", "mf"]
+    champion = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
+    best = min(rows, key=lambda r: r["best_val_mse"])
+    assert champion.tags["variant"] == best["variant"]
+    model = mlflow.pyfunc.load_model(f"models:/{REGISTERED_MODEL}@{CHAMPION}")
+    assert model.metadata.signature is not None
+    predictions = model.predict(pd.DataFrame({C.USER_ID: [1, 1, 10**9], C.MOVIE_ID: [31, 1029, 1]}))
+    assert len(predictions) == 3 and ((predictions >= 0.5) & (predictions <= 5.0)).all()
+
+
+def test_flow_returns_the_results_table_rows(trained):
+    rows, _ = trained
+    assert [r["variant"] for r in rows] == ["mf", "baseline"]
+    assert all(r["test_mse"] < 1.0 and r["best_epoch"] in (1, 2) for r in rows)
+
+
+def test_invalid_data_fails_the_flow_naming_the_line_and_marks_the_run_failed(harness, tiny_release):
+    from flows.train_all import train_all
+    from tasks.validation import DataValidationError
+
+    path = tiny_release / "ratings.csv"
+    lines = path.read_text().splitlines()
+    user, movie, _, ts = lines[3].split(",")
+    lines[3] = f"{user},{movie},9.0,{ts}"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataValidationError, match=r"(?s)ratings.csv.*column 'rating'.*lines \[4\]"):
+        train_all(data=str(tiny_release), variants=["mf"], epochs=1)
+    client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
+    latest = runs(client, "tags.pipeline = 'train-all'")[0]
+    assert latest.info.status == "FAILED"
+
+
+def test_cli_prints_the_results_table(harness, real_data, capsys):
+    from flows.cli import main
+
+    assert main(["train-all", "--data", str(real_data), "--variants", "mf", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "variant" in out and "test MSE" in out and "\nmf " in out
