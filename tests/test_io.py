@@ -81,3 +81,26 @@ def test_fingerprint_changes_with_content(tiny_release):
     with open(files[0], "a") as f:
         f.write("1,1,3.0,1000000000\n")
     assert io.fingerprint_files(files) != before and len(before) == 64
+
+
+def test_url_source_is_downloaded_once_into_the_cache(tiny_release, tmp_path):
+    import functools
+    import http.server
+    import threading
+
+    archive = tmp_path / "served" / "ml-tiny.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in tiny_release.iterdir():
+            zf.write(f, f"ml-tiny/{f.name}")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(archive.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/ml-tiny.zip"
+        folder = io.resolve_source(url, tmp_path / "cache")
+    finally:
+        server.shutdown()
+    assert (tmp_path / "cache" / "downloads" / "ml-tiny.zip").read_bytes() == archive.read_bytes()
+    assert (folder / "movies.csv").read_bytes() == (tiny_release / "movies.csv").read_bytes()
+    assert io.resolve_source(url, tmp_path / "cache") == folder  # server gone: served from the cache
