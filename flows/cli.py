@@ -28,6 +28,17 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--variants", default="mf,baseline", help="comma-separated variant names")
     train.add_argument("--epochs", type=int, help="epoch budget per variant (early stopping still applies)")
     train.add_argument("--seed", type=int, default=42, help="split and training seed")
+    ingest = sub.add_parser("ingest", help="validate a release and write its Parquet tables and quarantine")
+    for command in (train, ingest):
+        command.add_argument("--refresh", action="store_true", help="ingest again even if the data is unchanged")
+        command.add_argument(
+            "--max-quarantine-share",
+            type=float,
+            default=0.01,
+            help="fail when more than this share of a table's rows is quarantined (default 0.01)",
+        )
+    ingest.add_argument("--data", help="MovieLens folder, .zip or URL (default: $RECSYS_DATA, else download)")
+    ingest.add_argument("--out", help="output folder (default: under $RECSYS_WORKDIR, keyed by content)")
     return parser
 
 
@@ -45,6 +56,18 @@ def format_results(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _quiet_defaults()
+    from recsys.ingest import QuarantineLimitError
+    from recsys.io import DataFormatError
+    from tasks.validation import DataValidationError
+
+    try:
+        return _train_all(args) if args.command == "train-all" else _ingest(args)
+    except (DataFormatError, DataValidationError, QuarantineLimitError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _train_all(args) -> int:
     from recsys.models import get_variant
 
     variants = [v.strip() for v in args.variants.split(",") if v.strip()]
@@ -52,8 +75,25 @@ def main(argv: list[str] | None = None) -> int:
         get_variant(name)  # fail before any server starts if a name is wrong
     from flows.train_all import train_all
 
-    rows = train_all(data=args.data, variants=variants, epochs=args.epochs, seed=args.seed)
+    rows = train_all(
+        data=args.data,
+        variants=variants,
+        epochs=args.epochs,
+        seed=args.seed,
+        max_quarantine_share=args.max_quarantine_share,
+    )
     print(format_results(rows))
+    return 0
+
+
+def _ingest(args) -> int:
+    from flows.ingest import ingest_data
+    from tasks.ingest import summarise
+
+    report = ingest_data(
+        data=args.data, out=args.out, max_quarantine_share=args.max_quarantine_share, refresh=args.refresh
+    )
+    print(summarise(report))
     return 0
 
 

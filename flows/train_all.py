@@ -4,7 +4,7 @@ from prefect import flow
 
 from recsys.config import SplitConfig
 from tasks.evaluate import evaluate_variant
-from tasks.ingest import fetch_data, ingest
+from tasks.ingest import fetch_data, ingest, report_ingestion
 from tasks.pipeline_run import end_pipeline_run, start_pipeline_run
 from tasks.prepare import split_and_index
 from tasks.register import register_models
@@ -15,16 +15,31 @@ DEFAULT_VARIANTS = ["mf", "baseline"]
 
 @flow(name="train-all")
 def train_all(
-    data: str | None = None, variants: list[str] = DEFAULT_VARIANTS, epochs: int | None = None, seed: int = 42
+    data: str | None = None,
+    variants: list[str] = DEFAULT_VARIANTS,
+    epochs: int | None = None,
+    seed: int = 42,
+    max_quarantine_share: float = 0.01,
+    refresh: bool = False,
 ) -> list[dict]:
     """Ingest and validate ``data``, split it with ``seed``, train and test each variant, register them.
 
     ``data`` is a folder, .zip or URL (default: ``RECSYS_DATA``, else the GroupLens download);
-    ``epochs`` overrides each variant's epoch budget. Returns one result row per variant.
+    ``epochs`` overrides each variant's epoch budget; the flow fails when more than
+    ``max_quarantine_share`` of the rows are quarantined; ``refresh`` re-ingests unchanged data.
+    Returns one result row per variant.
     """
-    parent = start_pipeline_run("train-all", {"data": data, "variants": variants, "epochs": epochs, "seed": seed})
+    params = {
+        "data": data,
+        "variants": variants,
+        "epochs": epochs,
+        "seed": seed,
+        "max_quarantine_share": max_quarantine_share,
+    }
+    parent = start_pipeline_run("train-all", params)
     try:
-        dataset = ingest(fetch_data(data), parent)
+        dataset = ingest.with_options(refresh_cache=refresh)(fetch_data(data))
+        report_ingestion(dataset, parent, max_quarantine_share)
         prepared = split_and_index(dataset, SplitConfig(seed=seed), parent)
         results = [evaluate_variant(train_variant(prepared, name, epochs, parent), prepared) for name in variants]
         register_models(results, parent)

@@ -13,11 +13,13 @@ from recsys.vocab import Vocabulary
 @dataclass(frozen=True)
 class IngestedData:
     folder: str  # the raw release, never modified
+    release: str
     ratings_path: str
     movies_path: str
+    quarantine_path: str
+    out_dir: str  # also holds ingest_report.json, validation.json and data_docs/
     fingerprint: str
-    n_ratings: int
-    n_movies: int
+    report: dict
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,33 @@
-"""Ingestion tasks: find the release (with retries, it may be a download), validate it, write Parquet."""
+"""Ingestion tasks: find the release (with retries: it may be a download), clean and validate it into
+Parquet (cached on content and code), then report what was kept and set aside to MLflow and Prefect."""
 
+import hashlib
+import json
 from pathlib import Path
 
 from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from recsys import io, schema
+from recsys.ingest import QuarantineLimitError, check_quarantine_share, ingest_release
 from tasks import tracking
 from tasks.handles import IngestedData
 from tasks.runtime import data_source, work_dir
-from tasks.validation import DataValidationError, validate_frame
+from tasks.validation import DataValidationError, TableToValidate, validate_tables
+
+OUTPUTS = ("ratings.parquet", "movies.parquet", "quarantine.parquet", "ingest_report.json", "validation.json")
+_CODE = [
+    "recsys/ingest.py",
+    "recsys/releases.py",
+    "recsys/schema.py",
+    "recsys/io/text.py",
+    "recsys/io/sources.py",
+    "recsys/io/parquet.py",
+    "tasks/ingest.py",
+    "tasks/validation.py",
+]
+CODE_VERSION = hashlib.sha256(b"".join((Path(__file__).parents[1] / f).read_bytes() for f in _CODE)).hexdigest()
 
 
 def _retry_only_io(task, task_run, state) -> bool:
@@ -28,24 +46,116 @@ def fetch_data(source: str | None) -> str:
     return str(folder)
 
 
-# Not cached by Prefect: the output folder is keyed by the content fingerprint, so unchanged input
-# is re-validated (cheap) but maps to the same files.
-@task(name="ingest", cache_policy=NO_CACHE)
-def ingest(folder: str, parent_run_id: str) -> IngestedData:
-    """Read, validate (Great Expectations) and store the release as Parquet; stops on invalid data."""
-    logger, release = get_run_logger(), Path(folder)
-    files = io.release_files(release)
-    fingerprint = io.fingerprint_files(files)
-    ratings, movies = io.read_ratings(release), io.read_movies(release)
-    reports = [validate_frame(ratings, schema.RATINGS, files[0]), validate_frame(movies, schema.MOVIES, files[1])]
-    client = tracking.client()
-    for report in reports:
-        tracking.log_json(client, parent_run_id, report.to_dict(), f"validation/{report.table}.json")
-        if not report.success:
-            raise DataValidationError(report)
-    client.log_param(parent_run_id, "data_fingerprint", fingerprint)
-    out = work_dir() / "data" / fingerprint[:16]
-    ratings_path = io.write_parquet(ratings, out / "ratings.parquet", fingerprint)
-    movies_path = io.write_parquet(movies, out / "movies.parquet", fingerprint)
-    logger.info("validated %d ratings and %d movies (fingerprint %s)", len(ratings), len(movies), fingerprint[:12])
-    return IngestedData(str(release), str(ratings_path), str(movies_path), fingerprint, len(ratings), len(movies))
+def _fingerprint(folder: Path) -> str:
+    return io.fingerprint_files(io.release_files(folder, io.detect_release(folder)[1]))
+
+
+def _output_dir(folder: Path, out: str | None) -> Path:
+    return Path(out).resolve() if out else work_dir() / "data" / _fingerprint(folder)[:16]
+
+
+def _cache_key(context, parameters) -> str:
+    """Content of the raw files + code version + where the output goes. Outputs deleted by hand are
+    reported by ``report_ingestion``; ``refresh`` (``--refresh``) rebuilds them."""
+    folder = Path(parameters["folder"])
+    out = _output_dir(folder, parameters.get("out"))
+    return hashlib.sha256(f"{_fingerprint(folder)}|{CODE_VERSION}|{out}".encode()).hexdigest()
+
+
+@task(name="ingest", cache_key_fn=_cache_key, persist_result=True)
+def ingest(folder: str, out: str | None = None) -> IngestedData:
+    """Clean the release (row rules, quarantine), validate what was kept with Great Expectations and
+    write Parquet, the quarantine, the report and Data Docs to ``out`` (default: keyed by content)."""
+    release, logger = Path(folder), get_run_logger()
+    fingerprint, out_dir = _fingerprint(release), _output_dir(release, out)
+    result = ingest_release(release)
+    reports = validate_tables(
+        [
+            TableToValidate(schema.MOVIES, result.movies.kept, result.files[1], result.movies.kept_lines),
+            TableToValidate(
+                schema.ratings_spec(result.rating_values),
+                result.ratings.kept,
+                result.files[0],
+                result.ratings.kept_lines,
+            ),
+        ],
+        docs_dir=out_dir / "data_docs",
+    )
+    paths = {
+        name: io.write_parquet(frame, out_dir / f"{name}.parquet", fingerprint)
+        for name, frame in (
+            ("ratings", result.ratings.kept),
+            ("movies", result.movies.kept),
+            ("quarantine", result.quarantine()),
+        )
+    }
+    report = result.report(fingerprint)
+    _write_json(out_dir / "validation.json", [r.to_dict() for r in reports])
+    _write_json(out_dir / "ingest_report.json", report)
+    logger.info(
+        "%s: kept %d of %d ratings, %d of %d movies",
+        result.release,
+        len(result.ratings.kept),
+        result.ratings.rows_read,
+        len(result.movies.kept),
+        result.movies.rows_read,
+    )
+    for r in reports:
+        if not r.success:
+            raise DataValidationError(r)
+    return IngestedData(
+        str(release),
+        result.release,
+        str(paths["ratings"]),
+        str(paths["movies"]),
+        str(paths["quarantine"]),
+        str(out_dir),
+        fingerprint,
+        report,
+    )
+
+
+def _write_json(path: Path, payload) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(payload, indent=2, default=str))
+    tmp.replace(path)
+
+
+@task(name="report-ingestion", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+def report_ingestion(data: IngestedData, run_id: str, max_quarantine_share: float) -> dict:
+    """Log the report, GX results, Data Docs and quarantine counts to MLflow and a Prefect markdown
+    artifact; then fail if more than ``max_quarantine_share`` of either table was quarantined."""
+    client, out = tracking.client(), Path(data.out_dir)
+    missing = [name for name in OUTPUTS if not (out / name).exists()]
+    if missing:
+        raise FileNotFoundError(
+            f"{out}: {missing} of a cached ingestion are gone; run again with refresh "
+            "(recsys ingest --refresh) to rebuild them"
+        )
+    for name in ("ingest_report.json", "validation.json", "quarantine.parquet"):
+        client.log_artifact(run_id, str(out / name), artifact_path="ingest")
+    client.log_artifacts(run_id, str(out / "data_docs"), artifact_path="ingest/data_docs")
+    tracking.log_params(client, run_id, {"data_fingerprint": data.fingerprint, "release": data.release})
+    for table in ("ratings", "movies"):
+        counts = data.report[table]
+        client.log_metric(run_id, f"{table}_rows_read", counts["rows_read"])
+        client.log_metric(run_id, f"{table}_rows_kept", counts["rows_kept"])
+        for reason, n in counts["quarantined_by_reason"].items():
+            client.log_metric(run_id, f"quarantined_{table}_{reason}", n)
+    create_markdown_artifact(key="ingest-validation", markdown=summarise(data.report))
+    check_quarantine_share(data.report, max_quarantine_share)
+    return data.report
+
+
+def summarise(report: dict) -> str:
+    """A short Markdown summary of an ingestion report (for Prefect and the command line)."""
+    lines = [f"**{report['release']}** ({report['layout']} layout), fingerprint `{report['fingerprint'][:12]}`", ""]
+    lines += ["| table | read | kept | quarantined | by reason |", "|---|---|---|---|---|"]
+    for table in ("ratings", "movies"):
+        c = report[table]
+        reasons = ", ".join(f"{k}: {v}" for k, v in c["quarantined_by_reason"].items()) or "none"
+        lines.append(f"| {table} | {c['rows_read']} | {c['rows_kept']} | {c['rows_quarantined']} | {reasons} |")
+    return "\n".join(lines)
+
+
+__all__ = ["QuarantineLimitError", "fetch_data", "ingest", "report_ingestion", "summarise"]

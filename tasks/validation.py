@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from recsys.schema import TableSpec
@@ -70,51 +71,113 @@ class DataValidationError(ValueError):
         super().__init__(report.describe_failures())
 
 
-def build_expectations(spec: TableSpec) -> list:
-    """The GX expectations for one declared table: columns, nulls, value bounds and uniqueness."""
+_GX_TYPES = {"int": "int64", "float": "float64", "str": "str"}
+
+
+def build_expectations(spec: TableSpec, references: dict[str, list] | None = None) -> list:
+    """The GX expectations for one declared table: columns and types, nulls, bounds, allowed values,
+    text lengths, uniqueness, and membership in the tables it references (``references`` gives their
+    values by "table.column")."""
     import great_expectations as gx
 
     ex = gx.expectations
     out = [ex.ExpectColumnToExist(column=c.name) for c in spec.columns]
-    out += [ex.ExpectColumnValuesToNotBeNull(column=c.name) for c in spec.columns if not c.nullable]
-    out += [
-        ex.ExpectColumnValuesToBeBetween(column=c.name, min_value=c.min_value, max_value=c.max_value)
-        for c in spec.columns
-        if c.min_value is not None or c.max_value is not None
-    ]
+    for c in spec.columns:
+        if c.kind in _GX_TYPES:
+            # GX names a nullable Int64 column "int64" too
+            out.append(ex.ExpectColumnValuesToBeOfType(column=c.name, type_=_GX_TYPES[c.kind]))
+        if not c.nullable:
+            out.append(ex.ExpectColumnValuesToNotBeNull(column=c.name))
+        if c.min_value is not None or c.max_value is not None:
+            out.append(ex.ExpectColumnValuesToBeBetween(column=c.name, min_value=c.min_value, max_value=c.max_value))
+        if c.allowed is not None:
+            out.append(ex.ExpectColumnValuesToBeInSet(column=c.name, value_set=list(c.allowed)))
+        if c.min_length is not None:
+            out.append(ex.ExpectColumnValueLengthsToBeBetween(column=c.name, min_value=c.min_length))
     for cols in spec.unique:
         out.append(
             ex.ExpectColumnValuesToBeUnique(column=cols[0])
             if len(cols) == 1
             else ex.ExpectCompoundColumnsToBeUnique(column_list=list(cols))
         )
+    for column, table, other in spec.references:
+        values = (references or {}).get(f"{table}.{other}")
+        if values is not None:
+            out.append(ex.ExpectColumnValuesToBeInSet(column=column, value_set=values))
     return out
 
 
-def validate_frame(df: pd.DataFrame, spec: TableSpec, source: Path, header_lines: int = 1) -> ValidationReport:
-    """Run the table's expectations on ``df`` (row i read from line i + 1 + header_lines of ``source``)."""
+@dataclass
+class TableToValidate:
+    spec: TableSpec
+    frame: pd.DataFrame
+    source: Path
+    lines: np.ndarray | None = None  # file line of each row, to name lines in failures
+
+
+def validate_tables(tables: list[TableToValidate], docs_dir: Path | None = None) -> list[ValidationReport]:
+    """Validate each table with its suite in one GX context; with ``docs_dir``, build Data Docs there.
+
+    Tables are given in order, so a later one can reference the values of an earlier one (ratings'
+    movie ids must be in movies)."""
+    import great_expectations as gx
+
+    context = _context(docs_dir)
+    references: dict[str, list] = {}
+    reports = []
+    for item in tables:
+        batch = (
+            context.data_sources.add_pandas(item.spec.name)
+            .add_dataframe_asset(item.spec.name)
+            .add_batch_definition_whole_dataframe("whole")
+        )
+        suite = context.suites.add(gx.ExpectationSuite(name=item.spec.name))
+        for expectation in build_expectations(item.spec, references):
+            suite.add_expectation(expectation)
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=item.spec.name, data=batch, suite=suite)
+        )
+        actions = [gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["recsys"])] if docs_dir else []
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=item.spec.name, validation_definitions=[definition], actions=actions, result_format="COMPLETE"
+            )
+        )
+        result = checkpoint.run(batch_parameters={"dataframe": item.frame})
+        (run,) = result.run_results.values()
+        outcomes = [_outcome(r, item.lines) for r in run.results]
+        reports.append(ValidationReport(item.spec.name, str(item.source), len(item.frame), outcomes))
+        for c in item.spec.columns:
+            if c.kind == "int" and not c.nullable:
+                references[f"{item.spec.name}.{c.name}"] = item.frame[c.name].drop_duplicates().tolist()
+    return reports
+
+
+def validate_frame(df: pd.DataFrame, spec: TableSpec, source: Path) -> ValidationReport:
+    """Validate one table on its own (row i taken to be line i + 2 of ``source``, after a header)."""
+    return validate_tables([TableToValidate(spec, df, source, np.arange(2, len(df) + 2))])[0]
+
+
+def _context(docs_dir: Path | None):
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    batch = (
-        context.data_sources.add_pandas("recsys")
-        .add_dataframe_asset(spec.name)
-        .add_batch_definition_whole_dataframe("whole")
-    )
-    suite = context.suites.add(gx.ExpectationSuite(name=f"{spec.name}-suite"))
-    for expectation in build_expectations(spec):
-        suite.add_expectation(expectation)
-    definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{spec.name}-validation", data=batch, suite=suite)
-    )
-    result = definition.run(batch_parameters={"dataframe": df}, result_format="COMPLETE")
-    outcomes = [_outcome(r, header_lines) for r in result.results]
-    return ValidationReport(spec.name, str(source), len(df), outcomes)
+    if docs_dir is not None:
+        backend = {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)}
+        context.add_data_docs_site(
+            site_name="recsys",
+            site_config={
+                "class_name": "SiteBuilder",
+                "store_backend": backend,
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+    return context
 
 
-def _outcome(result, header_lines: int) -> ExpectationOutcome:
+def _outcome(result, lines: np.ndarray | None) -> ExpectationOutcome:
     config = result.expectation_config
     kwargs = config.kwargs
     column = kwargs.get("column") or ",".join(kwargs.get("column_list", [])) or None
@@ -127,7 +190,7 @@ def _outcome(result, header_lines: int) -> ExpectationOutcome:
         success=bool(result.success),
         unexpected_count=int(details.get("unexpected_count") or 0),
         sample_values=[_plain(v) for v in values],
-        sample_lines=[int(r) + 1 + header_lines for r in rows if isinstance(r, int | float)],
+        sample_lines=[int(lines[int(r)]) if lines is not None else int(r) for r in rows if isinstance(r, int | float)],
     )
 
 

@@ -54,9 +54,12 @@ def test_parent_run_has_the_pipeline_tag_params_and_split(trained):
     assert list(split.columns) == [C.USER_ID, C.MOVIE_ID, C.RATING, C.TIMESTAMP, C.SPLIT]
     assert len(split) == 100_004 and set(split[C.SPLIT]) == {"train", "val", "test"}
     assert (split[C.SPLIT] == "test").sum() == 20001
-    assert {"validation/ratings.json", "validation/movies.json"} <= {
-        f"validation/{a.path.rsplit('/', 1)[-1]}" for a in client.list_artifacts(parent.info.run_id, "validation")
+    logged = {a.path for a in client.list_artifacts(parent.info.run_id, "ingest")}
+    assert {"ingest/ingest_report.json", "ingest/validation.json", "ingest/quarantine.parquet"} <= logged
+    assert "ingest/data_docs/index.html" in {
+        a.path for a in client.list_artifacts(parent.info.run_id, "ingest/data_docs")
     }
+    assert parent.data.metrics["ratings_rows_kept"] == 100_004 and parent.data.params["release"] == "ml-latest-small"
 
 
 def test_each_variant_has_a_nested_run_with_the_contract_metrics(trained):
@@ -96,20 +99,64 @@ def test_flow_returns_the_results_table_rows(trained):
     assert all(r["test_mse"] < 1.0 and r["best_epoch"] in (1, 2) for r in rows)
 
 
-def test_invalid_data_fails_the_flow_naming_the_line_and_marks_the_run_failed(harness, tiny_release):
+def test_too_many_bad_rows_fail_the_flow_with_counts_and_mark_the_run_failed(harness, tiny_release):
     from flows.train_all import train_all
-    from tasks.validation import DataValidationError
+    from recsys.ingest import QuarantineLimitError
 
     path = tiny_release / "ratings.csv"
     lines = path.read_text().splitlines()
-    user, movie, _, ts = lines[3].split(",")
-    lines[3] = f"{user},{movie},9.0,{ts}"
+    for i in range(1, 21):
+        user, movie, _, ts = lines[i].split(",")
+        lines[i] = f"{user},{movie},9.0,{ts}"
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(DataValidationError, match=r"(?s)ratings.csv.*column 'rating'.*lines \[4\]"):
+    with pytest.raises(QuarantineLimitError, match=r"ratings: 20 of \d+ rows .*'rating_out_of_range': 20"):
         train_all(data=str(tiny_release), variants=["mf"], epochs=1)
     client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
     latest = runs(client, "tags.pipeline = 'train-all'")[0]
     assert latest.info.status == "FAILED"
+    assert latest.data.metrics["quarantined_ratings_rating_out_of_range"] == 20
+
+
+def test_ingest_command_writes_tables_quarantine_and_report_then_hits_the_cache(
+    harness, tiny_release, tmp_path, capsys
+):
+    import json
+
+    from flows.cli import main
+    from recsys import io
+
+    path = tiny_release / "ratings.csv"
+    lines = path.read_text().splitlines()
+    user, movie, _, ts = lines[5].split(",")
+    lines[5] = f"{user},{movie},abc,{ts}"
+    path.write_text("\n".join(lines) + "\n")
+    before = path.read_bytes()
+    out = tmp_path / "ingested"
+    assert main(["ingest", "--data", str(tiny_release), "--out", str(out)]) == 0
+    assert "rating_not_a_number: 1" in capsys.readouterr().out
+    report = json.loads((out / "ingest_report.json").read_text())
+    assert report["ratings"]["rows_read"] == report["ratings"]["rows_kept"] + 1 == len(lines) - 1
+    quarantine = io.read_parquet(out / "quarantine.parquet")
+    assert quarantine[["reason", "line"]].values.tolist() == [["rating_not_a_number", 6]]
+    assert io.read_fingerprint(out / "ratings.parquet") == report["fingerprint"]
+    assert path.read_bytes() == before  # the raw input is never modified
+    written = (out / "ratings.parquet").stat().st_mtime_ns
+    assert main(["ingest", "--data", str(tiny_release), "--out", str(out)]) == 0
+    assert (out / "ratings.parquet").stat().st_mtime_ns == written  # cache hit: nothing rewritten
+    (out / "ratings.parquet").unlink()
+    assert main(["ingest", "--data", str(tiny_release), "--out", str(out)]) == 2
+    assert "--refresh" in capsys.readouterr().err
+    assert main(["ingest", "--data", str(tiny_release), "--out", str(out), "--refresh"]) == 0
+    assert (out / "ratings.parquet").exists()
+
+
+def test_ingest_command_exits_non_zero_naming_file_line_and_column(harness, tiny_release, tmp_path, capsys):
+    from flows.cli import main
+
+    path = tiny_release / "ratings.csv"
+    path.write_text(path.read_text().replace(",", ";"))
+    assert main(["ingest", "--data", str(tiny_release), "--out", str(tmp_path / "o")]) == 2
+    assert "ratings.csv, line 1, column 'userId'" in capsys.readouterr().err
 
 
 def test_cli_prints_the_results_table(harness, real_data, capsys):

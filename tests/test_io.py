@@ -1,19 +1,23 @@
 import zipfile
 
-import numpy as np
 import pytest
 
 from recsys import columns as C
 from recsys import io
+from recsys.releases import CSV
 
 
-def test_reads_release_with_normalised_columns_and_types(tiny_release, tiny_ratings):
-    ratings = io.read_ratings(tiny_release)
-    assert list(ratings.columns) == C.RATING_COLUMNS
-    assert ratings[C.USER_ID].dtype == np.int64 and ratings[C.RATING].dtype == np.float64
-    assert len(ratings) == len(tiny_ratings)
-    movies = io.read_movies(tiny_release)
-    assert list(movies.columns) == C.MOVIE_COLUMNS and movies[C.TITLE].iloc[0].startswith("Movie 1 (")
+def test_reads_text_columns_renamed_with_their_lines(tiny_release, tiny_ratings):
+    raw = io.read_text_table(tiny_release / "ratings.csv", CSV.ratings)
+    assert raw.table.column_names == C.RATING_COLUMNS
+    assert raw.table.num_rows == len(tiny_ratings) and raw.rows_read == len(tiny_ratings)
+    assert raw.lines[0] == 2 and raw.lines[-1] == len(tiny_ratings) + 1
+    assert raw.table[C.USER_ID][0].as_py() == str(tiny_ratings[C.USER_ID].iloc[0])
+
+
+def test_detects_the_csv_release_by_its_files(tiny_release, real_data):
+    assert io.detect_release(tiny_release)[1].kind == "csv"
+    assert io.detect_release(real_data) == ("ml-latest-small", CSV)
 
 
 def test_zip_source_is_extracted_to_the_release_folder(tiny_release, tmp_path):
@@ -31,41 +35,10 @@ def test_missing_source_names_the_path(tmp_path):
         io.resolve_source(str(tmp_path / "nope"), tmp_path / "cache")
 
 
-def test_missing_column_names_file_line_and_column(tiny_release):
-    path = tiny_release / "ratings.csv"
-    path.write_text(path.read_text().replace("rating,", "score,", 1))
-    with pytest.raises(io.DataFormatError) as err:
-        io.read_ratings(tiny_release)
-    assert (err.value.path, err.value.line, err.value.column) == (path, 1, "rating")
-    assert "ratings.csv, line 1, column 'rating'" in str(err.value)
-
-
-def test_non_numeric_value_names_its_line_and_column(tiny_release):
-    path = tiny_release / "ratings.csv"
-    lines = path.read_text().splitlines()
-    user, movie, _, ts = lines[4].split(",")
-    lines[4] = f"{user},{movie},four,{ts}"
-    path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(io.DataFormatError) as err:
-        io.read_ratings(tiny_release)
-    assert (err.value.line, err.value.column) == (5, "rating")
-    assert "'four'" in str(err.value)
-
-
-def test_fractional_id_is_rejected_with_its_line(tiny_release):
-    path = tiny_release / "ratings.csv"
-    lines = path.read_text().splitlines()
-    lines[2] = "1.5," + lines[2].split(",", 1)[1]
-    path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(io.DataFormatError) as err:
-        io.read_ratings(tiny_release)
-    assert (err.value.line, err.value.column) == (3, "userId")
-
-
-def test_header_only_file_is_an_error(tiny_release):
-    (tiny_release / "ratings.csv").write_text("userId,movieId,rating,timestamp\n")
-    with pytest.raises(io.DataFormatError, match="no rows"):
-        io.read_ratings(tiny_release)
+def test_folder_without_ratings_is_not_a_release(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(io.DataFormatError, match="not a MovieLens release"):
+        io.resolve_source(str(tmp_path), tmp_path / "cache")
 
 
 def test_parquet_round_trip_keeps_fingerprint_and_leaves_no_temp_file(tmp_path, tiny_ratings):
@@ -76,7 +49,7 @@ def test_parquet_round_trip_keeps_fingerprint_and_leaves_no_temp_file(tmp_path, 
 
 
 def test_fingerprint_changes_with_content(tiny_release):
-    files = io.release_files(tiny_release)
+    files = io.release_files(tiny_release, CSV)
     before = io.fingerprint_files(files)
     with open(files[0], "a") as f:
         f.write("1,1,3.0,1000000000\n")
