@@ -28,6 +28,12 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--variants", default="mf,baseline", help="comma-separated variant names")
     train.add_argument("--epochs", type=int, help="epoch budget per variant (early stopping still applies)")
     train.add_argument("--seed", type=int, default=42, help="split and training seed")
+    train.add_argument(
+        "--split",
+        default="random",
+        choices=["random", "temporal_global", "temporal_user"],
+        help="random 80/20 (default), one global time cut, or each user's last ratings",
+    )
     ingest = sub.add_parser("ingest", help="validate a release and write its Parquet tables and quarantine")
     for command in (train, ingest):
         command.add_argument("--refresh", action="store_true", help="ingest again even if the data is unchanged")
@@ -80,7 +86,9 @@ def _train_all(args) -> int:
         variants=variants,
         epochs=args.epochs,
         seed=args.seed,
+        split=args.split,
         max_quarantine_share=args.max_quarantine_share,
+        refresh=args.refresh,
     )
     print(format_results(rows))
     return 0

@@ -1,5 +1,7 @@
 """train-all: raw MovieLens files to tracked, evaluated, registered models, as one Prefect flow."""
 
+from typing import Literal
+
 from prefect import flow
 
 from recsys.config import SplitConfig
@@ -19,10 +21,12 @@ def train_all(
     variants: list[str] = DEFAULT_VARIANTS,
     epochs: int | None = None,
     seed: int = 42,
+    split: Literal["random", "temporal_global", "temporal_user"] = "random",
     max_quarantine_share: float = 0.01,
     refresh: bool = False,
 ) -> list[dict]:
-    """Ingest and validate ``data``, split it with ``seed``, train and test each variant, register them.
+    """Ingest and validate ``data``, split it (``split`` kind, ``seed``), train and test each variant,
+    register them.
 
     ``data`` is a folder, .zip or URL (default: ``RECSYS_DATA``, else the GroupLens download);
     ``epochs`` overrides each variant's epoch budget; the flow fails when more than
@@ -40,7 +44,7 @@ def train_all(
     try:
         dataset = ingest.with_options(refresh_cache=refresh)(fetch_data(data))
         report_ingestion(dataset, parent, max_quarantine_share)
-        prepared = split_and_index(dataset, SplitConfig(seed=seed), parent)
+        prepared = split_and_index(dataset, SplitConfig(kind=split, seed=seed), parent)
         results = [evaluate_variant(train_variant(prepared, name, epochs, parent), prepared) for name in variants]
         register_models(results, parent)
     except BaseException:

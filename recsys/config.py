@@ -16,15 +16,28 @@ class StrictConfig(BaseModel):
 
 
 class SplitConfig(StrictConfig):
-    """How ratings are divided; ``seed`` 42 and 80/20 follow the reference study's protocol."""
+    """How ratings are divided into train, validation and test rows.
 
-    kind: Literal["random"] = "random"
+    - ``random``: a seeded random ``test_fraction``, then ``val_fraction`` of the rest (seed 42 and 80/20
+      follow the reference study's protocol);
+    - ``temporal_global``: one time cut: the latest ``test_fraction`` of ratings are the test rows, the
+      latest ``val_fraction`` of the rest are the validation rows;
+    - ``temporal_user``: each user's last ``last_n`` ratings are test rows and the ``last_n`` before them
+      validation rows (a user keeps at least one training rating).
+    """
+
+    kind: Literal["random", "temporal_global", "temporal_user"] = "random"
     seed: int = 42
     test_fraction: float = Field(0.2, gt=0, lt=1)
     val_fraction: float = Field(0.1, ge=0, lt=1, description="share of the training part held out")
+    last_n: int = Field(5, ge=1, description="temporal_user: ratings per user held out for test (and val)")
 
     @property
     def name(self) -> str:
+        if self.kind == "temporal_user":
+            return f"{self.kind}-{self.last_n}"
+        if self.kind == "temporal_global":
+            return f"{self.kind}-{self.test_fraction:g}-{self.val_fraction:g}"
         return f"{self.kind}-{self.seed}-{self.test_fraction:g}-{self.val_fraction:g}"
 
 

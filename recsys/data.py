@@ -9,8 +9,9 @@ import torch
 
 from recsys import columns as C
 from recsys.config import SplitConfig
+from recsys.features import FeatureTables, build_features
 from recsys.models.base import ModelShape
-from recsys.split import rows_of, split_random
+from recsys.split import make_split, rows_of
 from recsys.vocab import UNKNOWN_IDX, Vocabulary, fit_vocabulary
 
 
@@ -71,10 +72,15 @@ class PreparedSplit:
 
 def prepare_split(ratings: pd.DataFrame, config: SplitConfig) -> PreparedSplit:
     """Split ``ratings`` and fit the user and movie vocabularies on the training rows only."""
-    split = split_random(ratings, config.seed, config.test_fraction, config.val_fraction)
+    split = make_split(ratings, config)
     train = rows_of(split, C.TRAIN)
     users, movies = fit_vocabulary(train[C.USER_ID]), fit_vocabulary(train[C.MOVIE_ID])
     # the scale the release uses (half stars from 0.5, or whole stars from 1), read off the training rows
     rating = train[C.RATING]
     shape = ModelShape(users.size, movies.size, float(rating.min()), float(rating.max()), float(rating.mean()))
     return PreparedSplit(split, users, movies, shape)
+
+
+def prepare_features(prepared: PreparedSplit, movies: pd.DataFrame) -> FeatureTables:
+    """Feature tables of a split, from its training rows only (see :mod:`recsys.features`)."""
+    return build_features(rows_of(prepared.split, C.TRAIN), movies, prepared.users, prepared.movies)

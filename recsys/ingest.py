@@ -42,6 +42,7 @@ MOVIE_REASONS = (
     "duplicate_movie_id",
 )
 QUARANTINE_COLUMNS = ("table", "line", "reason", "raw")
+RATING_TYPES = {C.USER_ID: pa.int64(), C.MOVIE_ID: pa.int64(), C.RATING: pa.float64(), C.TIMESTAMP: pa.int64()}
 _INT = r"^[+-]?[0-9]+$"
 _FLOAT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
 _YEAR = r"\((\d{4})\)\s*$"
@@ -102,10 +103,11 @@ def ingest_release(folder: Path) -> IngestResult:
     name, layout = io.detect_release(folder)
     files = io.release_files(folder, layout)
     flags = tuple(f"genre:{g}" for g in layout.genre_flags)
-    movies = clean_movies(io.read_text_table(files[1], layout.movies, extra=flags), layout)
-    ratings = clean_ratings(
-        io.read_text_table(files[0], layout.ratings), movies.kept[C.MOVIE_ID].to_numpy(), layout.rating_values
+    movies = clean_movies(
+        io.read_text_table(files[1], layout.movies, extra=flags, types={C.MOVIE_ID: pa.int64()}), layout
     )
+    ratings_raw = io.read_text_table(files[0], layout.ratings, types=RATING_TYPES)
+    ratings = clean_ratings(ratings_raw, movies.kept[C.MOVIE_ID].to_numpy(), layout.rating_values)
     return IngestResult(name, layout.kind, layout.rating_values, files, ratings, movies)
 
 
@@ -185,6 +187,11 @@ class _Parsed:
 
 
 def _parse(column: pa.ChunkedArray, kind: pa.DataType, pattern: str) -> _Parsed:
+    """Numbers from a column read as ``kind`` already (nulls were empty fields) or as text."""
+    fill = 0 if pa.types.is_integer(kind) else np.nan
+    if column.type == kind:
+        missing = pc.is_null(column).to_numpy(zero_copy_only=False)
+        return _Parsed(pc.fill_null(column, fill).to_numpy(zero_copy_only=False), missing, np.zeros_like(missing))
     text = pc.utf8_trim_whitespace(column)
     missing = pc.equal(text, "")
     nulled = pc.if_else(missing, pa.scalar(None, pa.string()), text)
@@ -195,7 +202,6 @@ def _parse(column: pa.ChunkedArray, kind: pa.DataType, pattern: str) -> _Parsed:
         parsed = _cast_or_null(pc.if_else(well_formed, nulled, pa.scalar(None, pa.string())), kind)
         bad = ~well_formed.to_numpy(zero_copy_only=False) & ~missing.to_numpy(zero_copy_only=False)
         bad |= pc.is_null(parsed).to_numpy(zero_copy_only=False) & ~missing.to_numpy(zero_copy_only=False)
-    fill = 0 if pa.types.is_integer(kind) else np.nan
     values = pc.fill_null(parsed, fill).to_numpy(zero_copy_only=False)
     return _Parsed(values, missing.to_numpy(zero_copy_only=False), bad)
 
@@ -237,7 +243,13 @@ def _older_duplicates(users, movies, stamps, lines, ok) -> np.ndarray:
     """Rows whose (user, movie) pair appears again among ``ok`` rows with a later (timestamp, line)."""
     key = users * (int(movies.max(initial=0)) + 1) + movies
     candidates = np.flatnonzero(ok)
-    repeated = pd.Series(key[candidates]).duplicated(keep=False).to_numpy()
+    keys = key[candidates]
+    steps = np.diff(keys)
+    if (steps >= 0).all():  # files sorted by user and movie, as GroupLens ships them: neighbours suffice
+        same = np.concatenate([[False], steps == 0])
+        repeated = same | np.concatenate([same[1:], [False]])
+    else:
+        repeated = pd.Series(keys).duplicated(keep=False).to_numpy()
     rows = candidates[repeated]
     out = np.zeros(len(ok), dtype=bool)
     if len(rows):
@@ -263,13 +275,12 @@ def _genres(t: pa.Table, layout: Release, keep: np.ndarray) -> list[list[str]]:
 
 def _cleaned(table: str, raw: io.RawTable, kept: pd.DataFrame, code: np.ndarray, reasons: tuple[str, ...]) -> Cleaned:
     bad = np.flatnonzero(code)
-    fields = raw.table.take(pa.array(bad)).to_pylist() if len(bad) else []
     quarantined = pd.DataFrame(
         {
             "table": table,
             "line": np.concatenate([raw.lines[bad], [line for line, _ in raw.malformed]]).astype(np.int64),
             "reason": [reasons[c - 1] for c in code[bad]] + ["malformed_line"] * len(raw.malformed),
-            "raw": [raw.delimiter.join(r.values()) for r in fields] + [text for _, text in raw.malformed],
+            "raw": raw.line_texts(raw.lines[bad]) + [text for _, text in raw.malformed],
         },
         columns=list(QUARANTINE_COLUMNS),
     )

@@ -6,6 +6,7 @@ from pathlib import Path
 from recsys import columns as C
 from recsys import io
 from recsys.data import PreparedSplit
+from recsys.features import FeatureTables
 from recsys.models import ModelShape
 from recsys.vocab import Vocabulary
 
@@ -27,6 +28,7 @@ class PreparedData:
     split_path: str  # ratings with a split column: train, val, test
     users_path: str  # user vocabulary (user_id, user_idx)
     movies_path: str  # movie vocabulary (movie_id, movie_idx)
+    folder: str  # also holds movie_features.parquet and user_features.parquet
     shape: dict  # recsys.models.ModelShape as a dict
     split_name: str
     split_seed: int
@@ -43,6 +45,14 @@ class TrainedVariant:
     best_epoch: int
     best_val_mse: float
     fit_seconds: float
+
+
+def load_features(handle: PreparedData) -> FeatureTables:
+    """The feature tables of the split that ``handle`` points to."""
+    folder = Path(handle.folder)
+    return FeatureTables.from_frames(
+        io.read_parquet(folder / "movie_features.parquet"), io.read_parquet(folder / "user_features.parquet")
+    )
 
 
 def load_prepared(handle: PreparedData) -> PreparedSplit:

@@ -9,20 +9,24 @@ from prefect.cache_policies import NO_CACHE
 from recsys import columns as C
 from recsys import io
 from recsys.config import SplitConfig
-from recsys.data import prepare_split
+from recsys.data import prepare_features, prepare_split
 from tasks import tracking
 from tasks.handles import IngestedData, PreparedData
 
 
 @task(name="split-and-index", cache_policy=NO_CACHE)
 def split_and_index(data: IngestedData, config: SplitConfig, parent_run_id: str) -> PreparedData:
-    """Write the split (logged as ``data/split.parquet``) and both vocabularies; count unknown ids."""
+    """Write the split (logged as ``data/split.parquet``), both vocabularies and the feature tables (all
+    fitted on the training rows) into one folder per split; count unknown ids."""
     prepared = prepare_split(io.read_parquet(Path(data.ratings_path)), config)
     out = Path(data.ratings_path).parent / config.name
     split_frame = prepared.split.astype({C.SPLIT: str})
     split_path = io.write_parquet(split_frame, out / "split.parquet", data.fingerprint)
-    users_path = io.write_parquet(prepared.users.to_frame(C.USER_ID, C.USER_IDX), out / "users.parquet")
-    movies_path = io.write_parquet(prepared.movies.to_frame(C.MOVIE_ID, C.MOVIE_IDX), out / "movies.parquet")
+    users_path = io.write_parquet(prepared.users.to_frame(C.USER_ID, C.USER_IDX), out / "user_vocab.parquet")
+    movies_path = io.write_parquet(prepared.movies.to_frame(C.MOVIE_ID, C.MOVIE_IDX), out / "movie_vocab.parquet")
+    features = prepare_features(prepared, io.read_parquet(Path(data.movies_path)))
+    io.write_parquet(features.movies, out / "movie_features.parquet")
+    io.write_parquet(features.users, out / "user_features.parquet")
     counts = prepared.counts()
     client = tracking.client()
     client.log_artifact(parent_run_id, str(split_path), artifact_path="data")
@@ -34,6 +38,7 @@ def split_and_index(data: IngestedData, config: SplitConfig, parent_run_id: str)
         str(split_path),
         str(users_path),
         str(movies_path),
+        str(out),
         asdict(prepared.shape),
         config.name,
         config.seed,

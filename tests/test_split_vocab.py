@@ -53,3 +53,33 @@ def test_prepared_split_fits_vocabularies_on_training_rows_only(tiny_prepared):
     assert counts["test_unknown_movies"] == unseen
     assert counts["n_train"] + counts["n_val"] + counts["n_test"] == len(tiny_prepared.split)
     assert tiny_prepared.shape.n_movies == len(tiny_prepared.movies.ids) + 1
+
+
+def test_temporal_global_split_puts_the_latest_ratings_in_test(tiny_ratings):
+    from recsys.split import split_temporal_global
+
+    split = split_temporal_global(tiny_ratings, test_fraction=0.2, val_fraction=0.1)
+    times = {part: split[split[C.SPLIT] == part][C.TIMESTAMP] for part in (C.TRAIN, C.VAL, C.TEST)}
+    assert times[C.TRAIN].max() <= times[C.VAL].min() and times[C.VAL].max() <= times[C.TEST].min()
+    assert len(times[C.TEST]) == round(len(tiny_ratings) * 0.2)
+
+
+def test_temporal_user_split_holds_out_each_users_last_ratings():
+    from recsys.split import split_temporal_user
+
+    ratings = pd.DataFrame(
+        {C.USER_ID: [1] * 6 + [2] * 2, C.MOVIE_ID: range(8), C.TIMESTAMP: [6, 5, 4, 3, 2, 1, 10, 20], C.RATING: 3.0}
+    )
+    split = split_temporal_user(ratings, last_n=2)
+    # user 1: newest two (t=6, 5) test, next two val; user 2 has two ratings: one test, one kept for training
+    assert split[C.SPLIT].tolist() == ["test", "test", "val", "val", "train", "train", "train", "test"]
+
+
+def test_make_split_dispatches_on_the_configured_kind(tiny_ratings):
+    from recsys.config import SplitConfig
+    from recsys.split import make_split, split_temporal_user
+
+    assert make_split(tiny_ratings, SplitConfig(kind="temporal_user", last_n=3))[C.SPLIT].equals(
+        split_temporal_user(tiny_ratings, 3)[C.SPLIT]
+    )
+    assert SplitConfig(kind="temporal_user", last_n=3).name == "temporal_user-3"
