@@ -3,9 +3,11 @@ import pytest
 import torch
 
 from recsys.config import TrainConfig
+from recsys.data import RatingTensors
 from recsys.evaluate import predict
 from recsys.models import build_model
-from recsys.train import Callback, EarlyStopping, EpochStats, train_model
+from recsys.train import Callback, EarlyStopping, EpochStats, _shuffle, train_model
+from recsys.vocab import UNKNOWN_IDX
 
 
 def stats(epoch, val):
@@ -79,3 +81,17 @@ def test_trainer_refuses_empty_validation(tiny_prepared):
     empty = type(empty)(empty.user_idx[:0], empty.movie_idx[:0], empty.rating[:0])
     with pytest.raises(ValueError, match="validation rows"):
         train_model(model, tiny_prepared.tensors("train"), empty, TrainConfig(epochs=1))
+
+
+def test_each_epoch_shuffles_the_rows_and_sends_about_the_configured_share_of_ids_to_the_unknown_slot():
+    n = 10_000
+    ids = torch.arange(1, n + 1)
+    data = RatingTensors(ids, ids.clone(), ids.float())
+    out = _shuffle(data, 0.1, torch.Generator().manual_seed(0))
+    assert torch.equal(out.rating.sort().values, data.rating)  # every row once, ratings untouched
+    kept = out.user_idx != UNKNOWN_IDX
+    assert torch.equal(out.user_idx[kept], out.rating[kept].long())  # the user ids still match their rows
+    for idx in (out.user_idx, out.movie_idx):
+        assert 0.09 < float((idx == UNKNOWN_IDX).float().mean()) <= 0.1  # 1000 draws, a few repeated
+    both = float(((out.user_idx == UNKNOWN_IDX) & (out.movie_idx == UNKNOWN_IDX)).float().mean())
+    assert both < 0.02  # users and movies are dropped independently, not on the same rows

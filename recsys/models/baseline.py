@@ -8,7 +8,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from recsys.models.base import ModelConfig, ModelShape, RatingModel
+from recsys.models.base import Dropout, ModelConfig, ModelShape, RatingModel
 
 
 class BaselineConfig(ModelConfig):
@@ -27,9 +27,9 @@ class BaselineNet(RatingModel):
         self.movie_emb = nn.Embedding(shape.n_movies, config.dim)
         for table in (self.user_emb, self.movie_emb):
             nn.init.normal_(table.weight, std=config.init_std)
-        self.emb_dropout = nn.Dropout(config.emb_dropout)
+        self.emb_dropout = Dropout(config.emb_dropout)
         self.hidden = nn.Linear(2 * config.dim, config.hidden)
-        self.hidden_dropout = nn.Dropout(config.hidden_dropout)
+        self.hidden_dropout = Dropout(config.hidden_dropout)
         self.out = nn.Linear(config.hidden, 1)
 
     def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:

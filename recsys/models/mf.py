@@ -15,7 +15,8 @@ from recsys.models.base import ModelConfig, ModelShape, RatingModel
 
 class MFConfig(ModelConfig):
     dim: int = Field(50, ge=1, description="latent factors per user and movie")
-    l2: float = Field(0.05, ge=0, description="per-rating L2 weight on the batch's biases and factors")
+    # 0.15 at the registry's batch of 4096 matched the validation MSE of 0.05 at batch 1024 (lr 5e-3)
+    l2: float = Field(0.15, ge=0, description="per-rating L2 weight on the batch's biases and factors")
     init_std: float = Field(0.01, gt=0)
 
 
@@ -38,7 +39,22 @@ class MatrixFactorization(RatingModel):
         return self.squash(raw)  # (B,)
 
     def penalty(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
-        p, q = self.user_factors(user_idx), self.movie_factors(movie_idx)
-        bu, bm = self.user_bias(user_idx), self.movie_bias(movie_idx)
-        squares = (p * p).sum(1) + (q * q).sum(1) + (bu * bu)[:, 0] + (bm * bm)[:, 0]
-        return self.config.l2 * squares.mean()
+        """``l2`` times the batch mean of ``|p_u|² + |q_m|² + b_u² + b_m²`` over the batch's rows.
+
+        Computed as each row's squared norm weighted by how often the batch holds it, rather than by looking
+        the rows up again: the same number, but its gradient is one dense pass per table instead of a
+        second scatter of B rows into each table (1.6 times faster per step at batch 8192 on the CPU).
+        """
+        dtype = self.user_factors.weight.dtype
+        user_count = _count(user_idx, self.shape.n_users, dtype)  # (n_users,)
+        movie_count = _count(movie_idx, self.shape.n_movies, dtype)  # (n_movies,)
+        user_sq = self.user_factors.weight.square().sum(1) + self.user_bias.weight[:, 0].square()  # (n_users,)
+        movie_sq = self.movie_factors.weight.square().sum(1) + self.movie_bias.weight[:, 0].square()  # (n_movies,)
+        return self.config.l2 * (user_count @ user_sq + movie_count @ movie_sq) / user_idx.shape[0]
+
+
+def _count(idx: torch.Tensor, size: int, dtype: torch.dtype) -> torch.Tensor:
+    """How often each of ``size`` rows occurs in ``idx`` (size,). A scatter-add of ones rather than
+    ``torch.bincount``, which on CUDA reads the largest index back to the host: a sync every batch."""
+    ones = torch.ones(idx.shape, dtype=dtype, device=idx.device)
+    return torch.zeros(size, dtype=dtype, device=idx.device).scatter_add_(0, idx, ones)

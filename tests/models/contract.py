@@ -24,9 +24,10 @@ def batch(n=32, seed=0):
 
 class ModelContract:
     variant: str
+    config: dict | None = None  # overrides of the variant's default config, e.g. another mode
 
     def build(self, seed=0):
-        return build_model(self.variant, None, SHAPE, seed=seed)
+        return build_model(self.variant, self.config, SHAPE, seed=seed)
 
     def test_builds_from_default_config(self):
         model = self.build()
@@ -72,10 +73,11 @@ class ModelContract:
         assert losses[-1] < 0.5 * losses[0]
 
     def test_unknown_ids_get_finite_in_range_predictions_and_a_trained_slot(self, tiny_prepared):
-        model = build_model(self.variant, None, tiny_prepared.shape, seed=0)
+        model = build_model(self.variant, self.config, tiny_prepared.shape, seed=0)
         before = {k: v.clone() for k, v in model.state_dict().items()}
         config = TrainConfig(epochs=2, batch_size=64, unknown_id_rate=0.1, lr=1e-2)
         train_model(model, tiny_prepared.tensors("train"), tiny_prepared.tensors("val"), config)
+        model.cpu()  # the trainer leaves it on CUDA where there is one
         zeros = torch.zeros(4, dtype=torch.long)
         out = model.eval()(zeros, zeros)
         assert torch.isfinite(out).all() and (out > 0).all()
