@@ -25,9 +25,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train-all", help="ingest, split, train and register every variant")
     train.add_argument("--data", help="MovieLens folder, .zip or URL (default: $RECSYS_DATA, else download)")
-    train.add_argument("--variants", default="mf,baseline", help="comma-separated variant names")
+    train.add_argument("--variants", help="comma-separated variant names (default: all six)")
     train.add_argument("--epochs", type=int, help="epoch budget per variant (early stopping still applies)")
     train.add_argument("--seed", type=int, default=42, help="split and training seed")
+    train.add_argument("--seeds", type=int, default=1, help="repeat with seeds seed, seed+1, ...: mean and std")
     train.add_argument(
         "--split",
         default="random",
@@ -74,9 +75,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _train_all(args) -> int:
-    from recsys.models import get_variant
+    from recsys.models import DEFAULT_VARIANTS, get_variant
 
-    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants else DEFAULT_VARIANTS
     for name in variants:
         get_variant(name)  # fail before any server starts if a name is wrong
     from flows.train_all import train_all
@@ -86,12 +87,29 @@ def _train_all(args) -> int:
         variants=variants,
         epochs=args.epochs,
         seed=args.seed,
+        seeds=args.seeds,
         split=args.split,
         max_quarantine_share=args.max_quarantine_share,
         refresh=args.refresh,
     )
-    print(format_results(rows))
+    print(format_results([r for r in rows if r["seed"] == args.seed]))
+    if args.seeds > 1:
+        from recsys.evaluate import summarise_over_seeds
+
+        print(f"\nover {args.seeds} seeds")
+        print(format_seed_summary(summarise_over_seeds(rows)))
     return 0
+
+
+def format_seed_summary(summary: list[dict]) -> str:
+    """Variant, seeds, mean and standard deviation of test MSE, mean RMSE."""
+    lines = [f"{'variant':<12}{'seeds':>6}{'test MSE mean':>15}{'std':>8}{'RMSE mean':>11}"]
+    for r in summary:
+        lines.append(
+            f"{r['variant']:<12}{r['seeds']:>6}{r['test_mse_mean']:>15.4f}{r['test_mse_std']:>8.4f}"
+            f"{r['test_rmse_mean']:>11.4f}"
+        )
+    return "\n".join(lines)
 
 
 def _ingest(args) -> int:

@@ -5,14 +5,13 @@ from typing import Literal
 from prefect import flow
 
 from recsys.config import SplitConfig
-from tasks.evaluate import evaluate_variant
+from recsys.models import DEFAULT_VARIANTS
+from tasks.evaluate import evaluate_variant, summarise_seeds
 from tasks.ingest import fetch_data, ingest, report_ingestion
 from tasks.pipeline_run import end_pipeline_run, start_pipeline_run
 from tasks.prepare import split_and_index
 from tasks.register import register_models
 from tasks.train import train_variant
-
-DEFAULT_VARIANTS = ["mf", "baseline"]
 
 
 @flow(name="train-all")
@@ -21,6 +20,7 @@ def train_all(
     variants: list[str] = DEFAULT_VARIANTS,
     epochs: int | None = None,
     seed: int = 42,
+    seeds: int = 1,
     split: Literal["random", "temporal_global", "temporal_user"] = "random",
     max_quarantine_share: float = 0.01,
     refresh: bool = False,
@@ -29,24 +29,31 @@ def train_all(
     register them.
 
     ``data`` is a folder, .zip or URL (default: ``RECSYS_DATA``, else the GroupLens download);
-    ``epochs`` overrides each variant's epoch budget; the flow fails when more than
-    ``max_quarantine_share`` of the rows are quarantined; ``refresh`` re-ingests unchanged data.
-    Returns one result row per variant.
+    ``epochs`` overrides each variant's epoch budget; ``seeds`` > 1 repeats split and training with seeds
+    ``seed``, ``seed + 1``, ... and logs each variant's mean and standard deviation of test MSE (models of
+    the first seed are registered). The flow fails when more than ``max_quarantine_share`` of the rows are
+    quarantined; ``refresh`` re-ingests unchanged data. Returns one result row per variant and seed.
     """
     params = {
         "data": data,
         "variants": variants,
         "epochs": epochs,
         "seed": seed,
+        "seeds": seeds,
+        "split": split,
         "max_quarantine_share": max_quarantine_share,
+        "refresh": refresh,
     }
     parent = start_pipeline_run("train-all", params)
     try:
         dataset = ingest.with_options(refresh_cache=refresh)(fetch_data(data))
         report_ingestion(dataset, parent, max_quarantine_share)
-        prepared = split_and_index(dataset, SplitConfig(kind=split, seed=seed), parent)
-        results = [evaluate_variant(train_variant(prepared, name, epochs, parent), prepared) for name in variants]
-        register_models(results, parent)
+        results = []
+        for run_seed in range(seed, seed + seeds):
+            prepared = split_and_index(dataset, SplitConfig(kind=split, seed=run_seed), parent, run_seed == seed)
+            results += [evaluate_variant(train_variant(prepared, name, epochs, parent), prepared) for name in variants]
+        summarise_seeds(results, parent)
+        register_models([row for row in results if row["seed"] == seed], parent)
     except BaseException:
         end_pipeline_run(parent, "FAILED")
         raise

@@ -3,11 +3,12 @@
 from pathlib import Path
 
 from prefect import get_run_logger, task
+from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from recsys import columns as C
 from recsys.checkpoint import load_checkpoint
-from recsys.evaluate import predict_ids, regression_metrics
+from recsys.evaluate import predict_ids, regression_metrics, summarise_over_seeds
 from recsys.split import rows_of
 from tasks import tracking
 from tasks.handles import PreparedData, TrainedVariant, load_prepared
@@ -33,6 +34,7 @@ def evaluate_variant(trained: TrainedVariant, prepared: PreparedData) -> dict:
     )
     return {
         "variant": trained.variant,
+        "seed": prepared.split_seed,
         "run_id": trained.run_id,
         "model_uri": trained.model_uri,
         "best_epoch": trained.best_epoch,
@@ -40,3 +42,16 @@ def evaluate_variant(trained: TrainedVariant, prepared: PreparedData) -> dict:
         **metrics,
         "fit_seconds": trained.fit_seconds,
     }
+
+
+@task(name="summarise-seeds", cache_policy=NO_CACHE)
+def summarise_seeds(results: list[dict], parent_run_id: str) -> list[dict]:
+    """Mean and standard deviation of each variant's test MSE over the seeds, logged to the parent run."""
+    summary = summarise_over_seeds(results)
+    client = tracking.client()
+    for row in summary:
+        client.log_metric(parent_run_id, f"{row['variant']}_test_mse_mean", row["test_mse_mean"])
+        client.log_metric(parent_run_id, f"{row['variant']}_test_mse_std", row["test_mse_std"])
+    if summary and summary[0]["seeds"] > 1:
+        create_table_artifact(key="seed-summary", table=summary, description="test MSE over seeds")
+    return summary

@@ -1,6 +1,6 @@
 """Split-and-index task: a seeded split stored as a file, vocabularies fitted on its training rows."""
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from prefect import get_run_logger, task
@@ -15,9 +15,10 @@ from tasks.handles import IngestedData, PreparedData
 
 
 @task(name="split-and-index", cache_policy=NO_CACHE)
-def split_and_index(data: IngestedData, config: SplitConfig, parent_run_id: str) -> PreparedData:
+def split_and_index(data: IngestedData, config: SplitConfig, parent_run_id: str, primary: bool = True) -> PreparedData:
     """Write the split (logged as ``data/split.parquet``), both vocabularies and the feature tables (all
-    fitted on the training rows) into one folder per split; count unknown ids."""
+    fitted on the training rows) into one folder per split; count unknown ids. Only the ``primary`` split
+    of a run logs its parameters and counts (MLflow params cannot change once logged)."""
     prepared = prepare_split(io.read_parquet(Path(data.ratings_path)), config)
     out = Path(data.ratings_path).parent / config.name
     split_frame = prepared.split.astype({C.SPLIT: str})
@@ -29,17 +30,20 @@ def split_and_index(data: IngestedData, config: SplitConfig, parent_run_id: str)
     io.write_parquet(features.users, out / "user_features.parquet")
     counts = prepared.counts()
     client = tracking.client()
-    client.log_artifact(parent_run_id, str(split_path), artifact_path="data")
-    tracking.log_params(client, parent_run_id, {"split": config.model_dump(), "split_seed": config.seed})
-    for key, value in counts.items():
-        client.log_metric(parent_run_id, key, value)
+    if primary:  # the run's own split; extra seeds of a multi-seed run are logged beside it
+        client.log_artifact(parent_run_id, str(split_path), artifact_path="data")
+        tracking.log_params(client, parent_run_id, {"split": config.model_dump(), "split_seed": config.seed})
+        for key, value in counts.items():
+            client.log_metric(parent_run_id, key, value)
+    else:
+        client.log_artifact(parent_run_id, str(split_path), artifact_path=f"data/seed-{config.seed}")
     get_run_logger().info("split %s: %s", config.name, counts)
     return PreparedData(
         str(split_path),
         str(users_path),
         str(movies_path),
         str(out),
-        asdict(prepared.shape),
+        asdict(replace(prepared.shape, n_genres=len(features.genres))),
         config.name,
         config.seed,
         data.fingerprint,

@@ -12,7 +12,7 @@ from recsys.config import TrainConfig
 from recsys.models import build_model, get_variant
 from recsys.train import Callback, EpochStats, train_model
 from tasks import pyfunc, tracking
-from tasks.handles import PreparedData, TrainedVariant, load_prepared
+from tasks.handles import PreparedData, TrainedVariant, load_features, load_prepared
 from tasks.runtime import work_dir
 
 
@@ -50,7 +50,9 @@ def train_variant(prepared: PreparedData, variant: str, epochs: int | None, pare
     data = load_prepared(prepared)
     client = tracking.client()
     run = client.create_run(
-        tracking.experiment_id(client), run_name=variant, tags={"mlflow.parentRunId": parent_run_id, "variant": variant}
+        tracking.experiment_id(client),
+        run_name=variant,
+        tags={"mlflow.parentRunId": parent_run_id, "variant": variant, "seed": str(prepared.split_seed)},
     )
     run_id = run.info.run_id
     tracking.log_params(
@@ -65,11 +67,15 @@ def train_variant(prepared: PreparedData, variant: str, epochs: int | None, pare
             "split": prepared.split_name,
         },
     )
-    model = build_model(variant, model_config, data.shape, seed=train_config.seed)
+    model = build_model(variant, model_config, data.shape, seed=train_config.seed, features=load_features(prepared))
     callback = MlflowEpochLogger(client, run_id, variant, train_config.epochs)
     result = train_model(model, data.tensors(C.TRAIN), data.tensors(C.VAL), train_config, (callback,))
     checkpoint = save_checkpoint(
-        work_dir() / "runs" / parent_run_id / f"{variant}.pt", variant, model.cpu(), data.users, data.movies
+        work_dir() / "runs" / parent_run_id / f"{variant}-{prepared.split_seed}.pt",
+        variant,
+        model.cpu(),
+        data.users,
+        data.movies,
     )
     for key, value in {
         "best_epoch": result.best_epoch,

@@ -165,3 +165,20 @@ def test_cli_prints_the_results_table(harness, real_data, capsys):
     assert main(["train-all", "--data", str(real_data), "--variants", "mf", "--epochs", "1"]) == 0
     out = capsys.readouterr().out
     assert "variant" in out and "test MSE" in out and "\nmf " in out
+
+
+def test_several_seeds_log_mean_and_std_per_variant(harness, real_data):
+    from flows.train_all import train_all
+
+    rows = train_all(data=str(real_data), variants=["mf"], epochs=1, seed=7, seeds=2)
+    assert [(r["variant"], r["seed"]) for r in rows] == [("mf", 7), ("mf", 8)]
+    client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
+    parent = runs(client, "tags.pipeline = 'train-all'")[0]
+    mse = [r["test_mse"] for r in rows]
+    assert parent.data.metrics["mf_test_mse_mean"] == pytest.approx(sum(mse) / 2)
+    assert parent.data.metrics["mf_test_mse_std"] == pytest.approx(abs(mse[0] - mse[1]) / 2**0.5)
+    assert parent.data.params["split_seed"] == "7"
+    assert {r.data.tags["seed"] for r in runs(client, f"tags.mlflow.parentRunId = '{parent.info.run_id}'")} == {
+        "7",
+        "8",
+    }
