@@ -3,6 +3,7 @@ Parquet (cached on content and code), then report what was kept and set aside to
 
 import hashlib
 import json
+import uuid
 from pathlib import Path
 
 from prefect import get_run_logger, task
@@ -55,11 +56,16 @@ def _output_dir(folder: Path, out: str | None) -> Path:
 
 
 def _cache_key(context, parameters) -> str:
-    """Content of the raw files + code version + where the output goes. Outputs deleted by hand are
-    reported by ``report_ingestion``; ``refresh`` (``--refresh``) rebuilds them."""
+    """Content of the raw files + code version + the output folder's identity. The folder gets a random
+    id on first use, so a deleted work folder is a cache miss and is rebuilt; outputs deleted one by one
+    are reported by ``report_ingestion`` (``--refresh`` rebuilds them)."""
     folder = Path(parameters["folder"])
     out = _output_dir(folder, parameters.get("out"))
-    return hashlib.sha256(f"{_fingerprint(folder)}|{CODE_VERSION}|{out}".encode()).hexdigest()
+    marker = out / ".ingest-id"
+    if not marker.exists():
+        out.mkdir(parents=True, exist_ok=True)
+        marker.write_text(uuid.uuid4().hex)
+    return hashlib.sha256(f"{_fingerprint(folder)}|{CODE_VERSION}|{out}|{marker.read_text()}".encode()).hexdigest()
 
 
 @task(name="ingest", cache_key_fn=_cache_key, persist_result=True)

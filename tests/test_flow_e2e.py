@@ -2,6 +2,7 @@
 temporary sqlite MLflow store: every name of the MLflow contract, the alias, and a sane test MSE."""
 
 import os
+import shutil
 
 import pandas as pd
 import pytest
@@ -147,6 +148,9 @@ def test_ingest_command_writes_tables_quarantine_and_report_then_hits_the_cache(
     assert main(["ingest", "--data", str(tiny_release), "--out", str(out)]) == 2
     assert "--refresh" in capsys.readouterr().err
     assert main(["ingest", "--data", str(tiny_release), "--out", str(out), "--refresh"]) == 0
+    assert (out / "ratings.parquet").exists()
+    shutil.rmtree(out)  # a whole output folder removed is a cache miss: ingested again
+    assert main(["ingest", "--data", str(tiny_release), "--out", str(out)]) == 0
     assert (out / "ratings.parquet").exists()
 
 
