@@ -10,28 +10,10 @@ import numpy as np
 import pandas as pd
 
 from recsys import columns as C
+from recsys.releases import ML100K_GENRES, NO_GENRES
 from recsys.schema import TIMESTAMP_MIN
 
-GENRE_NAMES = [
-    "Action",
-    "Adventure",
-    "Animation",
-    "Children",
-    "Comedy",
-    "Crime",
-    "Documentary",
-    "Drama",
-    "Fantasy",
-    "Film-Noir",
-    "Horror",
-    "Musical",
-    "Mystery",
-    "Romance",
-    "Sci-Fi",
-    "Thriller",
-    "War",
-    "Western",
-]
+GENRE_NAMES = [g for g in ML100K_GENRES if g not in NO_GENRES]  # the 18 genres MovieLens uses
 
 
 def make_movies(n_movies: int, seed: int) -> pd.DataFrame:

@@ -37,6 +37,14 @@ class ModelConfig(StrictConfig):
     """Base of every model's config."""
 
 
+def user_movie_embeddings(shape: ModelShape, dim: int, init_std: float) -> tuple[nn.Embedding, nn.Embedding]:
+    """User (n_users, dim) and movie (n_movies, dim) embedding tables, initialised N(0, init_std)."""
+    tables = nn.Embedding(shape.n_users, dim), nn.Embedding(shape.n_movies, dim)
+    for table in tables:
+        nn.init.normal_(table.weight, std=init_std)
+    return tables
+
+
 class RatingModel(nn.Module):
     """Base class: holds the squashing into the rating range and an optional penalty term. A model that
     reads the feature tables sets ``needs_features`` and implements ``set_features``."""

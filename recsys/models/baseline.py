@@ -8,7 +8,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from recsys.models.base import Dropout, ModelConfig, ModelShape, RatingModel
+from recsys.models.base import Dropout, ModelConfig, ModelShape, RatingModel, user_movie_embeddings
 
 
 class BaselineConfig(ModelConfig):
@@ -23,10 +23,7 @@ class BaselineNet(RatingModel):
     def __init__(self, config: BaselineConfig, shape: ModelShape):
         super().__init__(shape)
         self.config = config
-        self.user_emb = nn.Embedding(shape.n_users, config.dim)
-        self.movie_emb = nn.Embedding(shape.n_movies, config.dim)
-        for table in (self.user_emb, self.movie_emb):
-            nn.init.normal_(table.weight, std=config.init_std)
+        self.user_emb, self.movie_emb = user_movie_embeddings(shape, config.dim, config.init_std)
         self.emb_dropout = Dropout(config.emb_dropout)
         self.hidden = nn.Linear(2 * config.dim, config.hidden)
         self.hidden_dropout = Dropout(config.hidden_dropout)

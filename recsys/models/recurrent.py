@@ -30,7 +30,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from recsys.models.base import Dropout, ModelConfig, ModelShape, RatingModel
+from recsys.models.base import Dropout, ModelConfig, ModelShape, RatingModel, user_movie_embeddings
 
 Mode = Literal["single_step", "two_step"]
 
@@ -53,10 +53,7 @@ class RecurrentNet(RatingModel):
     def __init__(self, config: RecurrentConfig, shape: ModelShape):
         super().__init__(shape)
         self.config = config
-        self.user_emb = nn.Embedding(shape.n_users, config.dim)
-        self.movie_emb = nn.Embedding(shape.n_movies, config.dim)
-        for table in (self.user_emb, self.movie_emb):
-            nn.init.normal_(table.weight, std=config.init_std)
+        self.user_emb, self.movie_emb = user_movie_embeddings(shape, config.dim, config.init_std)
         step_features = 2 * config.dim if config.mode == "single_step" else config.dim
         self.input_dropout = Dropout(config.input_dropout)
         self.recurrent = self.layer_cls(
