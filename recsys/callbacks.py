@@ -51,8 +51,16 @@ class EarlyStopping(Callback):
     def on_epoch_end(self, stats: EpochStats, model: torch.nn.Module) -> bool:
         if stats.val_mse < self.best_val_mse:
             self.best_epoch, self.best_val_mse = stats.epoch, stats.val_mse
-            self.best_state = copy.deepcopy(model.state_dict())
+            self._keep(model.state_dict())
         return self.should_stop(stats.epoch)
+
+    def _keep(self, state: dict) -> None:
+        """Copy ``state`` into the kept tensors, allocated once (a fresh copy per better epoch cost more)."""
+        if self.best_state is None or self.best_state.keys() != state.keys():
+            self.best_state = copy.deepcopy(state)
+            return
+        for key, value in state.items():
+            self.best_state[key].copy_(value)
 
     def should_stop(self, epoch: int) -> bool:
         """Whether ``epoch`` is ``patience`` epochs past the best one."""

@@ -144,8 +144,8 @@ def _shuffle(data: RatingTensors, unknown_id_rate: float, generator: torch.Gener
     if n_drop:
         # positions drawn with replacement: n_drop random draws rather than one per row (0.6 ms of a 60 ms
         # epoch for mf on the CPU); a repeated position only makes the share a hair smaller
-        users[_positions(n_drop, len(data), generator)] = UNKNOWN_IDX
-        movies[_positions(n_drop, len(data), generator)] = UNKNOWN_IDX
+        users.index_fill_(0, _positions(n_drop, len(data), generator), UNKNOWN_IDX)
+        movies.index_fill_(0, _positions(n_drop, len(data), generator), UNKNOWN_IDX)
     return RatingTensors(users, movies, data.rating[order])
 
 
@@ -157,18 +157,19 @@ def _train_pass(state: TrainState, data: RatingTensors) -> float:
     """Adam steps over consecutive batches of ``data``; the mean batch MSE weighted by batch size."""
     model, optimizer, batch_size = state.model, state.optimizer, state.config.batch_size
     model.train()
-    losses = []  # detached (,) tensors: summed once at the end, so the GPU never waits for the CPU
+    losses = []  # detached (,) tensors: read back once at the end, so the GPU never waits for the CPU
     for start in range(0, len(data), batch_size):
         users = data.user_idx[start : start + batch_size]  # (B,) views, no copy
         movies = data.movie_idx[start : start + batch_size]
-        ratings = data.rating[start : start + batch_size]
-        mse = torch.nn.functional.mse_loss(model(users, movies), ratings)
+        mse = torch.nn.functional.mse_loss(model(users, movies), data.rating[start : start + batch_size])
         loss = mse + model.penalty(users, movies)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        losses.append(mse.detach() * len(ratings))
-    return float(torch.stack(losses).sum()) / len(data)
+        losses.append(mse.detach())
+    sizes = torch.full((len(losses),), float(batch_size), device=losses[0].device)  # rows per batch
+    sizes[-1] = len(data) - batch_size * (len(losses) - 1)
+    return float(torch.stack(losses) @ sizes) / len(data)
 
 
 @torch.no_grad()

@@ -39,7 +39,7 @@ class ModelConfig(StrictConfig):
 
 def user_movie_embeddings(shape: ModelShape, dim: int, init_std: float) -> tuple[nn.Embedding, nn.Embedding]:
     """User (n_users, dim) and movie (n_movies, dim) embedding tables, initialised N(0, init_std)."""
-    tables = nn.Embedding(shape.n_users, dim), nn.Embedding(shape.n_movies, dim)
+    tables = Embedding(shape.n_users, dim), Embedding(shape.n_movies, dim)
     for table in tables:
         nn.init.normal_(table.weight, std=init_std)
     return tables
@@ -94,3 +94,18 @@ class Dropout(nn.Dropout):
             return F.dropout(x, self.p, training=True)
         keep = torch.rand_like(x).ge_(self.p).mul_(1 / (1 - self.p))  # same shape as x: 0 or 1/(1-p)
         return x * keep
+
+
+class Embedding(nn.Embedding):
+    """An embedding table, as :class:`torch.nn.Embedding`, that looks rows up with ``weight.index_select`` on
+    the CPU: the same rows forward and the same gradient (up to rounding), but its backward, an
+    ``index_add``, took 1.5 to 5 times less time than ``nn.Embedding``'s row-by-row one (4096 indices, tables
+    of 672 to 8092 rows of 1 to 50, 2 cores): a quarter of an ``mf`` training step. On CUDA, and with the
+    options this path does not implement, ``nn.Embedding``'s own (deterministic) lookup is used.
+    """
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        plain = self.padding_idx is None and self.max_norm is None and not self.scale_grad_by_freq
+        if idx.is_cuda or self.sparse or not plain:
+            return super().forward(idx)
+        return self.weight.index_select(0, idx.reshape(-1)).view(*idx.shape, self.embedding_dim)  # (*idx, dim)

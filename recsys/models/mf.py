@@ -10,7 +10,7 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from recsys.models.base import ModelConfig, ModelShape, RatingModel
+from recsys.models.base import Embedding, ModelConfig, ModelShape, RatingModel
 
 
 class MFConfig(ModelConfig):
@@ -24,10 +24,10 @@ class MatrixFactorization(RatingModel):
     def __init__(self, config: MFConfig, shape: ModelShape):
         super().__init__(shape)
         self.config = config
-        self.user_bias = nn.Embedding(shape.n_users, 1)
-        self.movie_bias = nn.Embedding(shape.n_movies, 1)
-        self.user_factors = nn.Embedding(shape.n_users, config.dim)
-        self.movie_factors = nn.Embedding(shape.n_movies, config.dim)
+        self.user_bias = Embedding(shape.n_users, 1)
+        self.movie_bias = Embedding(shape.n_movies, 1)
+        self.user_factors = Embedding(shape.n_users, config.dim)
+        self.movie_factors = Embedding(shape.n_movies, config.dim)
         for table in (self.user_bias, self.movie_bias):
             nn.init.zeros_(table.weight)
         for table in (self.user_factors, self.movie_factors):
