@@ -24,7 +24,6 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recsys", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train-all", help="ingest, split, train and register every variant")
-    train.add_argument("--data", help="MovieLens folder, .zip or URL (default: $RECSYS_DATA, else download)")
     train.add_argument("--variants", help="comma-separated variant names (default: all six)")
     train.add_argument("--epochs", type=int, help="epoch budget per variant (early stopping still applies)")
     train.add_argument("--seed", type=int, default=42, help="split and training seed")
@@ -37,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest = sub.add_parser("ingest", help="validate a release and write its Parquet tables and quarantine")
     for command in (train, ingest):
+        command.add_argument("--data", help="MovieLens folder, .zip or URL (default: $RECSYS_DATA, else download)")
         command.add_argument("--refresh", action="store_true", help="ingest again even if the data is unchanged")
         command.add_argument(
             "--max-quarantine-share",
@@ -44,7 +44,6 @@ def _parser() -> argparse.ArgumentParser:
             default=0.01,
             help="fail when more than this share of a table's rows is quarantined (default 0.01)",
         )
-    ingest.add_argument("--data", help="MovieLens folder, .zip or URL (default: $RECSYS_DATA, else download)")
     ingest.add_argument("--out", help="output folder (default: under $RECSYS_WORKDIR, keyed by content)")
     return parser
 

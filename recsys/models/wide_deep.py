@@ -23,7 +23,7 @@ from pydantic import Field
 from torch import nn
 
 from recsys.features import YEAR_EDGES, FeatureTables, cross_user_genre
-from recsys.models.base import Dropout, ModelConfig, ModelShape, RatingModel
+from recsys.models.base import Dropout, Embedding, ModelConfig, ModelShape, RatingModel
 
 N_YEAR_BUCKETS = len(YEAR_EDGES) + 2  # unknown, before the first edge, and one per edge
 
@@ -51,18 +51,18 @@ class WideDeep(RatingModel):
         self.register_buffer("year_bucket", torch.zeros(shape.n_movies, dtype=torch.long))
         self.register_buffer("genre_ids", torch.arange(n_genres), persistent=False)
         # wide: sparse linear weights
-        self.user_w, self.movie_w = nn.Embedding(shape.n_users, 1), nn.Embedding(shape.n_movies, 1)
+        self.user_w, self.movie_w = Embedding(shape.n_users, 1), Embedding(shape.n_movies, 1)
         self.genre_w = nn.Linear(n_genres, 1, bias=False)
-        self.cross_w = nn.Embedding(config.cross_buckets, 1)
+        self.cross_w = Embedding(config.cross_buckets, 1)
         for weights in (self.user_w, self.movie_w, self.cross_w):
             nn.init.zeros_(weights.weight)
         nn.init.zeros_(self.genre_w.weight)
         # deep: embeddings and a multi-layer perceptron
         self.user_emb, self.movie_emb = (
-            nn.Embedding(shape.n_users, config.dim),
-            nn.Embedding(shape.n_movies, config.dim),
+            Embedding(shape.n_users, config.dim),
+            Embedding(shape.n_movies, config.dim),
         )
-        self.year_emb = nn.Embedding(N_YEAR_BUCKETS, config.year_dim)
+        self.year_emb = Embedding(N_YEAR_BUCKETS, config.year_dim)
         for table in (self.user_emb, self.movie_emb, self.year_emb):
             nn.init.normal_(table.weight, std=config.init_std)
         self.genre_proj = nn.Linear(n_genres, config.dim, bias=False)
