@@ -11,7 +11,7 @@ from tasks.ingest import fetch_data, ingest, report_ingestion
 from tasks.pipeline_run import end_pipeline_run, start_pipeline_run
 from tasks.prepare import split_and_index
 from tasks.register import register_models
-from tasks.train import train_variant
+from tasks.train import blend_variants, train_variant
 
 
 @flow(name="train-all")
@@ -51,7 +51,10 @@ def train_all(
         results = []
         for run_seed in range(seed, seed + seeds):
             prepared = split_and_index(dataset, SplitConfig(kind=split, seed=run_seed), parent, run_seed == seed)
-            results += [evaluate_variant(train_variant(prepared, name, epochs, parent), prepared) for name in variants]
+            trained = [train_variant(prepared, name, epochs, parent) for name in variants if name != "blend"]
+            if "blend" in variants:  # fitted over the members trained just above
+                trained.append(blend_variants(prepared, trained, epochs, parent))
+            results += [evaluate_variant(one, prepared) for one in trained]
         summarise_seeds(results, parent)
         register_models([row for row in results if row["seed"] == seed], parent)
     except BaseException:

@@ -54,3 +54,6 @@ class TrainConfig(StrictConfig):
     )
     seed: int = 42
     device: Literal["auto", "cpu", "cuda"] = "auto"
+    restore_best: bool = Field(
+        True, description="end with the best validation epoch's weights (False: the last epoch's, for a refit)"
+    )

@@ -14,7 +14,7 @@ from recsys.vocab import Vocabulary
 def predict(model: RatingModel, data: RatingTensors, batch_size: int = 65_536) -> np.ndarray:
     """Predicted ratings (N,) float64 for every row of ``data``, clipped to the exact rating range."""
     model.eval()
-    device = next(model.parameters()).device
+    device = model.low.device  # a buffer every model has, parameters or not
     parts = []
     for start in range(0, len(data), batch_size):
         users = data.user_idx[start : start + batch_size].to(device)

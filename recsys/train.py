@@ -88,6 +88,8 @@ def train_model(
     """
     if len(train) == 0 or len(val) == 0:
         raise ValueError(f"need training and validation rows; got {len(train)} and {len(val)}")
+    if model.fits_directly:
+        return _fit_directly(model, train, val, config, callbacks)
     started = time.perf_counter()
     state = _start(model, config, resume_from)
     device = state.generator.device
@@ -100,10 +102,31 @@ def train_model(
         stop = _end_epoch(state, _run_epoch(state, train, val), callbacks)
     for callback in callbacks:
         callback.on_train_end(state)
-    state.stopper.restore(model)
+    if config.restore_best:
+        state.stopper.restore(model)
     fit_seconds = time.perf_counter() - started
     best = (state.stopper.best_epoch, state.stopper.best_val_mse)
     return TrainResult(*best, fit_seconds, str(device), list(state.history), resumed_from)
+
+
+def _fit_directly(
+    model: RatingModel, train: RatingTensors, val: RatingTensors, config: TrainConfig, callbacks: tuple[Callback, ...]
+) -> TrainResult:
+    """A closed-form model's one fit, reported to the callbacks as a single epoch."""
+    started = time.perf_counter()
+    seed_everything(config.seed)
+    device = resolve_device(config.device)
+    model.to(device)
+    train, val = train.to(device), val.to(device)
+    honest_val_mse = model.fit_directly(train, val)
+    seconds = time.perf_counter() - started
+    val_mse = _validation_mse(model, val) if honest_val_mse is None else honest_val_mse
+    with torch.no_grad():
+        train_mse = _validation_mse(model, train)
+    stats = EpochStats(1, train_mse, val_mse, seconds, len(train) / seconds)
+    for callback in callbacks:
+        callback.on_epoch_end(stats, model)
+    return TrainResult(1, val_mse, time.perf_counter() - started, str(device), [stats])
 
 
 def _start(model: RatingModel, config: TrainConfig, resume_from: Path | None) -> TrainState:

@@ -41,3 +41,22 @@ def tiny_release(tmp_path, tiny_ratings) -> Path:
 @pytest.fixture
 def tiny_prepared(tiny_ratings) -> PreparedSplit:
     return prepare_split(tiny_ratings, SplitConfig(seed=7))
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory):
+    """Prefect's test harness with a temporary MLflow store and work folder, one per module, so each
+    end-to-end module's runs are its own."""
+    from prefect.testing.utilities import prefect_test_harness  # imported here: unit tests need no Prefect
+
+    tmp = tmp_path_factory.mktemp("e2e")
+    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db", "RECSYS_WORKDIR": str(tmp / "work")}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    with prefect_test_harness(server_startup_timeout=120):
+        yield tmp
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value

@@ -7,28 +7,12 @@ import shutil
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
-from prefect.testing.utilities import prefect_test_harness
 
 import mlflow
 from recsys import columns as C
 from tasks.runtime import CHAMPION, EXPERIMENT, REGISTERED_MODEL
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("e2e")
-    env = {"MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db", "RECSYS_WORKDIR": str(tmp / "work")}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    with prefect_test_harness(server_startup_timeout=120):
-        yield tmp
-    for key, value in saved.items():
-        if value is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = value
 
 
 @pytest.fixture(scope="module")

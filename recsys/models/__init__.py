@@ -5,18 +5,26 @@ Each variant has a config class (model settings), a module class and trainer def
 """
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch
 
 from recsys.config import TrainConfig
 from recsys.features import FeatureTables
+from recsys.models.autorec import AutoRec, AutoRecConfig
 from recsys.models.base import ModelConfig, ModelShape, RatingModel
 from recsys.models.baseline import BaselineConfig, BaselineNet
 from recsys.models.bilstm import BiLSTMConfig, BiLSTMNet
+from recsys.models.blend import Blend, BlendConfig
 from recsys.models.gru import GRUConfig, GRUNet
+from recsys.models.knn import ItemKNN, KNNConfig
 from recsys.models.lstm import LSTMConfig, LSTMNet
 from recsys.models.mf import MatrixFactorization, MFConfig
+from recsys.models.svdpp import SVDpp, SVDppConfig
 from recsys.models.wide_deep import WideDeep, WideDeepConfig
+
+if TYPE_CHECKING:
+    from recsys.data import RatingTensors
 
 
 @dataclass(frozen=True)
@@ -43,9 +51,15 @@ VARIANTS: dict[str, Variant] = {
     "gru": Variant("gru", GRUConfig, GRUNet, RECURRENT_TRAIN),
     "bilstm": Variant("bilstm", BiLSTMConfig, BiLSTMNet, RECURRENT_TRAIN),
     "wide_deep": Variant("wide_deep", WideDeepConfig, WideDeep, TrainConfig(lr=2e-3, batch_size=1024)),
+    # the classic models a blend needs beside the study's: they err differently from the nets
+    "svdpp": Variant("svdpp", SVDppConfig, SVDpp, TrainConfig(lr=1.5e-2, batch_size=4096)),
+    "autorec": Variant("autorec", AutoRecConfig, AutoRec, TrainConfig(lr=1e-2, batch_size=16384, patience=4)),
+    "knn": Variant("knn", KNNConfig, ItemKNN, TrainConfig(epochs=1)),  # closed form: one fit, no epochs
+    "blend": Variant("blend", BlendConfig, Blend, TrainConfig(epochs=1)),  # fitted on the members' val predictions
 }
 
-DEFAULT_VARIANTS = ["mf", "baseline", "lstm", "gru", "bilstm", "wide_deep"]  # what train-all trains by default
+STUDY_VARIANTS = ["mf", "baseline", "lstm", "gru", "bilstm", "wide_deep"]  # the reference study's six
+DEFAULT_VARIANTS = [*STUDY_VARIANTS, "svdpp", "autorec", "knn", "blend"]  # what train-all trains by default
 
 
 def get_variant(name: str) -> Variant:
@@ -57,11 +71,18 @@ def get_variant(name: str) -> Variant:
 
 
 def build_model(
-    name: str, config: ModelConfig | dict | None, shape: ModelShape, *, seed: int, features: FeatureTables | None = None
+    name: str,
+    config: ModelConfig | dict | None,
+    shape: ModelShape,
+    *,
+    seed: int,
+    features: FeatureTables | None = None,
+    interactions: "RatingTensors | None" = None,
 ) -> RatingModel:
     """A fresh model of variant ``name``, its weights initialised from ``seed``; ``config`` may be a config
-    object, a dict of overrides or None for the defaults. Models that read movie features get ``features``
-    (when loading a checkpoint, the weights carry them instead)."""
+    object, a dict of overrides or None for the defaults. Models that read movie features get ``features``,
+    models that read the training ratings get them as ``interactions`` (when loading a checkpoint, the
+    weights carry both instead)."""
     variant = get_variant(name)
     if not isinstance(config, variant.config_cls):
         config = variant.config_cls(**(config or {}))
@@ -70,11 +91,14 @@ def build_model(
         model = variant.model_cls(config, shape)
     if model.needs_features and features is not None:
         model.set_features(features)
+    if model.needs_interactions and interactions is not None:
+        model.set_interactions(interactions)
     return model
 
 
 __all__ = [
     "DEFAULT_VARIANTS",
+    "STUDY_VARIANTS",
     "VARIANTS",
     "ModelConfig",
     "ModelShape",

@@ -8,12 +8,16 @@ stay reachable; :func:`recsys.evaluate.predict` clips to the exact range.
 
 import math
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from recsys.config import StrictConfig
+
+if TYPE_CHECKING:
+    from recsys.data import RatingTensors
 
 SQUASH_MARGIN = 0.25
 
@@ -46,10 +50,20 @@ def user_movie_embeddings(shape: ModelShape, dim: int, init_std: float) -> tuple
 
 
 class RatingModel(nn.Module):
-    """Base class: holds the squashing into the rating range and an optional penalty term. A model that
-    reads the feature tables sets ``needs_features`` and implements ``set_features``."""
+    """Base class: holds the squashing into the rating range and an optional penalty term.
+
+    - A model that reads the feature tables sets ``needs_features`` and implements ``set_features``.
+    - A model that reads the training ratings themselves (the movies each user rated, say) sets
+      ``needs_interactions`` and implements ``set_interactions``; it keeps what it needs in buffers named in
+      ``sized_buffers``, whose length depends on the data, so loading a checkpoint resizes them first.
+    - A model fitted in closed form rather than by gradient steps sets ``fits_directly`` and implements
+      ``fit_directly``; the one trainer then calls it once instead of running epochs.
+    """
 
     needs_features = False
+    needs_interactions = False
+    fits_directly = False
+    sized_buffers: tuple[str, ...] = ()
 
     def __init__(self, shape: ModelShape):
         super().__init__()
@@ -73,6 +87,22 @@ class RatingModel(nn.Module):
 
     def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def set_interactions(self, train: "RatingTensors") -> None:
+        """Keep what the model reads of the training ratings (only where ``needs_interactions``)."""
+        raise NotImplementedError
+
+    def fit_directly(self, train: "RatingTensors", val: "RatingTensors") -> float | None:
+        """Fit in closed form (only where ``fits_directly``); may return an honest validation MSE when the
+        validation rows took part in the fit (a blend fitted on them, say), else None."""
+        raise NotImplementedError
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        for name in self.sized_buffers:  # data-sized buffers take the saved size before the copy
+            saved, current = state_dict.get(prefix + name), getattr(self, name)
+            if saved is not None and saved.shape != current.shape:
+                setattr(self, name, torch.empty(saved.shape, dtype=saved.dtype, device=current.device))
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
 
 class Dropout(nn.Dropout):

@@ -5,6 +5,7 @@ import torch
 
 from recsys.checkpoint import load_checkpoint, save_checkpoint
 from recsys.config import TrainConfig
+from recsys.data import RatingTensors
 from recsys.evaluate import predict
 from recsys.models import build_model, get_variant
 from recsys.models.base import SQUASH_MARGIN, ModelShape
@@ -22,12 +23,17 @@ def batch(n=32, seed=0):
     return users, movies, ratings
 
 
+def interactions():
+    """Training rows for the models that read them (SVD++, AutoRec); ignored by the others."""
+    return RatingTensors(*batch(200, seed=9))
+
+
 class ModelContract:
     variant: str
     config: dict | None = None  # overrides of the variant's default config, e.g. another mode
 
     def build(self, seed=0):
-        return build_model(self.variant, self.config, SHAPE, seed=seed)
+        return build_model(self.variant, self.config, SHAPE, seed=seed, interactions=interactions())
 
     def test_builds_from_default_config(self):
         model = self.build()
@@ -73,10 +79,11 @@ class ModelContract:
         assert losses[-1] < 0.5 * losses[0]
 
     def test_unknown_ids_get_finite_in_range_predictions_and_a_trained_slot(self, tiny_prepared):
-        model = build_model(self.variant, self.config, tiny_prepared.shape, seed=0)
+        train = tiny_prepared.tensors("train")
+        model = build_model(self.variant, self.config, tiny_prepared.shape, seed=0, interactions=train)
         before = {k: v.clone() for k, v in model.state_dict().items()}
         config = TrainConfig(epochs=2, batch_size=64, unknown_id_rate=0.1, lr=1e-2)
-        train_model(model, tiny_prepared.tensors("train"), tiny_prepared.tensors("val"), config)
+        train_model(model, train, tiny_prepared.tensors("val"), config)
         model.cpu()  # the trainer leaves it on CUDA where there is one
         zeros = torch.zeros(4, dtype=torch.long)
         out = model.eval()(zeros, zeros)
@@ -91,8 +98,56 @@ class ModelContract:
         path = save_checkpoint(tmp_path / "m.pt", self.variant, model, users, movies)
         variant, loaded, users2, movies2 = load_checkpoint(path)
         u, m, r = batch()
-        from recsys.data import RatingTensors
-
         data = RatingTensors(u, m, r)
         assert variant == self.variant and np.array_equal(users2.ids, users.ids)
         assert np.array_equal(predict(model, data), predict(loaded, data))
+
+
+class DirectFitContract:
+    """The contract of a model fitted in closed form (no gradient steps): the same promises, checked after a
+    fit on the tiny split."""
+
+    variant: str
+    config: dict | None = None
+
+    def fit(self, prepared):
+        model = build_model(self.variant, self.config, prepared.shape, seed=0)
+        result = train_model(model, prepared.tensors("train"), prepared.tensors("val"), TrainConfig(epochs=1))
+        return model.cpu().eval(), result
+
+    def test_builds_from_default_config(self):
+        assert isinstance(build_model(self.variant, None, SHAPE, seed=0).config, get_variant(self.variant).config_cls)
+
+    def test_fit_gives_one_finite_rating_per_row_inside_the_range(self, tiny_prepared):
+        model, result = self.fit(tiny_prepared)
+        val = tiny_prepared.tensors("val")
+        out = model(val.user_idx, val.movie_idx)
+        assert out.shape == (len(val),) and out.dtype == torch.float32 and torch.isfinite(out).all()
+        assert (out >= 0.5 - SQUASH_MARGIN).all() and (out <= 5.0 + SQUASH_MARGIN).all()
+        assert result.best_epoch == 1 and len(result.history) == 1
+
+    def test_fit_beats_the_training_mean_on_validation_rows(self, tiny_prepared):
+        model, result = self.fit(tiny_prepared)
+        val = tiny_prepared.tensors("val")
+        mean_mse = float(((val.rating - tiny_prepared.shape.rating_mean) ** 2).mean())
+        assert result.best_val_mse < mean_mse
+
+    def test_same_data_same_predictions(self, tiny_prepared):
+        val = tiny_prepared.tensors("val")
+        a, _ = self.fit(tiny_prepared)
+        b, _ = self.fit(tiny_prepared)
+        assert torch.equal(a(val.user_idx, val.movie_idx), b(val.user_idx, val.movie_idx))
+
+    def test_unknown_ids_get_finite_in_range_predictions(self, tiny_prepared):
+        model, _ = self.fit(tiny_prepared)
+        zeros = torch.zeros(4, dtype=torch.long)
+        out = model(zeros, zeros)
+        assert torch.isfinite(out).all() and (out >= 0.5).all() and (out <= 5.0).all()
+
+    def test_checkpoint_round_trip(self, tiny_prepared, tmp_path):
+        model, _ = self.fit(tiny_prepared)
+        path = save_checkpoint(tmp_path / "m.pt", self.variant, model, tiny_prepared.users, tiny_prepared.movies)
+        variant, loaded, _, _ = load_checkpoint(path)
+        val = tiny_prepared.tensors("val")
+        assert variant == self.variant
+        assert np.array_equal(predict(model, val), predict(loaded, val))

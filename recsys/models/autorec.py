@@ -1,0 +1,77 @@
+"""I-AutoRec (Sedhain et al. 2015): an autoencoder over each movie's vector of training ratings.
+
+Prediction: ``r(u, m) = squash(W_u · sigmoid(Σ_{v rated m} V_v r_vm + b) + c_u)``: the encoder reads all of
+movie ``m``'s training ratings (kept as buffers, so a checkpoint carries them), the decoder reads the
+hidden code back out at user ``u``. The paper fits whole movie vectors at a time; here the one trainer feeds
+single ratings, which is the same objective (the squared error over observed entries) sampled by rating,
+and only the batch's distinct movies are encoded. Per-rating L2 on the decoder rows and encoder weights.
+AutoRec is weak alone but its errors differ from the factor models', which is what a blend needs.
+"""
+
+import torch
+from pydantic import Field
+from torch import nn
+
+from recsys.models.base import Embedding, ModelConfig, ModelShape, RatingModel
+from recsys.models.interactions import group_by, segments
+
+
+class AutoRecConfig(ModelConfig):
+    hidden: int = Field(500, ge=1, description="units of the code")
+    l2: float = Field(3.0, ge=0, description="L2 on the weights each batch reads, per rating")
+    input_dropout: float = Field(0.0, ge=0, lt=1, description="share of a movie's input ratings hidden")
+    init_std: float = Field(0.03, gt=0)
+
+
+class AutoRec(RatingModel):
+    needs_interactions = True
+    sized_buffers = ("rater_users", "rater_ratings")
+
+    def __init__(self, config: AutoRecConfig, shape: ModelShape):
+        super().__init__(shape)
+        self.config = config
+        self.encoder = Embedding(shape.n_users, config.hidden)  # V: one column per user, as rows
+        self.encoder_bias = nn.Parameter(torch.zeros(config.hidden))
+        self.decoder = Embedding(shape.n_users, config.hidden)  # W
+        self.decoder_bias = Embedding(shape.n_users, 1)  # c
+        for table in (self.encoder, self.decoder):
+            nn.init.normal_(table.weight, std=config.init_std)
+        nn.init.zeros_(self.decoder_bias.weight)
+        self.register_buffer("rater_ptr", torch.zeros(shape.n_movies + 1, dtype=torch.long))
+        self.register_buffer("rater_users", torch.zeros(0, dtype=torch.long))
+        self.register_buffer("rater_ratings", torch.zeros(0))
+        self.register_buffer("rating_centre", torch.tensor(shape.rating_mean), persistent=False)
+
+    def set_interactions(self, train) -> None:
+        """Keep, for each movie, the users who rated it in ``train`` and their ratings."""
+        known = (train.user_idx > 0) & (train.movie_idx > 0)
+        ptr, users, ratings = group_by(
+            train.movie_idx[known], self.shape.n_movies, train.user_idx[known], train.rating[known].float()
+        )
+        self.rater_ptr.copy_(ptr)
+        device = self.rater_ptr.device
+        self.rater_users, self.rater_ratings = users.to(device), ratings.to(device)
+
+    def encode(self, movie_idx: torch.Tensor) -> torch.Tensor:
+        """The code of each row's movie (B, hidden), from its training ratings centred on the mean."""
+        movies, inverse = torch.unique(movie_idx, return_inverse=True)  # (M,), (B,)
+        positions, owner = segments(self.rater_ptr, movies)  # (T,), (T,)
+        weights = (self.rater_ratings[positions] - self.rating_centre)[:, None]  # (T, 1)
+        if self.training and self.config.input_dropout > 0:
+            keep = torch.rand_like(weights) >= self.config.input_dropout
+            weights = weights * keep / (1 - self.config.input_dropout)
+        terms = self.encoder(self.rater_users[positions]) * weights  # (T, hidden)
+        sums = torch.zeros(len(movies), terms.shape[1], dtype=terms.dtype, device=terms.device)
+        return torch.sigmoid(sums.index_add(0, owner, terms) + self.encoder_bias)[inverse]  # (B, hidden)
+
+    def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
+        code = self.encode(movie_idx)  # (B, hidden)
+        raw = (self.decoder(user_idx) * code).sum(1) + self.decoder_bias(user_idx)[:, 0]
+        return self.squash(raw)  # (B,)
+
+    def penalty(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
+        """``l2`` times the batch mean of the squared decoder row of each rating's user, plus the encoder's
+        squared norm per training rating (it is read by every movie's code)."""
+        decoder = self.decoder(user_idx).square().sum(1).mean()
+        encoder = self.encoder.weight.square().sum() / max(len(self.rater_users), 1)
+        return self.config.l2 * (decoder + encoder)

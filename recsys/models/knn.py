@@ -1,0 +1,132 @@
+"""Item-kNN with baselines (Koren 2010; Surprise's ``KNNBaseline``), fitted in closed form.
+
+Prediction: ``r(u, m) = μ + b_u + b_m + Σ_j s_mj (r_uj - μ - b_u - b_j) / Σ_j s_mj`` over the ``k`` movies ``j``
+the user rated in training that are most similar to ``m`` (positive similarities only; the baseline alone
+when there are none). Baselines by alternating least squares with ridge ``reg_user`` / ``reg_movie``;
+similarity the shrunk Pearson-baseline correlation of the baseline residuals over co-rating users,
+``s_mj = ρ_mj · (n_mj - 1) / (n_mj - 1 + shrinkage)``.
+
+A checkpoint holds the baselines and the training residuals (a few MB); the dense movie-by-movie similarity
+(``n_movies²`` floats: 330 MB for ml-latest-small's 9,066 movies) is recomputed from them on first use and
+not saved. That is why this variant refuses catalogues above :data:`MAX_MOVIES` movies.
+"""
+
+from typing import Literal
+
+import torch
+from pydantic import Field
+
+from recsys.models.base import ModelConfig, ModelShape, RatingModel
+
+MAX_MOVIES = 20_000  # 1.6 GB of float32 similarity per matrix; ml-25m's 59k movies would need 14 GB
+
+
+class KNNConfig(ModelConfig):
+    based_on: Literal["movie", "user"] = Field(
+        "movie", description="neighbours among the user's rated movies, or among the users who rated the movie"
+    )
+    k: int = Field(40, ge=1, description="neighbours per prediction")
+    shrinkage: float = Field(100.0, ge=0, description="pseudo co-raters that pull a similarity to 0")
+    reg_user: float = Field(15.0, ge=0)
+    reg_movie: float = Field(10.0, ge=0)
+    baseline_iterations: int = Field(10, ge=1)
+    block: int = Field(2048, ge=1, description="movies per block when scoring (bounds memory)")
+
+
+class ItemKNN(RatingModel):
+    fits_directly = True
+    sized_buffers = ("train_user", "train_movie", "residual")
+
+    def __init__(self, config: KNNConfig, shape: ModelShape):
+        super().__init__(shape)
+        if shape.n_movies > MAX_MOVIES:
+            raise ValueError(
+                f"knn keeps a dense movie-by-movie similarity: {shape.n_movies:,} movies is over its limit of "
+                f"{MAX_MOVIES:,}; train the factor models on this release instead"
+            )
+        self.config = config
+        self.register_buffer("mean", torch.tensor(shape.rating_mean))
+        self.register_buffer("user_bias", torch.zeros(shape.n_users))
+        self.register_buffer("movie_bias", torch.zeros(shape.n_movies))
+        self.register_buffer("train_user", torch.zeros(0, dtype=torch.long))
+        self.register_buffer("train_movie", torch.zeros(0, dtype=torch.long))
+        self.register_buffer("residual", torch.zeros(0))
+        self._cache: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+
+    def fit_directly(self, train, val) -> None:
+        """Baselines, then residuals, from the training rows (ids dropped to the unknown slot excluded)."""
+        known = (train.user_idx > 0) & (train.movie_idx > 0)
+        users, movies, ratings = train.user_idx[known], train.movie_idx[known], train.rating[known].double()
+        mean = ratings.mean()
+        bu, bm = fit_baselines(users, movies, ratings - mean, self.shape, self.config)
+        device = self.mean.device
+        self.mean.fill_(float(mean))
+        self.user_bias.copy_(bu.float())
+        self.movie_bias.copy_(bm.float())
+        self.train_user, self.train_movie = users.to(device), movies.to(device)
+        self.residual = (ratings - mean - bu[users] - bm[movies]).float().to(device)
+        self._cache = None
+        return None
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        self._cache = None  # the similarity belongs to the residuals being replaced
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def tables(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Residuals and which entries were rated (both (n_users, n_movies) for movie neighbours, transposed
+        for user neighbours), and the shrunk similarity of their columns, built once from the buffers."""
+        if self._cache is None or self._cache[0].device != self.residual.device:
+            shape = (self.shape.n_users, self.shape.n_movies)
+            z = torch.zeros(shape, device=self.residual.device).index_put_(
+                (self.train_user, self.train_movie), self.residual
+            )
+            rated = torch.zeros(shape, dtype=torch.bool, device=z.device)
+            rated[self.train_user, self.train_movie] = True
+            if self.config.based_on == "user":
+                z, rated = z.T.contiguous(), rated.T.contiguous()
+            self._cache = (z, rated, similarity(z, rated.float(), self.config.shrinkage))
+        return self._cache
+
+    def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
+        z, rated, sim = self.tables()
+        rows, targets = (user_idx, movie_idx) if self.config.based_on == "movie" else (movie_idx, user_idx)
+        parts = []
+        for start in range(0, len(rows), self.config.block):
+            row, target = rows[start : start + self.config.block], targets[start : start + self.config.block]
+            s = sim[target].masked_fill(~rated[row], 0.0)  # (b, columns): similarity to the row's rated columns
+            top, neighbours = s.topk(min(self.config.k, s.shape[1]), dim=1)  # (b, k)
+            weights = top.clamp(min=0)
+            residuals = z[row[:, None], neighbours]  # (b, k)
+            total = weights.sum(1)
+            parts.append((weights * residuals).sum(1) / total.clamp(min=1e-9) * (total > 0))
+        baseline = self.mean + self.user_bias[user_idx] + self.movie_bias[movie_idx]
+        out = baseline + torch.cat(parts) if parts else baseline
+        return out.clamp(self.low, self.low + self.span)  # (B,) inside the widened range, as squash would keep it
+
+
+def fit_baselines(users, movies, centred, shape: ModelShape, config: KNNConfig):
+    """User and movie biases (n_users,), (n_movies,) by alternating ridge regressions on ``centred``
+    ratings (the training mean taken off), as Surprise's ALS baselines."""
+    bu = torch.zeros(shape.n_users, dtype=centred.dtype)
+    bm = torch.zeros(shape.n_movies, dtype=centred.dtype)
+    n_user = torch.bincount(users, minlength=shape.n_users).to(centred.dtype)
+    n_movie = torch.bincount(movies, minlength=shape.n_movies).to(centred.dtype)
+    for _ in range(config.baseline_iterations):
+        bm = torch.zeros_like(bm).index_add(0, movies, centred - bu[users]) / (config.reg_movie + n_movie).clamp(min=1e-12)
+        bu = torch.zeros_like(bu).index_add(0, users, centred - bm[movies]) / (config.reg_user + n_user).clamp(min=1e-12)
+    return bu, bm
+
+
+def similarity(z: torch.Tensor, rated: torch.Tensor, shrinkage: float) -> torch.Tensor:
+    """Shrunk Pearson-baseline similarity (n_movies, n_movies) of residual columns ``z`` over the users who
+    rated both movies; the diagonal is 0 (a movie is not its own neighbour)."""
+    dot = z.T @ z  # (M, M): Σ_u z_um z_uj over co-raters (z is 0 where unrated)
+    squares = (z * z).T @ rated  # (M, M): Σ over co-raters of z_um²
+    norm = (squares * squares.T).sqrt_()
+    co_raters = rated.T @ rated  # (M, M)
+    del z
+    sim = dot.div_(norm.clamp_(min=1e-12))
+    co_raters.sub_(1).clamp_(min=0)
+    sim.mul_(co_raters / (co_raters + shrinkage).clamp_(min=1e-12))
+    sim.fill_diagonal_(0.0)
+    return sim

@@ -1,0 +1,27 @@
+import torch
+
+from recsys.data import RatingTensors
+from recsys.models import build_model
+from tests.models.contract import SHAPE, ModelContract
+
+
+class TestAutoRec(ModelContract):
+    variant = "autorec"
+
+
+class TestAutoRecWithInputDropout(ModelContract):
+    variant = "autorec"
+    config = {"input_dropout": 0.2}
+
+
+def test_code_reads_the_movies_centred_training_ratings():
+    rows = RatingTensors(torch.tensor([1, 2, 3]), torch.tensor([4, 4, 5]), torch.tensor([5.0, 2.0, 3.5]))
+    model = build_model("autorec", {"hidden": 2}, SHAPE, seed=0, interactions=rows).eval()
+    with torch.no_grad():
+        model.encoder.weight.zero_()
+        model.encoder.weight[1] = torch.tensor([1.0, 0.0])
+        model.encoder.weight[2] = torch.tensor([0.0, 1.0])
+    # movie 4: users 1 and 2 with ratings 5 and 2, centred on the mean 3.5: +1.5 and -1.5
+    expected = torch.sigmoid(torch.tensor([[1.5, -1.5]]))
+    assert torch.allclose(model.encode(torch.tensor([4])), expected)
+    assert torch.allclose(model.encode(torch.tensor([7])), torch.sigmoid(torch.zeros(1, 2)))  # nobody rated 7

@@ -1,0 +1,52 @@
+import pytest
+import torch
+
+from recsys.data import RatingTensors
+from recsys.models import ModelShape, build_model
+from recsys.models.knn import similarity
+from tests.models.contract import DirectFitContract
+
+
+class TestItemKNN(DirectFitContract):
+    variant = "knn"
+
+
+class TestUserKNN(DirectFitContract):
+    variant = "knn"
+    config = {"based_on": "user"}
+
+
+def test_similarity_by_hand():
+    # residuals of 3 users (rows) on 3 movies (columns); user 2 did not rate movie 0
+    z = torch.tensor([[1.0, 2.0, 0.0], [-1.0, -1.0, 1.0], [0.0, 1.0, -1.0]])
+    rated = torch.tensor([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 1.0, 1.0]])
+    sim = similarity(z, rated, shrinkage=0.0)
+    # movies 0 and 1, co-rated by users 0 and 1: (1*2 + 1*1) / sqrt((1+1) * (4+1)); shrink factor (2-1)/(2-1+0)
+    assert sim[0, 1].item() == pytest.approx(3 / 10**0.5)
+    assert sim[0, 0].item() == 0.0
+    shrunk = similarity(z, rated, shrinkage=1.0)
+    assert shrunk[0, 1].item() == pytest.approx(3 / 10**0.5 * 1 / 2)
+
+
+def test_prediction_is_the_baseline_plus_the_neighbours_weighted_residuals():
+    shape = ModelShape(n_users=4, n_movies=4, rating_min=0.5, rating_max=5.0, rating_mean=3.0)
+    # users 1 and 3 rated movies 1, 2 and 3; user 2 rated movies 1 and 2, and is asked about movie 3
+    rows = RatingTensors(
+        torch.tensor([1, 1, 1, 3, 3, 3, 2, 2]),
+        torch.tensor([1, 2, 3, 1, 2, 3, 1, 2]),
+        torch.tensor([4.0, 2.0, 3.0, 5.0, 1.0, 4.5, 5.0, 3.0]),
+    )
+    model = build_model("knn", {"k": 1, "shrinkage": 0.0}, shape, seed=0)
+    model.fit_directly(rows, rows)
+    z, rated, sim = model.tables()
+    baseline = model.mean + model.user_bias[2] + model.movie_bias[3]
+    # user 2 rated movies 1 and 2; with k = 1 the more similar of the two to movie 3 is the neighbour
+    best = 1 if sim[3, 1] >= sim[3, 2] else 2
+    expected = baseline + (z[2, best] if sim[3, best] > 0 else 0.0)
+    assert sim[3, best] > 0 and z[2, best] != 0  # the case worth checking: a neighbour that moves the baseline
+    assert model(torch.tensor([2]), torch.tensor([3])).item() == pytest.approx(float(expected), abs=1e-5)
+
+
+def test_refuses_a_catalogue_too_large_for_a_dense_similarity():
+    with pytest.raises(ValueError, match="over its limit"):
+        build_model("knn", None, ModelShape(10, 30_000, 0.5, 5.0, 3.5), seed=0)

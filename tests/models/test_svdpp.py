@@ -1,0 +1,47 @@
+import pytest
+import torch
+
+from recsys.data import RatingTensors
+from recsys.models import build_model
+from tests.models.contract import SHAPE, ModelContract
+
+
+class TestSVDpp(ModelContract):
+    variant = "svdpp"
+
+
+def rows():
+    # user 1 rated movies 2 and 3; user 2 rated movie 3; user 0 (unknown) rated nothing
+    return RatingTensors(torch.tensor([1, 1, 2]), torch.tensor([2, 3, 3]), torch.tensor([4.0, 3.0, 5.0]))
+
+
+def test_implicit_term_is_the_normalised_sum_of_the_rated_movies_factors():
+    model = build_model("svdpp", {"dim": 2}, SHAPE, seed=0, interactions=rows())
+    with torch.no_grad():
+        model.implicit_factors.weight[2] = torch.tensor([1.0, 0.0])
+        model.implicit_factors.weight[3] = torch.tensor([0.0, 3.0])
+    implicit = model.implicit(torch.tensor([1, 2, 0, 1]))
+    expected = torch.tensor([[1.0, 3.0], [0.0, 3.0], [0.0, 0.0], [1.0, 3.0]])
+    expected[[0, 3]] /= 2**0.5  # |N(1)| = 2
+    assert torch.allclose(implicit, expected)
+
+
+def test_prediction_formula_by_hand():
+    model = build_model("svdpp", {"dim": 2, "l2": 0.0}, SHAPE, seed=0, interactions=rows())
+    with torch.no_grad():
+        for table in (model.user_factors, model.movie_factors, model.implicit_factors, model.user_bias):
+            table.weight.zero_()
+        model.user_factors.weight[2] = torch.tensor([1.0, 0.0])
+        model.implicit_factors.weight[3] = torch.tensor([0.0, 2.0])
+        model.movie_factors.weight[5] = torch.tensor([0.5, 1.0])
+        model.movie_bias.weight[5] = 0.25
+    raw = 0.5 * 1.0 + 1.0 * 2.0 + 0.25  # q · (p + y_3 / sqrt(1)) + b_m
+    assert model(torch.tensor([2]), torch.tensor([5])).item() == pytest.approx(model.squash(torch.tensor(raw)).item())
+
+
+def test_checkpoint_buffers_take_the_saved_size():
+    trained = build_model("svdpp", None, SHAPE, seed=0, interactions=rows())
+    fresh = build_model("svdpp", None, SHAPE, seed=1)
+    assert fresh.rated_movies.shape == (0,)
+    fresh.load_state_dict(trained.state_dict())
+    assert torch.equal(fresh.rated_movies, trained.rated_movies)
