@@ -26,10 +26,11 @@ class BaselineNet(RatingModel):
         self.user_emb, self.movie_emb = user_movie_embeddings(shape, config.dim, config.init_std)
         self.emb_dropout = Dropout(config.emb_dropout)
         self.hidden = nn.Linear(2 * config.dim, config.hidden)
+        self.hidden_out = nn.Identity()  # (B, hidden): hook here for activation analysis (holds no parameters)
         self.hidden_dropout = Dropout(config.hidden_dropout)
         self.out = nn.Linear(config.hidden, 1)
 
     def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         x = torch.cat([self.user_emb(user_idx), self.movie_emb(movie_idx)], dim=1)  # (B, 2*dim)
-        h = torch.relu(self.hidden(self.emb_dropout(x)))  # (B, hidden): the units activation analysis reads
+        h = self.hidden_out(torch.relu(self.hidden(self.emb_dropout(x))))  # (B, hidden): the units analysis reads
         return self.squash(self.out(self.hidden_dropout(h))[:, 0])  # (B,)

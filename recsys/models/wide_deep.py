@@ -81,7 +81,7 @@ class WideDeep(RatingModel):
         if genres.shape != self.genres.shape:
             raise ValueError(f"feature tables have shape {tuple(genres.shape)}, the model {tuple(self.genres.shape)}")
         self.genres.copy_(genres)
-        self.year_bucket.copy_(torch.as_tensor(features.movies["year_bucket"].to_numpy(), dtype=torch.long))
+        self.year_bucket.copy_(torch.tensor(features.movies["year_bucket"].to_numpy(), dtype=torch.long))
 
     def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         g = self.genres[movie_idx]  # (B, G) multi-hot
