@@ -30,9 +30,10 @@ RUNS = [
 RESULTS = Path(__file__).resolve().parent / "results" / "defaults.json"
 
 
-def train_and_score(variant: str, overrides: dict, prepared) -> dict:
-    """Train at the variant's defaults (seed 42); best-epoch validation MSE, test MSE, epochs and seconds."""
-    config = get_variant(variant).train_defaults
+def train_and_score(variant: str, overrides: dict, prepared, config=None) -> dict:
+    """Train at the variant's defaults (seed 42) or ``config``; best-epoch validation MSE, test MSE, epochs,
+    seconds and the per-epoch history."""
+    config = config or get_variant(variant).train_defaults
     model = build_model(variant, overrides, prepared.shape, seed=config.seed)
     started = time.perf_counter()
     result = train_model(model, prepared.tensors(C.TRAIN), prepared.tensors(C.VAL), config)
@@ -49,6 +50,7 @@ def train_and_score(variant: str, overrides: dict, prepared) -> dict:
         "best_epoch": result.best_epoch,
         "epochs_run": len(result.history),
         "seconds": seconds,
+        "history": result.history,
     }
 
 
@@ -69,6 +71,7 @@ def main() -> None:
     for variant, overrides in RUNS:
         if wanted is None or variant in wanted:
             row = train_and_score(variant, overrides, prepared)
+            row.pop("history")
             rows.append(row)
             mode = row["model"].get("mode", "-")
             print(

@@ -24,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recsys", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train-all", help="ingest, split, train and register every variant")
-    train.add_argument("--variants", help="comma-separated variant names (default: all six)")
+    train.add_argument("--variants", help="comma-separated variant names (default: all ten, the blend included)")
+    train.add_argument("--no-analysis", action="store_true", help="skip the analysis step and its report")
     train.add_argument("--epochs", type=int, help="epoch budget per variant (early stopping still applies)")
     train.add_argument("--seed", type=int, default=42, help="split and training seed")
     train.add_argument("--seeds", type=int, default=1, help="repeat with seeds seed, seed+1, ...: mean and std")
@@ -45,6 +46,8 @@ def _parser() -> argparse.ArgumentParser:
             help="fail when more than this share of a table's rows is quarantined (default 0.01)",
         )
     ingest.add_argument("--out", help="output folder (default: under $RECSYS_WORKDIR, keyed by content)")
+    analyze = sub.add_parser("analyze", help="evaluate and analyse a stored train-all run; report to MLflow")
+    analyze.add_argument("--run", required=True, help="the train-all run's MLflow run id")
     return parser
 
 
@@ -62,13 +65,15 @@ def format_results(rows: list[dict]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _quiet_defaults()
+    from mlflow.exceptions import MlflowException
+
     from recsys.ingest import QuarantineLimitError
     from recsys.io import DataFormatError
     from tasks.validation import DataValidationError
 
     try:
-        return _train_all(args) if args.command == "train-all" else _ingest(args)
-    except (DataFormatError, DataValidationError, QuarantineLimitError, FileNotFoundError) as exc:
+        return {"train-all": _train_all, "ingest": _ingest, "analyze": _analyze}[args.command](args)
+    except (DataFormatError, DataValidationError, QuarantineLimitError, FileNotFoundError, MlflowException) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -90,6 +95,7 @@ def _train_all(args) -> int:
         split=args.split,
         max_quarantine_share=args.max_quarantine_share,
         refresh=args.refresh,
+        analysis=not args.no_analysis,
     )
     print(format_results([r for r in rows if r["seed"] == args.seed]))
     if args.seeds > 1:
@@ -119,6 +125,13 @@ def _ingest(args) -> int:
         data=args.data, out=args.out, max_quarantine_share=args.max_quarantine_share, refresh=args.refresh
     )
     print(summarise(report))
+    return 0
+
+
+def _analyze(args) -> int:
+    from flows.analyze import analyze
+
+    print(f"report: {analyze(run_id=args.run)}")
     return 0
 
 

@@ -4,6 +4,7 @@ from typing import Literal
 
 from prefect import flow
 
+from flows.analyze import analyze
 from recsys.config import SplitConfig
 from recsys.models import DEFAULT_VARIANTS
 from tasks.evaluate import evaluate_variant, summarise_seeds
@@ -24,6 +25,7 @@ def train_all(
     split: Literal["random", "temporal_global", "temporal_user"] = "random",
     max_quarantine_share: float = 0.01,
     refresh: bool = False,
+    analysis: bool = True,
 ) -> list[dict]:
     """Ingest and validate ``data``, split it (``split`` kind, ``seed``), train and test each variant,
     register them.
@@ -32,7 +34,8 @@ def train_all(
     ``epochs`` overrides each variant's epoch budget; ``seeds`` > 1 repeats split and training with seeds
     ``seed``, ``seed + 1``, ... and logs each variant's mean and standard deviation of test MSE (models of
     the first seed are registered). The flow fails when more than ``max_quarantine_share`` of the rows are
-    quarantined; ``refresh`` re-ingests unchanged data. Returns one result row per variant and seed.
+    quarantined; ``refresh`` re-ingests unchanged data; ``analysis`` runs the ``analyze`` flow on the run
+    (report under the run's ``report/``). Returns one result row per variant and seed.
     """
     params = {
         "data": data,
@@ -43,6 +46,7 @@ def train_all(
         "split": split,
         "max_quarantine_share": max_quarantine_share,
         "refresh": refresh,
+        "analysis": analysis,
     }
     parent = start_pipeline_run("train-all", params)
     try:
@@ -57,6 +61,8 @@ def train_all(
             results += [evaluate_variant(one, prepared) for one in trained]
         summarise_seeds(results, parent)
         register_models([row for row in results if row["seed"] == seed], parent)
+        if analysis:
+            analyze(parent)
     except BaseException:
         end_pipeline_run(parent, "FAILED")
         raise

@@ -32,6 +32,7 @@ def split_and_index(data: IngestedData, config: SplitConfig, parent_run_id: str,
     client = tracking.client()
     if primary:  # the run's own split; extra seeds of a multi-seed run are logged beside it
         client.log_artifact(parent_run_id, str(split_path), artifact_path="data")
+        client.log_artifact(parent_run_id, data.movies_path, artifact_path="data")  # titles for the analysis
         tracking.log_params(client, parent_run_id, {"split": config.model_dump(), "split_seed": config.seed})
         for key, value in counts.items():
             client.log_metric(parent_run_id, key, value)

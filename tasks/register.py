@@ -22,6 +22,6 @@ def register_models(results: list[dict], parent_run_id: str) -> dict:
     best = min(results, key=lambda row: row["best_val_mse"])
     client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, str(best["model_version"]))
     client.set_tag(parent_run_id, "champion_variant", best["variant"])
-    create_table_artifact(key="model-leaderboard", table=results, description="train-all variants, test rows")
+    create_table_artifact(key="registered-models", table=results, description="train-all variants, test rows")
     get_run_logger().info("%s v%d (%s) is now %r", REGISTERED_MODEL, best["model_version"], best["variant"], CHAMPION)
     return best

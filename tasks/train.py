@@ -91,6 +91,7 @@ def close_variant_run(
     }.items():
         client.log_metric(run_id, key, value)
     client.set_tag(run_id, "device", result.device)
+    client.log_artifact(run_id, str(checkpoint), artifact_path="checkpoint")  # what `recsys analyze` reads back
     with mlflow.start_run(run_id=run_id):
         model_uri = pyfunc.log_model(checkpoint, data.split.head(5))
     return TrainedVariant(

@@ -78,6 +78,38 @@ def test_models_are_registered_and_the_champion_predicts(trained):
     assert len(predictions) == 3 and ((predictions >= 0.5) & (predictions <= 5.0)).all()
 
 
+def test_analysis_report_and_tables_are_logged_under_report(trained):
+    from prefect.artifacts import Artifact
+
+    rows, client = trained
+    (parent,) = runs(client, "tags.pipeline = 'train-all'")
+    logged = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+    assert {"report/report.html", "report/leaderboard.parquet", "report/claims.csv", "report/units"} <= logged
+    units = {a.path for a in client.list_artifacts(parent.info.run_id, "report/units/baseline")}
+    assert "report/units/baseline/summary.md" in units  # mf has no hidden layer, the baseline net has
+    board = pd.read_parquet(client.download_artifacts(parent.info.run_id, "report/leaderboard.parquet"))
+    assert sorted(board["variant"]) == ["baseline", "mf"]
+    for row in rows:
+        (run,) = runs(client, f"tags.variant = '{row['variant']}'")
+        metrics = run.data.metrics
+        assert metrics["test_mse_low"] < row["test_mse"] < metrics["test_mse_high"]
+        assert 0 < metrics["ndcg_at_10"] <= 1 and 0 < metrics["coverage_at_10"] <= 1
+    page = open(client.download_artifacts(parent.info.run_id, "report/report.html")).read()
+    assert "Findings" in page and "data:image/png;base64," in page
+    assert Artifact.get("model-leaderboard") is not None and Artifact.get("analysis-report") is not None
+
+
+def test_analyze_command_redoes_the_analysis_of_a_stored_run(trained, capsys):
+    from flows.cli import main
+
+    _, client = trained
+    (parent,) = runs(client, "tags.pipeline = 'train-all'")
+    assert main(["analyze", "--run", parent.info.run_id]) == 0
+    assert capsys.readouterr().out.strip().endswith("report/report.html")
+    assert main(["analyze", "--run", "no-such-run"]) == 2
+    assert "no-such-run" in capsys.readouterr().err
+
+
 def test_flow_returns_the_results_table_rows(trained):
     rows, _ = trained
     assert [r["variant"] for r in rows] == ["mf", "baseline"]
@@ -150,7 +182,7 @@ def test_ingest_command_exits_non_zero_naming_file_line_and_column(harness, tiny
 def test_cli_prints_the_results_table(harness, real_data, capsys):
     from flows.cli import main
 
-    assert main(["train-all", "--data", str(real_data), "--variants", "mf", "--epochs", "1"]) == 0
+    assert main(["train-all", "--data", str(real_data), "--variants", "mf", "--epochs", "1", "--no-analysis"]) == 0
     out = capsys.readouterr().out
     assert "variant" in out and "test MSE" in out and "\nmf " in out
 
@@ -158,7 +190,7 @@ def test_cli_prints_the_results_table(harness, real_data, capsys):
 def test_several_seeds_log_mean_and_std_per_variant(harness, real_data):
     from flows.train_all import train_all
 
-    rows = train_all(data=str(real_data), variants=["mf"], epochs=1, seed=7, seeds=2)
+    rows = train_all(data=str(real_data), variants=["mf"], epochs=1, seed=7, seeds=2, analysis=False)
     assert [(r["variant"], r["seed"]) for r in rows] == [("mf", 7), ("mf", 8)]
     client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
     parent = runs(client, "tags.pipeline = 'train-all'")[0]

@@ -17,6 +17,7 @@ import torch
 from pydantic import Field
 
 from recsys.models.base import ModelConfig, ModelShape, RatingModel
+from recsys.models.interactions import group_by
 
 MAX_MOVIES = 20_000  # 1.6 GB of float32 similarity per matrix; ml-25m's 59k movies would need 14 GB
 
@@ -30,7 +31,6 @@ class KNNConfig(ModelConfig):
     reg_user: float = Field(15.0, ge=0)
     reg_movie: float = Field(10.0, ge=0)
     baseline_iterations: int = Field(10, ge=1)
-    block: int = Field(2048, ge=1, description="movies per block when scoring (bounds memory)")
 
 
 class ItemKNN(RatingModel):
@@ -72,35 +72,41 @@ class ItemKNN(RatingModel):
         self._cache = None  # the similarity belongs to the residuals being replaced
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
-    def tables(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Residuals and which entries were rated (both (n_users, n_movies) for movie neighbours, transposed
-        for user neighbours), and the shrunk similarity of their columns, built once from the buffers."""
-        if self._cache is None or self._cache[0].device != self.residual.device:
-            shape = (self.shape.n_users, self.shape.n_movies)
-            z = torch.zeros(shape, device=self.residual.device).index_put_(
-                (self.train_user, self.train_movie), self.residual
-            )
-            rated = torch.zeros(shape, dtype=torch.bool, device=z.device)
-            rated[self.train_user, self.train_movie] = True
-            if self.config.based_on == "user":
-                z, rated = z.T.contiguous(), rated.T.contiguous()
-            self._cache = (z, rated, similarity(z, rated.float(), self.config.shrinkage))
+    def tables(self) -> tuple[list[int], torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The training residuals grouped by the entity whose rated neighbours are searched (the user for
+        movie neighbours, the movie for user neighbours): row pointers (as a list), neighbour indices and
+        residuals; and the shrunk similarity of the neighbours. Built once from the buffers."""
+        if self._cache is None or self._cache[2].device != self.residual.device:
+            by_user = self.config.based_on == "movie"
+            rows, cols = (self.train_user, self.train_movie) if by_user else (self.train_movie, self.train_user)
+            n_rows, n_cols = (self.shape.n_users, self.shape.n_movies)[:: 1 if by_user else -1]
+            z = torch.zeros(n_rows, n_cols, device=self.residual.device).index_put_((rows, cols), self.residual)
+            rated = torch.zeros_like(z).index_put_((rows, cols), torch.ones_like(self.residual))
+            sim = similarity(z, rated, self.config.shrinkage)
+            ptr, neighbours, residuals = group_by(rows, n_rows, cols, self.residual)
+            self._cache = (ptr.tolist(), neighbours, residuals, sim)
         return self._cache
 
     def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
-        z, rated, sim = self.tables()
+        """Rows grouped by user (or by movie for user neighbours): each group reads the similarities of its
+        targets to its own rated neighbours only, (rows, |N|) rather than (rows, all movies)."""
+        ptr, neighbours, residuals, sim = self.tables()
         rows, targets = (user_idx, movie_idx) if self.config.based_on == "movie" else (movie_idx, user_idx)
-        parts = []
-        for start in range(0, len(rows), self.config.block):
-            row, target = rows[start : start + self.config.block], targets[start : start + self.config.block]
-            s = sim[target].masked_fill(~rated[row], 0.0)  # (b, columns): similarity to the row's rated columns
-            top, neighbours = s.topk(min(self.config.k, s.shape[1]), dim=1)  # (b, k)
-            weights = top.clamp(min=0)
-            residuals = z[row[:, None], neighbours]  # (b, k)
-            total = weights.sum(1)
-            parts.append((weights * residuals).sum(1) / total.clamp(min=1e-9) * (total > 0))
-        baseline = self.mean + self.user_bias[user_idx] + self.movie_bias[movie_idx]
-        out = baseline + torch.cat(parts) if parts else baseline
+        order = torch.argsort(rows, stable=True)
+        groups, counts = torch.unique_consecutive(rows[order], return_counts=True)
+        offset = torch.zeros(len(rows), device=sim.device)
+        start = 0
+        for row, n in zip(groups.tolist(), counts.tolist(), strict=True):
+            positions, start = order[start : start + n], start + n
+            first, last = ptr[row], ptr[row + 1]
+            if last > first:
+                s = sim[targets[positions][:, None], neighbours[None, first:last]]  # (n, |N|)
+                top, best = s.topk(min(self.config.k, last - first), dim=1)  # (n, k)
+                weights = top.clamp(min=0)
+                total = weights.sum(1)
+                found = (weights * residuals[first:last][best]).sum(1) / total.clamp(min=1e-9)
+                offset[positions] = found * (total > 0)
+        out = self.mean + self.user_bias[user_idx] + self.movie_bias[movie_idx] + offset
         return out.clamp(self.low, self.low + self.span)  # (B,) inside the widened range, as squash would keep it
 
 
@@ -109,11 +115,12 @@ def fit_baselines(users, movies, centred, shape: ModelShape, config: KNNConfig):
     ratings (the training mean taken off), as Surprise's ALS baselines."""
     bu = torch.zeros(shape.n_users, dtype=centred.dtype)
     bm = torch.zeros(shape.n_movies, dtype=centred.dtype)
-    n_user = torch.bincount(users, minlength=shape.n_users).to(centred.dtype)
-    n_movie = torch.bincount(movies, minlength=shape.n_movies).to(centred.dtype)
+    # ratings per user and movie plus the ridge; clamped so a row without ratings and no ridge gets 0, not 0/0
+    user_denominator = (torch.bincount(users, minlength=shape.n_users) + config.reg_user).clamp(min=1e-12)
+    movie_denominator = (torch.bincount(movies, minlength=shape.n_movies) + config.reg_movie).clamp(min=1e-12)
     for _ in range(config.baseline_iterations):
-        bm = torch.zeros_like(bm).index_add(0, movies, centred - bu[users]) / (config.reg_movie + n_movie).clamp(min=1e-12)
-        bu = torch.zeros_like(bu).index_add(0, users, centred - bm[movies]) / (config.reg_user + n_user).clamp(min=1e-12)
+        bm = torch.zeros_like(bm).index_add(0, movies, centred - bu[users]) / movie_denominator
+        bu = torch.zeros_like(bu).index_add(0, users, centred - bm[movies]) / user_denominator
     return bu, bm
 
 

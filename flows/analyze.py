@@ -1,0 +1,13 @@
+"""analyze: the evaluation and activation analysis of a stored train-all run, as its own flow."""
+
+from prefect import flow
+
+from tasks.analyze import analyse_stored_run, fetch_run_inputs, publish_report
+
+
+@flow(name="analyze")
+def analyze(run_id: str) -> str:
+    """Read train-all run ``run_id`` back from MLflow, analyse its variants on the stored test and validation
+    rows, and log the tables, figures and report under the run's ``report/``; returns the report's URI."""
+    inputs = fetch_run_inputs(run_id)
+    return publish_report(analyse_stored_run(inputs), inputs)

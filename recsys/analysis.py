@@ -1,0 +1,235 @@
+"""The analysis of one train-all run: what each variant gets right on the test rows, what it recommends,
+and what its hidden units learned; tables, figures and one self-contained HTML report in a folder.
+
+Everything is computed from the run's stored split, movies table and trained models; nothing trains.
+Test rows are only scored here, never used to choose anything. The steps, each its own function:
+:func:`score_variants` (errors with intervals, breakdowns, ranking), :func:`recommendation_diversity`,
+:func:`analyse_hidden_units`, :func:`draw_movie_maps`, and :func:`study_claims` for the verdicts.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from recsys import columns as C
+from recsys.activations import collect_activations, hidden_layer, hidden_layer_name, movie_catalogue
+from recsys.claims import study_claims
+from recsys.embedding_map import hover_details, plot_map_png, tsne_map, write_map_html
+from recsys.evaluate import predict_ids
+from recsys.features import FeatureTables
+from recsys.metrics import (
+    breakdown_metrics,
+    compare_to_best,
+    diversity_metrics,
+    movie_popularity,
+    ranking_metrics,
+    rated_movies,
+    top_n_recommendations,
+)
+from recsys.models import RatingModel
+from recsys.split import rows_of
+from recsys.unit_analysis import UnitAnalysis, analyse_units, unit_markdown
+from recsys.vocab import Vocabulary
+
+MAP_MIN_RATINGS = 20  # movies on the t-SNE maps: those with at least this many training ratings
+EMBEDDING_TABLES = ("movie_emb", "movie_factors")  # where a model keeps its learned movie vectors
+
+
+@dataclass(frozen=True)
+class RunData:
+    """What the analysis reads of a run: the split (with its ``split`` column), the movies table, the
+    vocabularies and feature tables of the training rows, the trained models, and their per-epoch history
+    (frames of epoch, train_mse, val_mse)."""
+
+    split: pd.DataFrame
+    movies: pd.DataFrame
+    users: Vocabulary
+    items: Vocabulary
+    features: FeatureTables
+    models: dict[str, RatingModel]
+    histories: dict[str, pd.DataFrame]
+    seed: int = 42
+
+
+@dataclass
+class Analysis:
+    """Every table the analysis makes, and the timings of its steps in seconds."""
+
+    leaderboard: pd.DataFrame
+    breakdown: pd.DataFrame
+    ranking: pd.DataFrame
+    diversity: pd.DataFrame
+    units: dict[str, UnitAnalysis] = field(default_factory=dict)
+    maps: dict[str, dict[str, Path]] = field(default_factory=dict)  # variant -> colouring -> PNG (and "html")
+    claims: pd.DataFrame | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def analyse_run(data: RunData, out: Path, log: Callable[[str], None] = print, n_boot: int = 1000) -> Analysis:
+    """All the steps, writing figures under ``out``; ``log`` hears one line per step (progress)."""
+    out.mkdir(parents=True, exist_ok=True)
+    seconds: dict[str, float] = {}
+
+    def step(name: str, fn, *args):
+        started = time.perf_counter()
+        result = fn(*args)
+        seconds[name] = time.perf_counter() - started
+        log(f"analysis: {name} took {seconds[name]:.1f}s")
+        return result
+
+    leaderboard, breakdown, ranking = step("scores", score_variants, data, n_boot)
+    diversity = step("recommendations", recommendation_diversity, data)
+    catalogue = movie_catalogue(data.items, data.movies, data.features)
+    units = step("hidden units", analyse_hidden_units, data, catalogue)
+    maps = step("movie maps", draw_movie_maps, data, catalogue, units, out / "maps")
+    result = Analysis(leaderboard, breakdown, ranking, diversity, units, maps, seconds=seconds)
+    result.claims = study_claims(result, data)
+    return result
+
+
+def score_variants(data: RunData, n_boot: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Leaderboard with 95% bootstrap intervals and paired gaps to the best, error by user activity and
+    movie popularity bucket, and precision/recall/NDCG at 10 on the test rows."""
+    test, train = rows_of(data.split, C.TEST), rows_of(data.split, C.TRAIN)
+    predictions = {name: predict_ids(model, data.users, data.items, test) for name, model in data.models.items()}
+    leaderboard = compare_to_best(test[C.RATING].to_numpy(), predictions, n_boot=n_boot, seed=data.seed)
+    breakdown = pd.concat(
+        [breakdown_metrics(test, p, train).assign(variant=name) for name, p in predictions.items()], ignore_index=True
+    )
+    ranking = pd.DataFrame([{"variant": name, **ranking_metrics(test, p)} for name, p in predictions.items()])
+    return leaderboard, breakdown, ranking
+
+
+def recommendation_diversity(data: RunData, n: int = 10) -> pd.DataFrame:
+    """Per variant: coverage, popularity, novelty and Gini of exposure of every known user's top ``n`` among
+    the movies they did not rate in training."""
+    train = rows_of(data.split, C.TRAIN)
+    user_idx, movie_idx = data.users.encode(train[C.USER_ID].to_numpy()), data.items.encode(train[C.MOVIE_ID])
+    exclude = rated_movies(user_idx, movie_idx)
+    popularity = movie_popularity(movie_idx, data.items.size)
+    users = np.arange(1, data.users.size)
+    rows = []
+    for name, model in data.models.items():
+        recommended = top_n_recommendations(model, users, data.items.size, exclude, n=n)
+        rows.append({"variant": name, **diversity_metrics(recommended, popularity, len(users))})
+    return pd.DataFrame(rows)
+
+
+def analyse_hidden_units(data: RunData, catalogue: pd.DataFrame) -> dict[str, UnitAnalysis]:
+    """For each variant with a hidden layer: its activations on the validation rows (hooks removed after),
+    per-unit top movies, correlations with rating, year and genre, and movie clusters."""
+    val = rows_of(data.split, C.VAL)
+    user_idx = torch.from_numpy(data.users.encode(val[C.USER_ID].to_numpy()))
+    movie_idx = torch.from_numpy(data.items.encode(val[C.MOVIE_ID].to_numpy()))
+    known = (user_idx > 0) & (movie_idx > 0)  # unknown movies have no title, year or genre to compare
+    out = {}
+    for name, model in data.models.items():
+        layer = hidden_layer(model)
+        if layer is not None:
+            acts = collect_activations(model, layer, user_idx[known], movie_idx[known])
+            out[name] = analyse_units(acts, movie_idx[known].numpy(), catalogue)
+    return out
+
+
+def movie_vectors(model: RatingModel) -> np.ndarray | None:
+    """The model's learned movie embedding (n_movies, d), or None for a model without one."""
+    for name in EMBEDDING_TABLES:
+        table = getattr(model, name, None)
+        if table is not None:
+            return table.weight.detach().cpu().numpy()
+    return None
+
+
+def draw_movie_maps(
+    data: RunData, catalogue: pd.DataFrame, units: dict[str, UnitAnalysis], folder: Path, min_ratings: int = 0
+) -> dict[str, dict[str, Path]]:
+    """Seeded t-SNE maps of the movie embeddings of the variants with hidden units (the ones with clusters
+    to colour by), over movies with at least :data:`MAP_MIN_RATINGS` training ratings: PNGs coloured by
+    average rating, release year, main genre and activation cluster, and one interactive HTML map each."""
+    shown = catalogue[catalogue["popularity"] >= (min_ratings or MAP_MIN_RATINGS)]
+    maps = {}
+    for name in units:
+        vectors = movie_vectors(data.models[name])
+        if vectors is None or len(shown) < 10:
+            continue
+        perplexity = min(30.0, (len(shown) - 1) / 3)  # t-SNE needs fewer neighbours than points
+        coords = tsne_map(vectors[shown.index.to_numpy()], seed=data.seed, perplexity=perplexity, max_iter=500)
+        clusters = units[name].clusters.set_index(C.MOVIE_IDX)["cluster"].reindex(shown.index)
+        colourings = {
+            "average rating": shown["mean_rating"].to_numpy(),
+            "release year": shown[C.YEAR].to_numpy(),
+            "main genre": shown["main_genre"].astype(str).to_numpy(),
+            "activation cluster": clusters.map(lambda c: "none" if pd.isna(c) else f"unit {int(c)}").to_numpy(),
+        }
+        categorical = ("main genre", "activation cluster")
+        pngs = {
+            key: plot_map_png(
+                coords,
+                values,
+                f"{name}: {key}",
+                folder / f"{name}-{key.replace(' ', '_')}.png",
+                categorical=key in categorical,
+            )
+            for key, values in colourings.items()
+        }
+        details = hover_details(shown[C.YEAR].to_numpy(), shown["mean_rating"].to_numpy())
+        pngs["html"] = write_map_html(
+            coords,
+            shown[C.TITLE].tolist(),
+            colourings,
+            folder / f"{name}-map.html",
+            categorical,
+            details,
+            heading=f"{name}: learned movie embeddings (t-SNE)",
+        )
+        maps[name] = pngs
+    return maps
+
+
+def save_analysis(analysis: Analysis, data: RunData, out: Path, run_info: dict[str, str]) -> Path:
+    """Write every table as Parquet and CSV, a Markdown summary per variant with hidden units, the learning
+    curves, and the self-contained ``report.html`` into ``out``; returns the report's path."""
+    from recsys import io
+    from recsys.report import ReportContent, UnitSection, plot_learning_curves, write_report
+
+    tables = {
+        "leaderboard": analysis.leaderboard,
+        "breakdown": analysis.breakdown,
+        "ranking": analysis.ranking,
+        "diversity": analysis.diversity,
+        "claims": analysis.claims,
+    }
+    for name, table in tables.items():
+        io.write_parquet(table, out / f"{name}.parquet")
+        table.to_csv(out / f"{name}.csv", index=False)
+    sections = {}
+    for variant, units in analysis.units.items():
+        folder = out / "units" / variant
+        markdown = unit_markdown(units, variant, hidden_layer_name(data.models[variant]))
+        for name in ("units", "movies", "clusters"):
+            io.write_parquet(getattr(units, name), folder / f"{name}.parquet")
+            getattr(units, name).to_csv(folder / f"{name}.csv", index=False)
+        (folder / "summary.md").write_text(markdown)
+        maps = dict(analysis.maps.get(variant, {}))
+        html = maps.pop("html", None)
+        sections[variant] = UnitSection(markdown, units.summary, maps, html and str(Path(html).relative_to(out)))
+    curves = plot_learning_curves(data.histories, out / "learning_curves.png")
+    notes = [f"{step}: {seconds:.1f} s" for step, seconds in analysis.seconds.items()]
+    content = ReportContent(
+        title="movielens-pipeline: train-all analysis",
+        run=run_info,
+        claims=analysis.claims,
+        leaderboard=analysis.leaderboard,
+        curves_png=curves,
+        breakdown=analysis.breakdown,
+        ranking=analysis.ranking,
+        diversity=analysis.diversity,
+        units=sections,
+        notes=["Seconds per analysis step: " + ", ".join(notes)],
+    )
+    return write_report(out / "report.html", content)

@@ -1,0 +1,125 @@
+"""Analysis tasks: read a finished run back from MLflow, analyse it with :mod:`recsys.analysis`, and publish
+the tables, figures and report under the run's ``report/`` artifacts, with Prefect artifacts beside them.
+
+Reading everything from MLflow (split, movies table, checkpoints, per-epoch history) rather than from the
+flow's memory is what lets ``recsys analyze --run RUN_ID`` redo the analysis of any stored run.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from prefect import get_run_logger, task
+from prefect.artifacts import create_link_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from recsys import columns as C
+from recsys import io
+from recsys.analysis import RunData, analyse_run, save_analysis
+from recsys.checkpoint import load_checkpoint
+from recsys.features import build_features
+from recsys.split import rows_of
+from tasks import tracking
+from tasks.runtime import work_dir
+
+
+@dataclass(frozen=True)
+class RunInputs:
+    run_id: str
+    folder: str  # local copies of what the analysis reads
+    split_path: str
+    movies_path: str
+    checkpoints: dict[str, str]  # variant -> checkpoint file, in training order
+    variant_runs: dict[str, str]  # variant -> its MLflow run id
+    seed: int
+    run_info: dict[str, str]
+
+
+@task(name="fetch-run-inputs", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+def fetch_run_inputs(run_id: str) -> RunInputs:
+    """Download the run's split, movies table, each variant's checkpoint and per-epoch history."""
+    client = tracking.client()
+    parent = client.get_run(run_id)
+    seed = parent.data.params.get("split_seed")
+    if seed is None:
+        raise ValueError(f"run {run_id} is not a train-all run with a split (no split_seed param)")
+    folder = work_dir() / "analysis" / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    split = client.download_artifacts(run_id, "data/split.parquet", str(folder))
+    movies = client.download_artifacts(run_id, "data/movies.parquet", str(folder))
+    children = client.search_runs(
+        [parent.info.experiment_id],
+        f"tags.mlflow.parentRunId = '{run_id}' and tags.seed = '{seed}'",
+        order_by=["attributes.start_time ASC"],
+    )
+    checkpoints, runs = {}, {}
+    for child in children:
+        variant = child.data.tags["variant"]
+        local = Path(client.download_artifacts(child.info.run_id, "checkpoint", str(folder / variant)))
+        checkpoints[variant] = str(next(local.glob("*.pt")))
+        runs[variant] = child.info.run_id
+        history = {key: client.get_metric_history(child.info.run_id, key) for key in ("train_mse", "val_mse")}
+        frame = pd.DataFrame(
+            {"epoch": [m.step for m in history["val_mse"]]}
+            | {key: [m.value for m in sorted(ms, key=lambda m: m.step)] for key, ms in history.items()}
+        )
+        io.write_parquet(frame.sort_values("epoch"), folder / variant / "history.parquet")
+    info = {
+        "run id": run_id,
+        "data fingerprint": parent.data.params.get("data_fingerprint", "?"),
+        "split": parent.data.params.get("split.kind", "?"),
+        "seed": seed,
+    }
+    return RunInputs(run_id, str(folder), split, movies, checkpoints, runs, int(seed), info)
+
+
+def load_run_data(inputs: RunInputs) -> RunData:
+    """The models and tables the analysis reads, from the local copies."""
+    models, users, items = {}, None, None
+    for variant, path in inputs.checkpoints.items():
+        _, models[variant], users, items = load_checkpoint(Path(path))
+    if not models:
+        raise ValueError(f"run {inputs.run_id} has no trained variants to analyse")
+    split, movies = io.read_parquet(Path(inputs.split_path)), io.read_parquet(Path(inputs.movies_path))
+    features = build_features(rows_of(split, C.TRAIN), movies, users, items)
+    histories = {v: io.read_parquet(Path(inputs.folder) / v / "history.parquet") for v in inputs.checkpoints}
+    return RunData(split, movies, users, items, features, models, histories, inputs.seed)
+
+
+@task(name="analyse-run", cache_policy=NO_CACHE)
+def analyse_stored_run(inputs: RunInputs) -> str:
+    """Analyse the run and write tables, figures and ``report.html`` into a folder; returns its path."""
+    logger = get_run_logger()
+    data = load_run_data(inputs)
+    out = Path(inputs.folder) / "report"
+    analysis = analyse_run(data, out, log=logger.info)
+    report = save_analysis(analysis, data, out, inputs.run_info)
+    logger.info("analysis report: %s", report)
+    return str(out)
+
+
+@task(name="publish-report", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+def publish_report(report_folder: str, inputs: RunInputs) -> str:
+    """Log the report folder as the run's ``report/`` artifacts and the headline numbers as metrics of each
+    variant's run; a Prefect table artifact ``model-leaderboard`` and a link to the report."""
+    client = tracking.client()
+    folder = Path(report_folder)
+    client.log_artifacts(inputs.run_id, str(folder), artifact_path="report")
+    board = io.read_parquet(folder / "leaderboard.parquet")
+    extra = board.merge(io.read_parquet(folder / "ranking.parquet"), on="variant").merge(
+        io.read_parquet(folder / "diversity.parquet"), on="variant"
+    )
+    for row in extra.to_dict("records"):
+        run = inputs.variant_runs[row["variant"]]
+        for key in ("mse_low", "mse_high", "rmse_low", "rmse_high", "ndcg", "precision", "recall", "coverage"):
+            client.log_metric(run, f"test_{key}" if "mse" in key else f"{key}_at_10", float(row[key]))
+        client.log_metric(run, "novelty_at_10", float(row["novelty"]))
+        client.log_metric(run, "gini_at_10", float(row["gini"]))
+    create_table_artifact(
+        key="model-leaderboard",
+        table=board.round(4).to_dict("records"),
+        description=f"test rows of run {inputs.run_id}: 95% bootstrap intervals, paired gaps to the best",
+    )
+    uri = f"{client.get_run(inputs.run_id).info.artifact_uri}/report/report.html"
+    create_link_artifact(key="analysis-report", link=uri, link_text="analysis report (report/report.html)")
+    return uri
