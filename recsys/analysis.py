@@ -36,7 +36,11 @@ from recsys.split import rows_of
 from recsys.unit_analysis import UnitAnalysis, analyse_units, unit_markdown
 from recsys.vocab import Vocabulary
 
-MAP_MIN_RATINGS = 20  # movies on the t-SNE maps: those with at least this many training ratings
+MAP_MIN_RATINGS = 30  # movies on the t-SNE maps: those with 30+ training ratings (588 on ml-latest-small)
+# Users whose top-10 lists the diversity metrics read: a seeded sample, the same users for every variant.
+# Scoring every movie for every user costs 110 s for the ten variants on ml-latest-small (the recurrent nets
+# and kNN dominate), which alone would double the run; 70 users take a tenth of that. None: all users.
+DIVERSITY_USERS = 70
 EMBEDDING_TABLES = ("movie_emb", "movie_factors")  # where a model keeps its learned movie vectors
 
 
@@ -68,9 +72,16 @@ class Analysis:
     maps: dict[str, dict[str, Path]] = field(default_factory=dict)  # variant -> colouring -> PNG (and "html")
     claims: pd.DataFrame | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    predictions: dict[str, np.ndarray] = field(default_factory=dict)  # on the test rows, in split order
 
 
-def analyse_run(data: RunData, out: Path, log: Callable[[str], None] = print, n_boot: int = 1000) -> Analysis:
+def analyse_run(
+    data: RunData,
+    out: Path,
+    log: Callable[[str], None] = print,
+    n_boot: int = 1000,
+    diversity_users: int | None = DIVERSITY_USERS,
+) -> Analysis:
     """All the steps, writing figures under ``out``; ``log`` hears one line per step (progress)."""
     out.mkdir(parents=True, exist_ok=True)
     seconds: dict[str, float] = {}
@@ -82,21 +93,29 @@ def analyse_run(data: RunData, out: Path, log: Callable[[str], None] = print, n_
         log(f"analysis: {name} took {seconds[name]:.1f}s")
         return result
 
-    leaderboard, breakdown, ranking = step("scores", score_variants, data, n_boot)
-    diversity = step("recommendations", recommendation_diversity, data)
+    predictions = step("predictions", predict_test_rows, data)
+    leaderboard, breakdown, ranking = step("scores", score_variants, data, predictions, n_boot)
+    diversity = step("recommendations", recommendation_diversity, data, diversity_users)
     catalogue = movie_catalogue(data.items, data.movies, data.features)
     units = step("hidden units", analyse_hidden_units, data, catalogue)
     maps = step("movie maps", draw_movie_maps, data, catalogue, units, out / "maps")
-    result = Analysis(leaderboard, breakdown, ranking, diversity, units, maps, seconds=seconds)
-    result.claims = study_claims(result, data)
+    result = Analysis(leaderboard, breakdown, ranking, diversity, units, maps, seconds=seconds, predictions=predictions)
+    result.claims = step("claims", study_claims, result, data)
     return result
 
 
-def score_variants(data: RunData, n_boot: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def predict_test_rows(data: RunData) -> dict[str, np.ndarray]:
+    """Each variant's clipped predictions (N,) of the test rows."""
+    test = rows_of(data.split, C.TEST)
+    return {name: predict_ids(model, data.users, data.items, test) for name, model in data.models.items()}
+
+
+def score_variants(
+    data: RunData, predictions: dict[str, np.ndarray], n_boot: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Leaderboard with 95% bootstrap intervals and paired gaps to the best, error by user activity and
-    movie popularity bucket, and precision/recall/NDCG at 10 on the test rows."""
+    movie popularity bucket, and precision/recall/NDCG at 10, from the test rows' ``predictions``."""
     test, train = rows_of(data.split, C.TEST), rows_of(data.split, C.TRAIN)
-    predictions = {name: predict_ids(model, data.users, data.items, test) for name, model in data.models.items()}
     leaderboard = compare_to_best(test[C.RATING].to_numpy(), predictions, n_boot=n_boot, seed=data.seed)
     breakdown = pd.concat(
         [breakdown_metrics(test, p, train).assign(variant=name) for name, p in predictions.items()], ignore_index=True
@@ -105,18 +124,22 @@ def score_variants(data: RunData, n_boot: int) -> tuple[pd.DataFrame, pd.DataFra
     return leaderboard, breakdown, ranking
 
 
-def recommendation_diversity(data: RunData, n: int = 10) -> pd.DataFrame:
-    """Per variant: coverage, popularity, novelty and Gini of exposure of every known user's top ``n`` among
-    the movies they did not rate in training."""
+def recommendation_diversity(data: RunData, sample: int | None = None, n: int = 10) -> pd.DataFrame:
+    """Per variant: coverage, popularity, novelty and Gini of exposure of the top ``n`` among the movies they
+    did not rate in training, for every known user or a seeded ``sample`` of them (the same for every
+    variant; the ``users`` column says how many)."""
     train = rows_of(data.split, C.TRAIN)
     user_idx, movie_idx = data.users.encode(train[C.USER_ID].to_numpy()), data.items.encode(train[C.MOVIE_ID])
     exclude = rated_movies(user_idx, movie_idx)
     popularity = movie_popularity(movie_idx, data.items.size)
     users = np.arange(1, data.users.size)
+    if sample is not None and sample < len(users):
+        users = np.sort(np.random.default_rng(data.seed).choice(users, sample, replace=False))
     rows = []
     for name, model in data.models.items():
         recommended = top_n_recommendations(model, users, data.items.size, exclude, n=n)
-        rows.append({"variant": name, **diversity_metrics(recommended, popularity, len(users))})
+        n_users_total = data.users.size - 1  # novelty's p(movie) is over all users, sampled or not
+        rows.append({"variant": name, "users": len(users), **diversity_metrics(recommended, popularity, n_users_total)})
     return pd.DataFrame(rows)
 
 
@@ -152,13 +175,16 @@ def draw_movie_maps(
     to colour by), over movies with at least :data:`MAP_MIN_RATINGS` training ratings: PNGs coloured by
     average rating, release year, main genre and activation cluster, and one interactive HTML map each."""
     shown = catalogue[catalogue["popularity"] >= (min_ratings or MAP_MIN_RATINGS)]
+    folder.mkdir(parents=True, exist_ok=True)
     maps = {}
     for name in units:
         vectors = movie_vectors(data.models[name])
         if vectors is None or len(shown) < 10:
             continue
         perplexity = min(30.0, (len(shown) - 1) / 3)  # t-SNE needs fewer neighbours than points
-        coords = tsne_map(vectors[shown.index.to_numpy()], seed=data.seed, perplexity=perplexity, max_iter=500)
+        coords = tsne_map(
+            vectors[shown.index.to_numpy()], data.seed, perplexity, max_iter=500, threads=torch.get_num_threads()
+        )
         clusters = units[name].clusters.set_index(C.MOVIE_IDX)["cluster"].reindex(shown.index)
         colourings = {
             "average rating": shown["mean_rating"].to_numpy(),

@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 
 from recsys import columns as C
-from recsys.metrics import paired_bootstrap
+from recsys.metrics.bootstrap import percentile_interval, resampled_means
 from recsys.models.knn import KNNConfig, fit_baselines
 from recsys.split import rows_of
 
@@ -29,11 +29,8 @@ def study_claims(analysis, data) -> pd.DataFrame:
     return pd.DataFrame([check(analysis, data) for check in checks], columns=["claim", "verdict", "evidence"])
 
 
-def _test_predictions(data) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    from recsys.evaluate import predict_ids
-
-    test = rows_of(data.split, C.TEST)
-    return test, {name: predict_ids(m, data.users, data.items, test) for name, m in data.models.items()}
+def _test_predictions(analysis, data) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    return rows_of(data.split, C.TEST), analysis.predictions
 
 
 def bias_only_predictions(data, test: pd.DataFrame) -> np.ndarray:
@@ -49,18 +46,34 @@ def bias_only_predictions(data, test: pd.DataFrame) -> np.ndarray:
     return np.clip(predicted, shape.rating_min, shape.rating_max)
 
 
-def _gap(y, a, b, seed) -> dict:
-    return paired_bootstrap(y, a, b, n_boot=1000, seed=seed)
+def paired_gaps(y: np.ndarray, predictions: dict[str, np.ndarray], reference: np.ndarray, seed: int) -> dict:
+    """For each of ``predictions``: its MSE (``mse_a``), the reference's (``mse_b``), the difference with a 95%
+    paired bootstrap interval and whether it is real; one resample of the rows shared by all of them."""
+    values = np.column_stack([(p - y) ** 2 for p in predictions.values()] + [(reference - y) ** 2])  # (N, k+1)
+    boot = resampled_means(values, 1000, seed)  # (1000, k + 1)
+    point = values.mean(0)
+    out = {}
+    for i, name in enumerate(predictions):
+        low, high = percentile_interval(boot[:, i] - boot[:, -1], 0.95)
+        out[name] = {
+            "mse_a": float(point[i]),
+            "mse_b": float(point[-1]),
+            "delta_mse": float(point[i] - point[-1]),
+            "delta_mse_low": float(low),
+            "delta_mse_high": float(high),
+            "significant": bool(low > 0 or high < 0),
+        }
+    return out
 
 
 def embeddings_matter(analysis, data) -> tuple[str, str, str]:
     claim = "Embeddings matter (learned user and movie vectors beat user and movie biases alone)"
-    test, predictions = _test_predictions(data)
+    test, predictions = _test_predictions(analysis, data)
     embedded = [n for n in ("mf", "baseline", *RECURRENT, "wide_deep") if n in predictions]
     if not embedded:
         return claim, "not measured", "no variant with embeddings in this run"
     y, biases = test[C.RATING].to_numpy(), bias_only_predictions(data, test)
-    gaps = {n: _gap(y, predictions[n], biases, data.seed) for n in embedded}
+    gaps = paired_gaps(y, {n: predictions[n] for n in embedded}, biases, data.seed)
     better = [n for n, g in gaps.items() if g["significant"] and g["delta_mse"] < 0]
     verdict = "held" if len(better) == len(embedded) else "partly" if better else "did not hold"
     evidence = f"biases only: test MSE {gaps[embedded[0]]['mse_b']:.4f}; " + "; ".join(
@@ -72,12 +85,12 @@ def embeddings_matter(analysis, data) -> tuple[str, str, str]:
 
 def recurrent_beats_baseline(analysis, data) -> tuple[str, str, str]:
     claim = "The recurrent layer beats the baseline net's dense layer"
-    test, predictions = _test_predictions(data)
+    test, predictions = _test_predictions(analysis, data)
     found = [n for n in RECURRENT if n in predictions]
     if "baseline" not in predictions or not found:
         return claim, "not measured", "needs baseline and a recurrent variant"
     y = test[C.RATING].to_numpy()
-    gaps = {n: _gap(y, predictions[n], predictions["baseline"], data.seed) for n in found}
+    gaps = paired_gaps(y, {n: predictions[n] for n in found}, predictions["baseline"], data.seed)
     better = [n for n, g in gaps.items() if g["significant"] and g["delta_mse"] < 0]
     verdict = "held" if len(better) == len(found) else "partly" if better else "did not hold"
     evidence = f"baseline test MSE {gaps[found[0]]['mse_b']:.4f}; " + "; ".join(
@@ -111,6 +124,11 @@ def overfitting_gap(history: pd.DataFrame) -> float:
     return float(row["val_mse"] - row["train_mse"])
 
 
+def validation_rise(history: pd.DataFrame) -> float:
+    """How far the validation MSE climbed from its minimum by the last epoch run (0 if it never did)."""
+    return float(history["val_mse"].iloc[-1] - history["val_mse"].min())
+
+
 def wide_deep_overfits_less_scores_worse(analysis, data) -> tuple[str, str, str]:
     claim = "Wide & Deep overfits less than the other nets but scores slightly worse"
     nets = [n for n in ("baseline", *RECURRENT, "wide_deep") if n in data.histories and len(data.histories[n]) > 1]
@@ -123,6 +141,8 @@ def wide_deep_overfits_less_scores_worse(analysis, data) -> tuple[str, str, str]
     worse = all(board["wide_deep"] > board[n] for n in others)
     verdict = "held" if less and worse else "partly" if less or worse else "did not hold"
     evidence = "val - train MSE at the best epoch: " + ", ".join(f"{n} {g:+.4f}" for n, g in gaps.items())
+    rises = {n: validation_rise(data.histories[n]) for n in nets}
+    evidence += "; val MSE rise over the epochs after the best: " + ", ".join(f"{n} {r:+.4f}" for n, r in rises.items())
     evidence += "; test MSE: " + ", ".join(f"{n} {board[n]:.4f}" for n in nets)
     return claim, verdict, evidence
 
@@ -143,19 +163,23 @@ def units_follow_rating_and_year(analysis, data) -> tuple[str, str, str]:
 
 
 def wide_deep_recommends_more_diverse(analysis, data) -> tuple[str, str, str]:
-    claim = "Wide & Deep recommends more diverse movies than the other variants"
+    claim = "Wide & Deep recommends more diverse movies than the study's other nets"
     table = analysis.diversity.set_index("variant")
-    if "wide_deep" not in table.index or len(table) < 2:
-        return claim, "not measured", "needs wide_deep and another variant"
-    wd, others = table.loc["wide_deep"], table.drop(index="wide_deep")
+    nets = [n for n in ("baseline", *RECURRENT) if n in table.index]
+    if "wide_deep" not in table.index or not nets:
+        return claim, "not measured", "needs wide_deep and another of the study's nets"
+    wd, others = table.loc["wide_deep"], table.loc[nets]
     wins = {
         "coverage": wd["coverage"] > others["coverage"].max(),
         "novelty": wd["novelty"] > others["novelty"].max(),
         "gini": wd["gini"] < others["gini"].min(),
     }
     verdict = "held" if all(wins.values()) else "partly" if any(wins.values()) else "did not hold"
-    evidence = "; ".join(
-        f"{n}: coverage {r['coverage']:.3f}, novelty {r['novelty']:.2f} bits, Gini {r['gini']:.3f}"
-        for n, r in table.iterrows()
+    users = int(table["users"].iloc[0]) if "users" in table else "all"
+    evidence = f"top-10 lists of {users} users; W&D ahead on {[k for k, v in wins.items() if v] or 'nothing'}; " + (
+        "; ".join(
+            f"{n}: coverage {r['coverage']:.3f}, novelty {r['novelty']:.2f} bits, Gini {r['gini']:.3f}"
+            for n, r in table.iterrows()
+        )
     )
     return claim, verdict, evidence

@@ -13,6 +13,7 @@ from recsys.checkpoint import load_checkpoint, save_checkpoint
 from recsys.config import TrainConfig
 from recsys.models import build_model, get_variant
 from recsys.models.blend import BlendConfig
+from recsys.resume import EpochCheckpoint
 from recsys.train import Callback, EpochStats, train_model
 from tasks import pyfunc, tracking
 from tasks.handles import PreparedData, TrainedVariant, load_features, load_prepared
@@ -115,8 +116,15 @@ def train_variant(prepared: PreparedData, variant: str, epochs: int | None, pare
         features=load_features(prepared),
         interactions=train,
     )
-    callback = MlflowEpochLogger(tracking.client(), run_id, variant, train_config.epochs)
-    result = train_model(model, train, data.tensors(C.VAL), train_config, (callback,))
+    callbacks = (MlflowEpochLogger(tracking.client(), run_id, variant, train_config.epochs),)
+    # a checkpoint per epoch: if this task is run again within the flow run (a crash, a retry), it resumes
+    # after the last finished epoch instead of starting over; closed-form models have no epochs to resume
+    epochs_dir = work_dir() / "runs" / parent_run_id / f"{variant}-{prepared.split_seed}-epochs"
+    if model.fits_directly:
+        epochs_dir = None
+    else:
+        callbacks += (EpochCheckpoint(epochs_dir),)
+    result = train_model(model, train, data.tensors(C.VAL), train_config, callbacks, resume_from=epochs_dir)
     return close_variant_run(prepared, variant, model, data, result, run_id, parent_run_id)
 
 

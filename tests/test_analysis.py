@@ -102,3 +102,16 @@ def test_saved_analysis_has_every_table_and_one_self_contained_report(run_data, 
     page = report.read_text()
     assert (tmp_path / "learning_curves.png").exists() and "data:image/png;base64," in page
     assert "http://" not in page and "https://" not in page and "Wide & Deep recommends" in page.replace("&amp;", "&")
+
+
+def test_paired_gaps_agree_with_the_metrics_paired_bootstrap():
+    from recsys.claims import paired_gaps
+    from recsys.metrics import paired_bootstrap
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(1, 11, 500) / 2
+    a, b = y + rng.normal(0, 0.5, 500), y + rng.normal(0, 0.9, 500)
+    mine = paired_gaps(y, {"a": a}, b, seed=3)["a"]
+    reference = paired_bootstrap(y, a, b, n_boot=1000, seed=3)
+    for key in ("mse_a", "mse_b", "delta_mse", "delta_mse_low", "delta_mse_high", "significant"):
+        assert mine[key] == pytest.approx(reference[key]), key

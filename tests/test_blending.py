@@ -62,3 +62,12 @@ def test_blend_names_the_members_it_is_missing(tiny_prepared):
     train, val = tiny_prepared.tensors("train"), tiny_prepared.tensors("val")
     with pytest.raises(ValueError, match=r"needs trained members \['svdpp'\]"):
         fit_blend(members(tiny_prepared), train, val, BlendConfig(members=("mf", "svdpp")))
+
+
+def test_blend_scores_every_movie_as_its_forward_does(tiny_prepared):
+    train, val = tiny_prepared.tensors("train"), tiny_prepared.tensors("val")
+    blend, _ = fit_blend(members(tiny_prepared), train, val, CONFIG)
+    n, users = tiny_prepared.shape.n_movies, torch.tensor([1, 2, 0])
+    with torch.no_grad():
+        expected = torch.stack([blend(u.repeat(n), torch.arange(n)) for u in users])
+        assert torch.allclose(blend.score_matrix(users), expected, atol=1e-5)

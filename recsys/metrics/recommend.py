@@ -55,10 +55,14 @@ def exclusion_mask(users: np.ndarray, exclude, n_movies: int) -> torch.Tensor:
 
 @torch.no_grad()
 def score_all(score_fn: ScoreFn, users: np.ndarray, n_movies: int, device: torch.device) -> torch.Tensor:
-    """Scores (B, n_movies) float of every movie_idx for each of ``users`` (B,)."""
-    user_idx = torch.as_tensor(users, device=device).repeat_interleave(n_movies)  # (B * n_movies,)
-    movie_idx = torch.arange(n_movies, device=device).repeat(len(users))  # (B * n_movies,)
-    scores = score_fn(user_idx, movie_idx).reshape(len(users), n_movies)
+    """Scores (B, n_movies) float of every movie_idx for each of ``users`` (B,); through the model's own
+    ``score_matrix`` where it has one (a factor model scores all movies with one matrix product)."""
+    if hasattr(score_fn, "score_matrix"):
+        scores = score_fn.score_matrix(torch.as_tensor(users, device=device))
+    else:
+        user_idx = torch.as_tensor(users, device=device).repeat_interleave(n_movies)  # (B * n_movies,)
+        movie_idx = torch.arange(n_movies, device=device).repeat(len(users))  # (B * n_movies,)
+        scores = score_fn(user_idx, movie_idx).reshape(len(users), n_movies)
     if torch.isnan(scores).any():
         raise ValueError(f"the model scored {int(torch.isnan(scores).sum())} user-movie pairs as NaN")
     return scores

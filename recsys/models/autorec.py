@@ -69,6 +69,11 @@ class AutoRec(RatingModel):
         raw = (self.decoder(user_idx) * code).sum(1) + self.decoder_bias(user_idx)[:, 0]
         return self.squash(raw)  # (B,)
 
+    def score_matrix(self, user_idx: torch.Tensor) -> torch.Tensor:
+        """All movies for each user (U, n_movies): every movie's code once, then one matrix product."""
+        codes = self.encode(torch.arange(self.shape.n_movies, device=user_idx.device))  # (n_movies, hidden)
+        return self.squash(self.decoder(user_idx) @ codes.T + self.decoder_bias(user_idx))
+
     def penalty(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         """``l2`` times the batch mean of the squared decoder row of each rating's user, plus the encoder's
         squared norm per training rating (it is read by every movie's code)."""

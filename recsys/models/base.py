@@ -88,6 +88,13 @@ class RatingModel(nn.Module):
     def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
+    def score_matrix(self, user_idx: torch.Tensor) -> torch.Tensor:
+        """Predicted ratings of every movie_idx for each user (U, n_movies), as ``forward`` gives them; the
+        default runs ``forward`` on all pairs, models with a cheaper way (a matrix product) override it."""
+        n = self.shape.n_movies
+        movies = torch.arange(n, device=user_idx.device).repeat(len(user_idx))  # (U * n,)
+        return self(user_idx.repeat_interleave(n), movies).view(len(user_idx), n)
+
     def set_interactions(self, train: "RatingTensors") -> None:
         """Keep what the model reads of the training ratings (only where ``needs_interactions``)."""
         raise NotImplementedError

@@ -50,6 +50,13 @@ class Blend(RatingModel):
         low, high = self.shape.rating_min, self.shape.rating_max
         return torch.stack([m(user_idx, movie_idx).clamp(low, high) for m in self.members.values()], dim=1)
 
+    def score_matrix(self, user_idx: torch.Tensor) -> torch.Tensor:
+        """All movies for each user (U, n_movies), through each member's own fastest way."""
+        low, high = self.shape.rating_min, self.shape.rating_max
+        members = [m.score_matrix(user_idx).clamp(low, high) for m in self.members.values()]
+        blended = self.intercept + sum(w * s for w, s in zip(self.weights, members, strict=True))
+        return blended.clamp(low, high)
+
     def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         blended = self.intercept + self.member_predictions(user_idx, movie_idx) @ self.weights
         return blended.clamp(self.shape.rating_min, self.shape.rating_max)  # (B,)

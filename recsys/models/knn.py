@@ -100,14 +100,39 @@ class ItemKNN(RatingModel):
             positions, start = order[start : start + n], start + n
             first, last = ptr[row], ptr[row + 1]
             if last > first:
-                s = sim[targets[positions][:, None], neighbours[None, first:last]]  # (n, |N|)
-                top, best = s.topk(min(self.config.k, last - first), dim=1)  # (n, k)
-                weights = top.clamp(min=0)
-                total = weights.sum(1)
-                found = (weights * residuals[first:last][best]).sum(1) / total.clamp(min=1e-9)
-                offset[positions] = found * (total > 0)
+                s = similarities(sim, targets[positions], neighbours[first:last])  # (n, |N|)
+                offset[positions] = self.weighted_residual(s, residuals[first:last])
         out = self.mean + self.user_bias[user_idx] + self.movie_bias[movie_idx] + offset
         return out.clamp(self.low, self.low + self.span)  # (B,) inside the widened range, as squash would keep it
+
+    def weighted_residual(self, s: torch.Tensor, residuals: torch.Tensor) -> torch.Tensor:
+        """For similarities ``s`` (n, |N|) to neighbours with ``residuals`` (|N|,): the similarity-weighted mean
+        residual of the ``k`` most similar, positive similarities only (n,); 0 where there is none."""
+        top, best = s.topk(min(self.config.k, s.shape[1]), dim=1)  # (n, k)
+        weights = top.clamp(min=0)
+        total = weights.sum(1)
+        return (weights * residuals[best]).sum(1) / total.clamp(min=1e-9) * (total > 0)
+
+    def score_matrix(self, user_idx: torch.Tensor) -> torch.Tensor:
+        """All movies for each user (U, n_movies): per user, the similarity of every movie to the user's rated
+        movies (n_movies, |N|), one column gather."""
+        if self.config.based_on == "user":
+            return super().score_matrix(user_idx)
+        ptr, neighbours, residuals, sim = self.tables()
+        offset = torch.zeros(len(user_idx), self.shape.n_movies, device=sim.device)
+        for i, user in enumerate(user_idx.tolist()):
+            first, last = ptr[user], ptr[user + 1]
+            if last > first:
+                offset[i] = self.weighted_residual(sim.index_select(1, neighbours[first:last]), residuals[first:last])
+        out = self.mean + self.user_bias[user_idx, None] + self.movie_bias[None, :] + offset
+        return out.clamp(self.low, self.low + self.span)
+
+
+def similarities(sim: torch.Tensor, targets: torch.Tensor, neighbours: torch.Tensor) -> torch.Tensor:
+    """``sim[targets][:, neighbours]`` (n, |N|), gathering along the cheaper axis first."""
+    if len(targets) * 4 < sim.shape[0]:
+        return sim.index_select(0, targets).index_select(1, neighbours)
+    return sim.index_select(1, neighbours).index_select(0, targets)
 
 
 def fit_baselines(users, movies, centred, shape: ModelShape, config: KNNConfig):

@@ -38,6 +38,15 @@ class MatrixFactorization(RatingModel):
         raw = (p * q).sum(1) + self.user_bias(user_idx)[:, 0] + self.movie_bias(movie_idx)[:, 0]
         return self.squash(raw)  # (B,)
 
+    def score_matrix(self, user_idx: torch.Tensor) -> torch.Tensor:
+        """All movies for each user (U, n_movies) in one matrix product."""
+        return self.scores_with(self.user_factors(user_idx), user_idx)
+
+    def scores_with(self, p: torch.Tensor, user_idx: torch.Tensor) -> torch.Tensor:
+        """``squash(p · q_m + b_u + b_m)`` for user vectors ``p`` (U, dim) against every movie (U, n_movies)."""
+        raw = p @ self.movie_factors.weight.T + self.user_bias(user_idx) + self.movie_bias.weight[:, 0]
+        return self.squash(raw)
+
     def penalty(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         """``l2`` times the batch mean of ``|p_u|² + |q_m|² + b_u² + b_m²`` over the batch's rows.
 

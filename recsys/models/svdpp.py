@@ -57,6 +57,9 @@ class SVDpp(MatrixFactorization):
         raw = (p * q).sum(1) + self.user_bias(user_idx)[:, 0] + self.movie_bias(movie_idx)[:, 0]
         return self.squash(raw)  # (B,)
 
+    def score_matrix(self, user_idx: torch.Tensor) -> torch.Tensor:
+        return self.scores_with(self.user_factors(user_idx) + self.implicit(user_idx), user_idx)
+
     def penalty(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         """MF's per-rating L2, plus ``implicit_l2`` times the squared norm of every y row the batch reads,
         counted once per reading row and divided by the rows' total rated movies (a heavy rater's many

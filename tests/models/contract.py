@@ -78,6 +78,13 @@ class ModelContract:
             losses.append(loss.item())
         assert losses[-1] < 0.5 * losses[0]
 
+    def test_score_matrix_equals_forward_on_every_pair(self):
+        model = self.build(seed=4).eval()
+        users = torch.tensor([0, 3, 1, 3])
+        with torch.no_grad():
+            expected = torch.stack([model(u.repeat(SHAPE.n_movies), torch.arange(SHAPE.n_movies)) for u in users])
+            assert torch.allclose(model.score_matrix(users), expected, atol=1e-5)
+
     def test_unknown_ids_get_finite_in_range_predictions_and_a_trained_slot(self, tiny_prepared):
         train = tiny_prepared.tensors("train")
         model = build_model(self.variant, self.config, tiny_prepared.shape, seed=0, interactions=train)
@@ -143,6 +150,13 @@ class DirectFitContract:
         zeros = torch.zeros(4, dtype=torch.long)
         out = model(zeros, zeros)
         assert torch.isfinite(out).all() and (out >= 0.5).all() and (out <= 5.0).all()
+
+    def test_score_matrix_equals_forward_on_every_pair(self, tiny_prepared):
+        model, _ = self.fit(tiny_prepared)
+        n, users = tiny_prepared.shape.n_movies, torch.tensor([0, 3, 1, 3])
+        with torch.no_grad():
+            expected = torch.stack([model(u.repeat(n), torch.arange(n)) for u in users])
+            assert torch.allclose(model.score_matrix(users), expected, atol=1e-5)
 
     def test_checkpoint_round_trip(self, tiny_prepared, tmp_path):
         model, _ = self.fit(tiny_prepared)
