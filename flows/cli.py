@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--out", help="output folder (default: under $RECSYS_WORKDIR, keyed by content)")
     analyze = sub.add_parser("analyze", help="evaluate and analyse a stored train-all run; report to MLflow")
     analyze.add_argument("--run", required=True, help="the train-all run's MLflow run id")
+    recommend = sub.add_parser("recommend", help="the champion's top movies for a user, among those unrated")
+    recommend.add_argument("--user", type=int, required=True, help="user_id")
+    similar = sub.add_parser("similar", help="movies nearest to a movie in the champion's embedding")
+    similar.add_argument("--movie", type=int, required=True, help="movie_id")
+    for command in (recommend, similar):
+        command.add_argument("-n", type=int, default=10, help="how many (default 10)")
     return parser
 
 
@@ -72,8 +78,16 @@ def main(argv: list[str] | None = None) -> int:
     from tasks.validation import DataValidationError
 
     try:
-        return {"train-all": _train_all, "ingest": _ingest, "analyze": _analyze}[args.command](args)
-    except (DataFormatError, DataValidationError, QuarantineLimitError, FileNotFoundError, MlflowException) as exc:
+        commands = {"train-all": _train_all, "ingest": _ingest, "analyze": _analyze}
+        return (commands | {"recommend": _recommend, "similar": _similar})[args.command](args)
+    except (
+        DataFormatError,
+        DataValidationError,
+        QuarantineLimitError,
+        FileNotFoundError,
+        MlflowException,
+        ValueError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -132,6 +146,34 @@ def _analyze(args) -> int:
     from flows.analyze import analyze
 
     print(f"report: {analyze(run_id=args.run)}")
+    return 0
+
+
+def _recommend(args) -> int:
+    from recsys import columns as C
+    from recsys.serving import recommend
+    from tasks.champion import load_champion, with_titles
+
+    champion = load_champion()
+    rated = champion.train.loc[champion.train[C.USER_ID] == args.user, C.MOVIE_ID].to_numpy()
+    top = recommend(champion.model, champion.users, champion.movies, args.user, rated, args.n)
+    source = f"movielens-rating v{champion.version} ({champion.variant})"
+    print(f"user {args.user} ({len(rated)} training ratings), by {source}:")
+    print(with_titles(top, champion.titles).round(3).to_string(index=False))
+    return 0
+
+
+def _similar(args) -> int:
+    import pandas as pd
+
+    from recsys.serving import similar_movies
+    from tasks.champion import load_champion, with_titles
+
+    champion = load_champion()
+    near = similar_movies(champion.model, champion.movies, args.movie, args.n)
+    title = with_titles(pd.DataFrame({"movie_id": [args.movie]}), champion.titles)["title"].iloc[0]
+    print(f"movies nearest to {args.movie} ({title}), by movielens-rating v{champion.version} ({champion.variant}):")
+    print(with_titles(near, champion.titles).round(3).to_string(index=False))
     return 0
 
 

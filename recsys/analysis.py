@@ -32,6 +32,7 @@ from recsys.metrics import (
     top_n_recommendations,
 )
 from recsys.models import RatingModel
+from recsys.serving import movie_vectors
 from recsys.split import rows_of
 from recsys.unit_analysis import UnitAnalysis, analyse_units, unit_markdown
 from recsys.vocab import Vocabulary
@@ -41,7 +42,6 @@ MAP_MIN_RATINGS = 30  # movies on the t-SNE maps: those with 30+ training rating
 # Scoring every movie for every user costs 110 s for the ten variants on ml-latest-small (the recurrent nets
 # and kNN dominate), which alone would double the run; 70 users take a tenth of that. None: all users.
 DIVERSITY_USERS = 70
-EMBEDDING_TABLES = ("movie_emb", "movie_factors")  # where a model keeps its learned movie vectors
 
 
 @dataclass(frozen=True)
@@ -157,15 +157,6 @@ def analyse_hidden_units(data: RunData, catalogue: pd.DataFrame) -> dict[str, Un
             acts = collect_activations(model, layer, user_idx[known], movie_idx[known])
             out[name] = analyse_units(acts, movie_idx[known].numpy(), catalogue)
     return out
-
-
-def movie_vectors(model: RatingModel) -> np.ndarray | None:
-    """The model's learned movie embedding (n_movies, d), or None for a model without one."""
-    for name in EMBEDDING_TABLES:
-        table = getattr(model, name, None)
-        if table is not None:
-            return table.weight.detach().cpu().numpy()
-    return None
 
 
 def draw_movie_maps(

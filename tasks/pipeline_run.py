@@ -7,11 +7,13 @@ from tasks import tracking
 
 
 @task(name="start-pipeline-run", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
-def start_pipeline_run(pipeline: str, params: dict) -> str:
-    """Create the parent run (tag ``pipeline``) with the flow's parameters; returns its run id."""
+def start_pipeline_run(pipeline: str, params: dict, settings: str | None = None) -> str:
+    """Create the parent run (tag ``pipeline``) with the flow's parameters and, for train-all, the
+    ``settings_fingerprint`` that ``retrain`` compares against; returns its run id."""
     client = tracking.client()
     run = client.create_run(tracking.experiment_id(client), run_name=pipeline, tags={"pipeline": pipeline})
-    tracking.log_params(client, run.info.run_id, {"flow": params})
+    extra = {"settings_fingerprint": settings} if settings else {}
+    tracking.log_params(client, run.info.run_id, {"flow": params} | extra)
     return run.info.run_id
 
 

@@ -15,6 +15,7 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 EXPERIMENT = "movielens"
 REGISTERED_MODEL = "movielens-rating"
 CHAMPION = "champion"
+CHALLENGER = "challenger"
 
 
 def work_dir() -> Path:

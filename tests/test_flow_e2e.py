@@ -110,6 +110,48 @@ def test_analyze_command_redoes_the_analysis_of_a_stored_run(trained, capsys):
     assert "no-such-run" in capsys.readouterr().err
 
 
+def test_recommend_and_similar_answer_from_the_champion(trained, capsys):
+    from flows.cli import main
+
+    assert main(["recommend", "--user", "1", "-n", "5"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("user 1 (") and "predicted_rating" in out[1] and len(out) == 2 + 5
+    assert main(["similar", "--movie", "1", "-n", "3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "Toy Story" in out[0] and "cosine" in out[1] and len(out) == 2 + 3
+    assert main(["recommend", "--user", str(10**9)]) == 2
+    assert "no training ratings" in capsys.readouterr().err
+
+
+def test_a_worse_run_leaves_the_champion_where_it_was(trained, real_data):
+    from flows.train_all import train_all
+
+    _, client = trained
+    before = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
+    (first,) = runs(client, "tags.pipeline = 'train-all'")
+    assert first.data.tags["promotion"] == "promoted"  # the store had no champion
+    rows = train_all(data=str(real_data), variants=["mf"], epochs=1, seed=42, analysis=False)
+    after = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
+    assert after.version == before.version
+    challenger = client.get_model_version_by_alias(REGISTERED_MODEL, "challenger")
+    assert challenger.tags["run_id"] == rows[0]["run_id"]
+    second = runs(client, "tags.pipeline = 'train-all'")[0]
+    assert second.data.tags["promotion"] == "kept"
+    note = open(client.download_artifacts(second.info.run_id, "promotion.md")).read()
+    assert "not promoted; the champion stays" in note and "the same test rows" in note
+
+
+def test_retrain_skips_when_the_champion_learned_this_data_with_these_settings(trained, real_data):
+    from flows.retrain import retrain
+
+    same = retrain(data=str(real_data), variants=["mf", "baseline"], epochs=2, seed=42)
+    assert same == {"trained": False, "reason": "champion is current"}
+    before = len(runs(trained[1], "tags.pipeline = 'train-all'"))
+    forced = retrain(data=str(real_data), variants=["mf", "baseline"], epochs=2, seed=42, force=True)
+    assert forced == {"trained": True, "reason": "forced"}
+    assert len(runs(trained[1], "tags.pipeline = 'train-all'")) == before + 1
+
+
 def test_flow_returns_the_results_table_rows(trained):
     rows, _ = trained
     assert [r["variant"] for r in rows] == ["mf", "baseline"]
@@ -198,6 +240,8 @@ def test_several_seeds_log_mean_and_std_per_variant(harness, real_data):
     assert parent.data.metrics["mf_test_mse_mean"] == pytest.approx(sum(mse) / 2)
     assert parent.data.metrics["mf_test_mse_std"] == pytest.approx(abs(mse[0] - mse[1]) / 2**0.5)
     assert parent.data.params["split_seed"] == "7"
+    note = open(client.download_artifacts(parent.info.run_id, "promotion.md")).read()
+    assert "rescored" in note  # another split: the champion was scored again on these test rows
     assert {r.data.tags["seed"] for r in runs(client, f"tags.mlflow.parentRunId = '{parent.info.run_id}'")} == {
         "7",
         "8",

@@ -4,6 +4,8 @@ Each variant has a config class (model settings), a module class and trainer def
 ``build_model`` is the one way to make a model, for training and for loading a checkpoint alike.
 """
 
+import hashlib
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -62,6 +64,25 @@ STUDY_VARIANTS = ["mf", "baseline", "lstm", "gru", "bilstm", "wide_deep"]  # the
 DEFAULT_VARIANTS = [*STUDY_VARIANTS, "svdpp", "autorec", "knn", "blend"]  # what train-all trains by default
 
 
+def settings_fingerprint(variants: list[str], epochs: int | None, seed: int, split: str) -> str:
+    """A short hash of everything that decides what train-all learns besides the data: the variants, their
+    model and trainer settings, the epoch budget, the seed and the split kind. Equal fingerprints on equal
+    data mean a retrain would learn the same models again."""
+    settings = {
+        "variants": {
+            name: {
+                "model": get_variant(name).config_cls().model_dump(mode="json"),
+                "train": get_variant(name).train_defaults.model_dump(mode="json"),
+            }
+            for name in variants
+        },
+        "epochs": epochs,
+        "seed": seed,
+        "split": split,
+    }
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def get_variant(name: str) -> Variant:
     """The registered variant called ``name``; the error lists the known names."""
     try:
@@ -105,5 +126,6 @@ __all__ = [
     "RatingModel",
     "Variant",
     "build_model",
+    "settings_fingerprint",
     "get_variant",
 ]
