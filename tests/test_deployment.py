@@ -1,13 +1,12 @@
-"""`prefect deployment run train-all/train-all` against a real Prefect server and process worker,
-started here on 127.0.0.1 from prefect.yaml, and stopped again with nothing left running."""
+"""The README's server section for real: `.ci/services start` brings up the Prefect server, the MLflow
+tracking server, the work pool, the deployments of prefect.yaml and a worker on 127.0.0.1; then
+`prefect deployment run train-all/train-all` trains, logs over HTTP and promotes; a worse second run
+leaves the champion; `.ci/services stop` leaves no process behind."""
 
 import os
-import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
+SERVICES = REPO / ".ci" / "services"
 
 
 def free_port() -> int:
@@ -25,102 +25,88 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_healthy(url: str, proc: subprocess.Popen, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} not healthy after {seconds}s")
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
-def stop(proc: subprocess.Popen) -> None:
-    """SIGTERM the process group; an idle worker needs a second signal (see shared FACTS)."""
-    for _ in range(2):
-        if proc.poll() is not None:
-            return
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            continue
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-
-
-@pytest.fixture
-def server_env(tmp_path, real_data):
-    port = free_port()
+@pytest.fixture(scope="module")
+def services(tmp_path_factory, real_data):
+    tmp = tmp_path_factory.mktemp("services")
+    prefect_port, mlflow_port = free_port(), free_port()
     env = {
         **os.environ,
-        "PREFECT_HOME": str(tmp_path / "prefect"),
-        "PREFECT_API_URL": f"http://127.0.0.1:{port}/api",
-        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "BIN": str(BIN),
+        "SERVICES_DIR": str(tmp / "services"),
+        "MLFLOW_STORE_DIR": str(tmp / "mlflow"),
+        "PREFECT_PORT": str(prefect_port),
+        "MLFLOW_PORT": str(mlflow_port),
         "RECSYS_DATA": str(real_data),
-        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path}/mlflow.db",
-        "RECSYS_WORKDIR": str(tmp_path / "work"),
+        "RECSYS_WORKDIR": str(tmp / "work"),
+        "PREFECT_HOME": str(tmp / "services" / "prefect"),
+        "PREFECT_API_URL": f"http://127.0.0.1:{prefect_port}/api",
+        "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{mlflow_port}",
     }
-    log = open(tmp_path / "server.log", "w")
-    server = subprocess.Popen(
-        [BIN / "prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    started = subprocess.run([SERVICES, "start"], env=env, capture_output=True, text=True, timeout=300)
+    pids = {p.stem: int(p.read_text()) for p in (tmp / "services").glob("*.pid")}
     try:
-        wait_healthy(f"http://127.0.0.1:{port}/api/health", server, 90)
-        yield env, tmp_path
+        assert started.returncode == 0, started.stdout + started.stderr
+        yield env, pids
     finally:
-        stop(server)
-        log.close()
+        stopped = subprocess.run([SERVICES, "stop"], env=env, capture_output=True, text=True, timeout=180)
+        assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+        assert not [name for name, pid in pids.items() if alive(pid)], "a service outlived .ci/services stop"
 
 
 def prefect(env, *args, timeout=120) -> subprocess.CompletedProcess:
     return subprocess.run([BIN / "prefect", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout)
 
 
-def test_deployment_runs_on_a_real_server_and_worker(server_env):
-    env, tmp = server_env
-    assert prefect(env, "work-pool", "create", "recsys", "--type", "process", "--overwrite").returncode == 0
-    deployed = prefect(env, "deploy", "--all", "--no-prompt")
-    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-    schedule = prefect(env, "deployment", "inspect", "train-all/train-all")
-    assert "0 3 * * 1" in schedule.stdout and "Europe/Berlin" in schedule.stdout
-    with open(tmp / "worker.log", "w") as log:
-        worker = subprocess.Popen(
-            [BIN / "prefect", "worker", "start", "--pool", "recsys"],
-            env=env,
-            cwd=REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            run = prefect(
-                env,
-                "deployment",
-                "run",
-                "train-all/train-all",
-                "-p",
-                "epochs=1",
-                "-p",
-                'variants=["mf"]',
-                "--watch",
-                "--watch-timeout",
-                "240",
-                timeout=300,
-            )
-        finally:
-            stop(worker)
-    assert run.returncode == 0, run.stdout[-3000:] + (tmp / "worker.log").read_text()[-3000:]
-    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
+def run_deployment(env, *params, timeout=600) -> subprocess.CompletedProcess:
+    args = [arg for param in params for arg in ("-p", param)]
+    return prefect(
+        env,
+        "deployment",
+        "run",
+        "train-all/train-all",
+        *args,
+        "--watch",
+        "--watch-timeout",
+        str(timeout - 30),
+        timeout=timeout,
+    )
+
+
+def test_services_start_with_the_declared_deployments(services):
+    env, pids = services
+    assert set(pids) == {"prefect-server", "mlflow-server", "worker"}
+    train_all = prefect(env, "deployment", "inspect", "train-all/train-all").stdout
+    assert "0 3 * * 1" in train_all and "Europe/Berlin" in train_all, train_all
+    limit = train_all.split("'global_concurrency_limit'")[1].split("}")[0]  # the deployment's own limit
+    assert "'limit': 1" in limit and "'collision_strategy': 'ENQUEUE'" in train_all, train_all
+    retrain = prefect(env, "deployment", "inspect", "retrain/retrain").stdout
+    assert "0 4 * * *" in retrain and "Europe/Berlin" in retrain
+    assert prefect(env, "deployment", "inspect", "ingest/ingest").returncode == 0
+
+
+def test_deployment_run_trains_logs_over_http_and_a_worse_run_keeps_the_champion(services):
+    env, _ = services
+    first = run_deployment(env, "epochs=2")
+    assert first.returncode == 0, first.stdout[-3000:]
+    client = MlflowClient(env["MLFLOW_TRACKING_URI"])  # MLflow's REST API, through the tracking server
     experiment = client.get_experiment_by_name("movielens")
     (parent,) = client.search_runs([experiment.experiment_id], "tags.pipeline = 'train-all'")
-    (child,) = client.search_runs([experiment.experiment_id], "tags.variant = 'mf'")
-    assert parent.info.status == "FINISHED" and child.data.metrics["test_mse"] < 1.0
+    children = client.search_runs([experiment.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert parent.info.status == "FINISHED" and len(children) == 10
+    for child in children:
+        assert [m.step for m in client.get_metric_history(child.info.run_id, "val_mse")][-1] in (1, 2)
+    champion = client.get_model_version_by_alias("movielens-rating", "champion")
+    assert parent.data.tags["promotion"] == "promoted"
+    worse = run_deployment(env, "epochs=1", 'variants=["mf"]', "analysis=false")
+    assert worse.returncode == 0, worse.stdout[-3000:]
+    second = client.search_runs([experiment.experiment_id], "tags.pipeline = 'train-all'")[0]
+    assert second.info.run_id != parent.info.run_id and second.data.tags["promotion"] == "kept"
+    assert client.get_model_version_by_alias("movielens-rating", "champion").version == champion.version
