@@ -110,3 +110,63 @@ def test_deployment_run_trains_logs_over_http_and_a_worse_run_keeps_the_champion
     second = client.search_runs([experiment.experiment_id], "tags.pipeline = 'train-all'")[0]
     assert second.info.run_id != parent.info.run_id and second.data.tags["promotion"] == "kept"
     assert client.get_model_version_by_alias("movielens-rating", "champion").version == champion.version
+
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+CHROMIUM_FLAGS = (  # headless, and quiet on a machine without internet (no background connections)
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1800,1000",
+)
+
+
+def test_mlflow_ui_compares_the_variant_runs_by_test_mse(services, tmp_path):
+    """Debian's chromium, driven by selenium, opens the tracking server's UI, lists the variant runs sorted by
+    test MSE, adds the test_mse column and saves a screenshot."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    assert CHROMIUM.exists() and CHROMEDRIVER.exists(), "apt-get install chromium chromium-driver (.ci/run does)"
+    env, _ = services
+    experiment = MlflowClient(env["MLFLOW_TRACKING_URI"]).get_experiment_by_name("movielens").experiment_id
+    options = Options()
+    options.binary_location = str(CHROMIUM)
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    wait = WebDriverWait(browser, 60)
+    try:
+        query = "searchFilter=metrics.test_mse%20%3C%201&orderByKey=metrics.%60test_mse%60&orderByAsc=true"
+        browser.get(f"{env['MLFLOW_TRACKING_URI']}/#/experiments/{experiment}/runs?{query}")
+        for variant in ("blend", "mf", "wide_deep", "lstm"):  # the variant runs are listed
+            wait.until(ready.presence_of_element_located((By.XPATH, f"//*[normalize-space(text())='{variant}']")))
+        columns = "//button[.//span[normalize-space()='Columns'] or normalize-space()='Columns']"
+        wait.until(ready.element_to_be_clickable((By.XPATH, columns))).click()
+        wait.until(ready.presence_of_element_located((By.XPATH, "//input[@placeholder='Search columns']"))).send_keys(
+            "test_mse"
+        )
+        title = "//span[contains(@class, 'tree-title')][normalize-space()='test_mse']"
+        node = wait.until(
+            ready.presence_of_element_located((By.XPATH, f"{title}/ancestor::*[contains(@class, 'tree-treenode')][1]"))
+        )
+        node.find_element(By.XPATH, ".//span[contains(@class, 'tree-checkbox')]").click()
+        header = wait.until(
+            ready.presence_of_element_located((By.XPATH, "//*[@role='columnheader'][contains(., 'test_mse')]"))
+        )
+        browser.execute_script("arguments[0].scrollIntoView({inline: 'center'})", header)
+        screenshot = tmp_path / "mlflow-ui-runs-by-test-mse.png"
+        assert browser.save_screenshot(str(screenshot))
+    finally:
+        browser.quit()
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000

@@ -123,6 +123,51 @@ def test_recommend_and_similar_answer_from_the_champion(trained, capsys):
     assert "no training ratings" in capsys.readouterr().err
 
 
+def test_mlflow_models_serve_answers_a_prediction_request_with_the_champion(trained, tmp_path):
+    import json
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+    from pathlib import Path
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mlflow_bin = Path(sys.executable).parent / "mlflow"
+    command = [mlflow_bin, "models", "serve", "-m", f"models:/{REGISTERED_MODEL}@{CHAMPION}", "--env-manager", "local"]
+    log = open(tmp_path / "serve.log", "w")
+    server = subprocess.Popen(
+        [*command, "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        env={**os.environ, "PATH": f"{mlflow_bin.parent}{os.pathsep}{os.environ['PATH']}"},  # it execs uvicorn
+    )
+    body = json.dumps({"dataframe_split": {"columns": [C.USER_ID, C.MOVIE_ID], "data": [[1, 31], [1, 1029]]}})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/invocations", body.encode(), {"Content-Type": "application/json"}
+    )
+    try:
+        deadline, answer = time.monotonic() + 120, None
+        while answer is None and time.monotonic() < deadline and server.poll() is None:
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    answer = json.loads(response.read())
+            except OSError:
+                time.sleep(1)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
+        log.close()
+    assert answer is not None, (tmp_path / "serve.log").read_text()[-3000:]
+    predictions = answer["predictions"]
+    assert len(predictions) == 2 and all(0.5 <= p <= 5.0 for p in predictions)
+
+
 def test_a_worse_run_leaves_the_champion_where_it_was(trained, real_data):
     from flows.train_all import train_all
 
