@@ -4,6 +4,8 @@ The bench reads ``ratings.csv`` with pandas directly rather than through :mod:`r
 depends on nothing but the file.
 """
 
+import argparse
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -16,3 +18,20 @@ CSV_COLUMNS = {"userId": C.USER_ID, "movieId": C.MOVIE_ID, "rating": C.RATING, "
 def load_ratings(folder: Path) -> pd.DataFrame:
     """ratings.csv of a MovieLens release (ml-latest-small layout) with the library's column names."""
     return pd.read_csv(Path(folder) / "ratings.csv").rename(columns=CSV_COLUMNS)[list(CSV_COLUMNS.values())]
+
+
+def bench_parser(doc: str, results: Path) -> argparse.ArgumentParser:
+    """The options every training bench shares: --data (default ``RECSYS_DATA``), --threads, --out."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--data", default=os.environ.get("RECSYS_DATA"), help="ml-latest-small folder")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=results)
+    return parser
+
+
+def parse_bench_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """Parsed options; an error that says how to give the data when there is none."""
+    args = parser.parse_args()
+    if not args.data:
+        parser.error("give --data or set RECSYS_DATA to the ml-latest-small folder")
+    return args

@@ -6,14 +6,12 @@ test MSE is printed beside it for the record. Results go to ``bench/results/defa
     RECSYS_DATA=../shared/data/ml-latest-small .venv/bin/python bench/defaults.py [--variants lstm,gru]
 """
 
-import argparse
 import json
-import os
 import time
 from pathlib import Path
 
 import torch
-from common import load_ratings  # bench/common.py, beside this script
+from common import bench_parser, load_ratings, parse_bench_args  # bench/common.py, beside this script
 
 from recsys import columns as C
 from recsys.config import SplitConfig
@@ -55,14 +53,9 @@ def train_and_score(variant: str, overrides: dict, prepared, config=None) -> dic
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("RECSYS_DATA"), help="ml-latest-small folder")
+    parser = bench_parser(__doc__, RESULTS)
     parser.add_argument("--variants", default=None, help="comma-separated; default: all of them")
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
-    if not args.data:
-        parser.error("give --data or set RECSYS_DATA to the ml-latest-small folder")
+    args = parse_bench_args(parser)
     torch.set_num_threads(args.threads)
     prepared = prepare_split(load_ratings(Path(args.data)), SplitConfig())
     wanted = set(args.variants.split(",")) if args.variants else None

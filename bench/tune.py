@@ -8,14 +8,13 @@ The point is evidence: how close each study variant gets to the study's own figu
 0.769, GRU 0.766) under a fair search, not a tuned number picked on the test rows.
 """
 
-import argparse
 import json
 import os
 import random
 from pathlib import Path
 
 import torch
-from common import load_ratings  # bench/common.py, beside this script
+from common import bench_parser, load_ratings, parse_bench_args  # bench/common.py, beside this script
 from defaults import train_and_score  # bench/defaults.py: train at given settings, score val and test
 
 from recsys.config import SplitConfig, TrainConfig
@@ -72,15 +71,10 @@ def log_trial(client, experiment_id: str, row: dict, history: list) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", default=os.environ.get("RECSYS_DATA"), help="ml-latest-small folder")
+    parser = bench_parser(__doc__, RESULTS)
     parser.add_argument("--variants", default="baseline,lstm,gru")
     parser.add_argument("--trials", type=int, default=12)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
-    if not args.data:
-        parser.error("give --data or set RECSYS_DATA to the ml-latest-small folder")
+    args = parse_bench_args(parser)
     from mlflow.tracking import MlflowClient
 
     import mlflow

@@ -37,7 +37,7 @@ class RunInputs:
     run_info: dict[str, str]
 
 
-@task(name="fetch-run-inputs", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+@task(name="fetch-run-inputs", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
 def fetch_run_inputs(run_id: str) -> RunInputs:
     """Download the run's split, movies table, each variant's checkpoint and per-epoch history."""
     client = tracking.client()
@@ -101,7 +101,7 @@ def analyse_stored_run(inputs: RunInputs) -> str:
     return str(out)
 
 
-@task(name="publish-report", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+@task(name="publish-report", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
 def publish_report(report_folder: str, inputs: RunInputs) -> str:
     """Log the report folder as the run's ``report/`` artifacts and the headline numbers as metrics of each
     variant's run; a Prefect table artifact ``model-leaderboard`` and a link to the report."""

@@ -141,7 +141,7 @@ def _write_json(path: Path, payload) -> None:
     tmp.replace(path)
 
 
-@task(name="report-ingestion", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+@task(name="report-ingestion", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
 def report_ingestion(data: IngestedData, run_id: str, max_quarantine_share: float) -> dict:
     """Log the report, GX results, Data Docs and quarantine counts to MLflow and a Prefect markdown
     artifact; then fail if more than ``max_quarantine_share`` of either table was quarantined."""

@@ -6,7 +6,7 @@ from prefect.cache_policies import NO_CACHE
 from tasks import tracking
 
 
-@task(name="start-pipeline-run", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+@task(name="start-pipeline-run", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
 def start_pipeline_run(pipeline: str, params: dict, settings: str | None = None) -> str:
     """Create the parent run (tag ``pipeline``) with the flow's parameters and, for train-all, the
     ``settings_fingerprint`` that ``retrain`` compares against; returns its run id."""
@@ -17,6 +17,6 @@ def start_pipeline_run(pipeline: str, params: dict, settings: str | None = None)
     return run.info.run_id
 
 
-@task(name="end-pipeline-run", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+@task(name="end-pipeline-run", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
 def end_pipeline_run(run_id: str, status: str) -> None:
     tracking.client().set_terminated(run_id, status)

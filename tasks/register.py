@@ -20,7 +20,7 @@ from tasks.handles import PreparedData, load_prepared
 from tasks.runtime import CHALLENGER, CHAMPION, REGISTERED_MODEL, work_dir
 
 
-@task(name="register-models", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+@task(name="register-models", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
 def register_models(results: list[dict], parent_run_id: str) -> dict:
     """Register each variant's model and point ``challenger`` at the best; returns its result row."""
     client = tracking.client()
@@ -37,7 +37,7 @@ def register_models(results: list[dict], parent_run_id: str) -> dict:
     return best
 
 
-@task(name="promote-challenger", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+@task(name="promote-challenger", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
 def promote_challenger(best: dict, prepared: PreparedData, parent_run_id: str, margin: float) -> dict:
     """Compare the challenger with the champion on this run's test rows; move ``champion`` only if it wins.
     The decision is logged as the parent run's ``promotion`` tag and ``promotion.md``, and in Prefect."""

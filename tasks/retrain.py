@@ -9,7 +9,7 @@ from tasks.handles import IngestedData
 from tasks.runtime import CHAMPION, REGISTERED_MODEL
 
 
-@task(name="compare-with-champion", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+@task(name="compare-with-champion", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
 def reason_to_retrain(data: IngestedData, settings: str) -> str | None:
     """Why training is needed (no champion, new data, other settings), or None when the champion was
     trained on exactly this data with exactly these settings."""

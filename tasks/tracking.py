@@ -9,10 +9,31 @@ import tempfile
 from pathlib import Path
 
 from mlflow.entities import Param
+from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from prefect.tasks import exponential_backoff
 
 import mlflow
 from tasks.runtime import EXPERIMENT, artifact_location, tracking_uri
+
+TRANSIENT_CODES = {"TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED", "INTERNAL_ERROR"}
+
+
+def transient_failure(task, task_run, state) -> bool:
+    """Retry only what may pass: a connection or disk error, or a tracking server (or sqlite store) that was
+    busy. A validation failure, a diverging loss or a missing run fails at once."""
+    exc = state.result(raise_on_failure=False)
+    if isinstance(exc, OSError):
+        return True
+    return isinstance(exc, MlflowException) and exc.error_code in TRANSIENT_CODES
+
+
+# the options of every task that talks to MLflow: three retries, 2, 4 and 8 s apart, on transient failures
+IO_RETRIES = {
+    "retries": 3,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=2),
+    "retry_condition_fn": transient_failure,
+}
 
 
 def client() -> MlflowClient:
