@@ -36,9 +36,9 @@ def _test_predictions(analysis, data) -> tuple[pd.DataFrame, dict[str, np.ndarra
 def bias_only_predictions(data, test: pd.DataFrame) -> np.ndarray:
     """Global mean plus user and movie biases (ridge-fitted on the training rows), clipped: no embeddings."""
     train = rows_of(data.split, C.TRAIN)
-    users = torch.from_numpy(data.users.encode(train[C.USER_ID].to_numpy()))
-    movies = torch.from_numpy(data.items.encode(train[C.MOVIE_ID].to_numpy()))
-    ratings = torch.from_numpy(train[C.RATING].to_numpy(np.float64))
+    users = torch.tensor(data.users.encode(train[C.USER_ID].to_numpy()))
+    movies = torch.tensor(data.items.encode(train[C.MOVIE_ID].to_numpy()))
+    ratings = torch.tensor(train[C.RATING].to_numpy(np.float64))
     shape = next(iter(data.models.values())).shape
     bu, bm = fit_baselines(users, movies, ratings - ratings.mean(), shape, KNNConfig())
     u, m = data.users.encode(test[C.USER_ID].to_numpy()), data.items.encode(test[C.MOVIE_ID].to_numpy())
