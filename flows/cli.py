@@ -48,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("--out", help="output folder (default: under $RECSYS_WORKDIR, keyed by content)")
     analyze = sub.add_parser("analyze", help="evaluate and analyse a stored train-all run; report to MLflow")
     analyze.add_argument("--run", required=True, help="the train-all run's MLflow run id")
+    analyze.add_argument("--rating-matrix-map", action="store_true", help="add the study's t-SNE of the raw ratings")
     recommend = sub.add_parser("recommend", help="the champion's top movies for a user, among those unrated")
     recommend.add_argument("--user", type=int, required=True, help="user_id")
     similar = sub.add_parser("similar", help="movies nearest to a movie in the champion's embedding")
@@ -145,7 +146,7 @@ def _ingest(args) -> int:
 def _analyze(args) -> int:
     from flows.analyze import analyze
 
-    print(f"report: {analyze(run_id=args.run)}")
+    print(f"report: {analyze(run_id=args.run, rating_matrix_map=args.rating_matrix_map)}")
     return 0
 
 

@@ -89,12 +89,13 @@ def load_run_data(inputs: RunInputs) -> RunData:
 
 
 @task(name="analyse-run", cache_policy=NO_CACHE)
-def analyse_stored_run(inputs: RunInputs) -> str:
-    """Analyse the run and write tables, figures and ``report.html`` into a folder; returns its path."""
+def analyse_stored_run(inputs: RunInputs, rating_matrix_map: bool = False) -> str:
+    """Analyse the run and write tables, figures and ``report.html`` into a folder; returns its path.
+    ``rating_matrix_map`` adds the study's t-SNE of the raw rating matrix."""
     logger = get_run_logger()
     data = load_run_data(inputs)
     out = Path(inputs.folder) / "report"
-    analysis = analyse_run(data, out, log=logger.info)
+    analysis = analyse_run(data, out, log=logger.info, rating_matrix_map=rating_matrix_map)
     started = time.perf_counter()
     report = save_analysis(analysis, data, out, inputs.run_info)
     logger.info("analysis: tables and report took %.1fs: %s", time.perf_counter() - started, report)

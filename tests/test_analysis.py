@@ -115,3 +115,14 @@ def test_paired_gaps_agree_with_the_metrics_paired_bootstrap():
     reference = paired_bootstrap(y, a, b, n_boot=1000, seed=3)
     for key in ("mse_a", "mse_b", "delta_mse", "delta_mse_low", "delta_mse_high", "significant"):
         assert mine[key] == pytest.approx(reference[key]), key
+
+
+def test_the_studys_rating_matrix_map_is_an_option_with_its_own_report_section(run_data, tmp_path):
+    from recsys.analysis import RATING_MATRIX, save_analysis
+
+    analysis = analyse_run(run_data, tmp_path, log=lambda line: None, n_boot=50, rating_matrix_map=True)
+    files = analysis.maps[RATING_MATRIX]
+    assert {"average rating", "release year", "main genre", "html"} == set(files)
+    assert all(path.exists() for path in files.values())
+    page = save_analysis(analysis, run_data, tmp_path, {}).read_text()
+    assert "raw rating matrix (study)" in page and 'href="maps/ratings-map.html"' in page
