@@ -58,15 +58,36 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+RESULT_COLUMNS = (  # (heading, key, width, format) of the results table
+    ("variant", "variant", 12, ""),
+    ("best epoch", "best_epoch", 11, ""),
+    ("test MSE", "test_mse", 10, ".4f"),
+    ("RMSE", "test_rmse", 8, ".4f"),
+    ("MAE", "test_mae", 8, ".4f"),
+    ("seconds", "fit_seconds", 9, ".1f"),
+)
+SEED_COLUMNS = (
+    ("variant", "variant", 12, ""),
+    ("seeds", "seeds", 6, ""),
+    ("test MSE mean", "test_mse_mean", 15, ".4f"),
+    ("std", "test_mse_std", 8, ".4f"),
+    ("RMSE mean", "test_rmse_mean", 11, ".4f"),
+)
+
+
+def format_table(rows: list[dict], columns) -> str:
+    """``rows`` as a fixed-width text table: the first column left-aligned, the others right-aligned."""
+    align = ["<"] + [">"] * (len(columns) - 1)
+    lines = ["".join(f"{head:{a}{width}}" for (head, _, width, _), a in zip(columns, align, strict=True))]
+    for row in rows:
+        cells = (f"{row[key]:{a}{width}{fmt}}" for (_, key, width, fmt), a in zip(columns, align, strict=True))
+        lines.append("".join(cells))
+    return "\n".join(lines)
+
+
 def format_results(rows: list[dict]) -> str:
     """The results table: variant, best epoch, test MSE, RMSE, MAE and fit seconds."""
-    lines = [f"{'variant':<12}{'best epoch':>11}{'test MSE':>10}{'RMSE':>8}{'MAE':>8}{'seconds':>9}"]
-    for r in rows:
-        lines.append(
-            f"{r['variant']:<12}{r['best_epoch']:>11}{r['test_mse']:>10.4f}{r['test_rmse']:>8.4f}"
-            f"{r['test_mae']:>8.4f}{r['fit_seconds']:>9.1f}"
-        )
-    return "\n".join(lines)
+    return format_table(rows, RESULT_COLUMNS)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -123,13 +144,7 @@ def _train_all(args) -> int:
 
 def format_seed_summary(summary: list[dict]) -> str:
     """Variant, seeds, mean and standard deviation of test MSE, mean RMSE."""
-    lines = [f"{'variant':<12}{'seeds':>6}{'test MSE mean':>15}{'std':>8}{'RMSE mean':>11}"]
-    for r in summary:
-        lines.append(
-            f"{r['variant']:<12}{r['seeds']:>6}{r['test_mse_mean']:>15.4f}{r['test_mse_std']:>8.4f}"
-            f"{r['test_rmse_mean']:>11.4f}"
-        )
-    return "\n".join(lines)
+    return format_table(summary, SEED_COLUMNS)
 
 
 def _ingest(args) -> int:

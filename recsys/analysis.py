@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from recsys import columns as C
+from recsys import io
 from recsys.activations import collect_activations, hidden_layer, hidden_layer_name, movie_catalogue
 from recsys.claims import study_claims
 from recsys.embedding_map import hover_details, plot_map_png, rating_matrix_tsne, tsne_map, write_map_html
@@ -140,10 +141,10 @@ def recommendation_diversity(data: RunData, sample: int | None = None, n: int = 
     users = np.arange(1, data.users.size)
     if sample is not None and sample < len(users):
         users = np.sort(np.random.default_rng(data.seed).choice(users, sample, replace=False))
+    n_users_total = data.users.size - 1  # novelty's p(movie) is over all users, sampled or not
     rows = []
     for name, model in data.models.items():
         recommended = top_n_recommendations(model, users, data.items.size, exclude, n=n)
-        n_users_total = data.users.size - 1  # novelty's p(movie) is over all users, sampled or not
         rows.append({"variant": name, "users": len(users), **diversity_metrics(recommended, popularity, n_users_total)})
     return pd.DataFrame(rows)
 
@@ -182,34 +183,11 @@ def draw_movie_maps(
             vectors[shown.index.to_numpy()], data.seed, perplexity, max_iter=500, threads=torch.get_num_threads()
         )
         clusters = units[name].clusters.set_index(C.MOVIE_IDX)["cluster"].reindex(shown.index)
-        colourings = {
-            "average rating": shown["mean_rating"].to_numpy(),
-            "release year": shown[C.YEAR].to_numpy(),
-            "main genre": shown["main_genre"].astype(str).to_numpy(),
+        colourings = movie_colourings(shown) | {
             "activation cluster": clusters.map(lambda c: "none" if pd.isna(c) else f"unit {int(c)}").to_numpy(),
         }
-        categorical = ("main genre", "activation cluster")
-        pngs = {
-            key: plot_map_png(
-                coords,
-                values,
-                f"{name}: {key}",
-                folder / f"{name}-{key.replace(' ', '_')}.png",
-                categorical=key in categorical,
-            )
-            for key, values in colourings.items()
-        }
-        details = hover_details(shown[C.YEAR].to_numpy(), shown["mean_rating"].to_numpy())
-        pngs["html"] = write_map_html(
-            coords,
-            shown[C.TITLE].tolist(),
-            colourings,
-            folder / f"{name}-map.html",
-            categorical,
-            details,
-            heading=f"{name}: learned movie embeddings (t-SNE)",
-        )
-        maps[name] = pngs
+        heading = f"{name}: learned movie embeddings (t-SNE)"
+        maps[name] = write_maps(coords, shown, colourings, folder / name, heading)
     return maps
 
 
@@ -218,38 +196,47 @@ def draw_rating_matrix_map(data: RunData, catalogue: pd.DataFrame, folder: Path)
     coloured by average rating, release year and main genre; PNGs and an interactive HTML map."""
     folder.mkdir(parents=True, exist_ok=True)
     coords = rating_matrix_tsne(rows_of(data.split, C.TRAIN), data.users, data.items, data.seed)  # row i: idx i+1
-    colourings = {
-        "average rating": catalogue["mean_rating"].to_numpy(),
-        "release year": catalogue[C.YEAR].to_numpy(),
-        "main genre": catalogue["main_genre"].astype(str).to_numpy(),
+    heading = "The study's map: t-SNE of the raw rating matrix"
+    return write_maps(coords, catalogue, movie_colourings(catalogue), folder / "ratings", heading)
+
+
+CATEGORICAL_COLOURINGS = ("main genre", "activation cluster")
+
+
+def movie_colourings(movies: pd.DataFrame) -> dict[str, np.ndarray]:
+    """What every map is coloured by, for the catalogue rows shown: average rating, year, main genre."""
+    return {
+        "average rating": movies["mean_rating"].to_numpy(),
+        "release year": movies[C.YEAR].to_numpy(),
+        "main genre": movies["main_genre"].astype(str).to_numpy(),
     }
+
+
+def write_maps(
+    coords: np.ndarray, movies: pd.DataFrame, colourings: dict[str, np.ndarray], prefix: Path, heading: str
+) -> dict[str, Path]:
+    """One PNG per colouring (``<prefix>-<colouring>.png``) and one interactive ``<prefix>-map.html`` of the
+    ``movies`` (catalogue rows) at ``coords``; colouring name -> PNG path, plus "html"."""
+    categorical = [key for key in colourings if key in CATEGORICAL_COLOURINGS]
     pngs = {
         key: plot_map_png(
             coords,
             values,
-            f"raw rating matrix: {key}",
-            folder / f"ratings-{key.replace(' ', '_')}.png",
-            categorical=key == "main genre",
+            f"{prefix.name}: {key}",
+            prefix.with_name(f"{prefix.name}-{key.replace(' ', '_')}.png"),
+            categorical=key in categorical,
         )
         for key, values in colourings.items()
     }
-    details = hover_details(catalogue[C.YEAR].to_numpy(), catalogue["mean_rating"].to_numpy())
-    pngs["html"] = write_map_html(
-        coords,
-        catalogue[C.TITLE].tolist(),
-        colourings,
-        folder / "ratings-map.html",
-        ("main genre",),
-        details,
-        heading="The study's map: t-SNE of the raw rating matrix",
-    )
+    details = hover_details(movies[C.YEAR].to_numpy(), movies["mean_rating"].to_numpy())
+    html = prefix.with_name(f"{prefix.name}-map.html")
+    pngs["html"] = write_map_html(coords, movies[C.TITLE].tolist(), colourings, html, categorical, details, heading)
     return pngs
 
 
 def save_analysis(analysis: Analysis, data: RunData, out: Path, run_info: dict[str, str]) -> Path:
     """Write every table as Parquet and CSV, a Markdown summary per variant with hidden units, the learning
     curves, and the self-contained ``report.html`` into ``out``; returns the report's path."""
-    from recsys import io
     from recsys.report import ReportContent, UnitSection, plot_learning_curves, write_report
 
     tables = {

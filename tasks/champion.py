@@ -34,12 +34,17 @@ def load_champion(alias: str = CHAMPION) -> Champion:
     client = tracking.client()
     version = client.get_model_version_by_alias(REGISTERED_MODEL, alias)
     folder = Path(tempfile.mkdtemp(prefix="recsys-champion-"))
-    local = Path(mlflow.artifacts.download_artifacts(f"models:/{REGISTERED_MODEL}@{alias}", dst_path=str(folder)))
-    variant, model, users, movies = load_checkpoint(next(local.rglob("*.pt")))
+    variant, model, users, movies = load_registered(alias, folder)
     parent = client.get_run(version.tags["run_id"]).data.tags["mlflow.parentRunId"]
     split = pd.read_parquet(client.download_artifacts(parent, "data/split.parquet", str(folder)))
     titles = pd.read_parquet(client.download_artifacts(parent, "data/movies.parquet", str(folder)))
     return Champion(variant, version.version, model, users, movies, rows_of(split, C.TRAIN), titles, parent)
+
+
+def load_registered(alias: str, folder: Path) -> tuple[str, RatingModel, Vocabulary, Vocabulary]:
+    """The checkpoint behind ``movielens-rating@alias``, downloaded into ``folder`` and loaded."""
+    local = Path(mlflow.artifacts.download_artifacts(f"models:/{REGISTERED_MODEL}@{alias}", dst_path=str(folder)))
+    return load_checkpoint(next(local.rglob("*.pt")))
 
 
 def with_titles(frame: pd.DataFrame, titles: pd.DataFrame) -> pd.DataFrame:

@@ -2,8 +2,6 @@
 best by validation MSE (never by test rows) gets the ``challenger`` alias, and takes ``champion`` only when
 it beats the current champion's test MSE on the same test rows by a margin (:mod:`recsys.promotion`)."""
 
-from pathlib import Path
-
 from mlflow.exceptions import MlflowException
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
@@ -11,11 +9,11 @@ from prefect.cache_policies import NO_CACHE
 
 import mlflow
 from recsys import columns as C
-from recsys.checkpoint import load_checkpoint
 from recsys.evaluate import predict_ids, regression_metrics
 from recsys.promotion import Contender, decide_promotion, decision_markdown
 from recsys.split import rows_of
 from tasks import tracking
+from tasks.champion import load_registered
 from tasks.handles import PreparedData, load_prepared
 from tasks.runtime import CHALLENGER, CHAMPION, REGISTERED_MODEL, work_dir
 
@@ -73,8 +71,6 @@ def current_champion(client, prepared: PreparedData) -> tuple[Contender | None, 
 
 def rescore_champion(prepared: PreparedData) -> float:
     """The champion's test MSE on this run's test rows (the data or the split changed since it was scored)."""
-    folder = work_dir() / "champion"
-    local = Path(mlflow.artifacts.download_artifacts(f"models:/{REGISTERED_MODEL}@{CHAMPION}", dst_path=str(folder)))
-    _, model, users, movies = load_checkpoint(next(local.rglob("*.pt")))
+    _, model, users, movies = load_registered(CHAMPION, work_dir() / "champion")
     test = rows_of(load_prepared(prepared).split, C.TEST)
     return regression_metrics(test[C.RATING], predict_ids(model, users, movies, test))["mse"]

@@ -119,11 +119,9 @@ def train_variant(prepared: PreparedData, variant: str, epochs: int | None, pare
     callbacks = (MlflowEpochLogger(tracking.client(), run_id, variant, train_config.epochs),)
     # a checkpoint per epoch: if this task is run again within the flow run (a crash, a retry), it resumes
     # after the last finished epoch instead of starting over; closed-form models have no epochs to resume
-    epochs_dir = work_dir() / "runs" / parent_run_id / f"{variant}-{prepared.split_seed}-epochs"
-    if model.fits_directly:
-        epochs_dir = None
-    else:
-        callbacks += (EpochCheckpoint(epochs_dir),)
+    folder = work_dir() / "runs" / parent_run_id / f"{variant}-{prepared.split_seed}-epochs"
+    epochs_dir = None if model.fits_directly else folder
+    callbacks += (EpochCheckpoint(epochs_dir),) if epochs_dir else ()
     result = train_model(model, train, data.tensors(C.VAL), train_config, callbacks, resume_from=epochs_dir)
     return close_variant_run(prepared, variant, model, data, result, run_id, parent_run_id)
 

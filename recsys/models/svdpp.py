@@ -29,6 +29,7 @@ class SVDpp(MatrixFactorization):
         nn.init.normal_(self.implicit_factors.weight, std=config.init_std)
         self.register_buffer("rated_ptr", torch.zeros(shape.n_users + 1, dtype=torch.long))
         self.register_buffer("rated_movies", torch.zeros(0, dtype=torch.long))
+        self._last_reads = None  # (user_idx tensor, buffer state, its reads): see reads
 
     def set_interactions(self, train) -> None:
         """Keep, for each user, the movies they rated in ``train`` (ids dropped to the unknown slot excluded)."""
@@ -36,13 +37,20 @@ class SVDpp(MatrixFactorization):
         ptr, movies = group_by(train.user_idx[known], self.shape.n_users, train.movie_idx[known])
         self.rated_ptr.copy_(ptr)
         self.rated_movies = movies.to(self.rated_ptr.device)
+        self._last_reads = None
 
     def reads(self, user_idx: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The batch's distinct users (U,) and each row's position among them (B,); the positions in
-        ``rated_movies`` of those users' rated movies (T,), and which of the U users owns each (T,)."""
+        ``rated_movies`` of those users' rated movies (T,), and which of the U users owns each (T,).
+        Kept for the last batch: the trainer's ``penalty`` call reads the same batch as ``forward`` did."""
+        # valid for the same batch tensor, unchanged, over the same rated-movie buffers (not reloaded or moved)
+        state = (user_idx._version, self.rated_ptr.data_ptr(), self.rated_ptr._version, self.rated_movies.data_ptr())
+        if self._last_reads is not None and self._last_reads[0] is user_idx and self._last_reads[1] == state:
+            return self._last_reads[2]
         users, inverse = torch.unique(user_idx, return_inverse=True)
         positions, owner = segments(self.rated_ptr, users)
-        return users, inverse, positions, owner
+        self._last_reads = (user_idx, state, (users, inverse, positions, owner))
+        return self._last_reads[2]
 
     def implicit(self, user_idx: torch.Tensor) -> torch.Tensor:
         """``|N(u)|^-1/2 Σ_{j ∈ N(u)} y_j`` for each row (B, dim); zeros for a user with no rated movies."""

@@ -45,3 +45,14 @@ def test_checkpoint_buffers_take_the_saved_size():
     assert fresh.rated_movies.shape == (0,)
     fresh.load_state_dict(trained.state_dict())
     assert torch.equal(fresh.rated_movies, trained.rated_movies)
+
+
+def test_reads_are_reused_for_the_same_batch_and_redone_after_a_reload():
+    model = build_model("svdpp", None, SHAPE, seed=0, interactions=rows())
+    users = torch.tensor([1, 2, 1])
+    first = model.reads(users)
+    assert model.reads(users) is first  # forward then penalty on one batch: computed once
+    assert model.reads(torch.tensor([1, 2, 1])) is not first  # another tensor
+    other = RatingTensors(torch.tensor([1, 2, 2]), torch.tensor([4, 3, 5]), torch.tensor([4.0, 3.0, 5.0]))
+    model.load_state_dict(build_model("svdpp", None, SHAPE, seed=0, interactions=other).state_dict())
+    assert model.reads(users) is not first and model.rated_movies.tolist() == [4, 3, 5]
