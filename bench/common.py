@@ -1,6 +1,6 @@
 """What the bench scripts share: reading the ratings of a MovieLens release folder given on the command line.
 
-The bench reads ``ratings.csv`` with pandas directly rather than through :mod:`recsys.io`, so a timing run
+The bench reads ``ratings.csv`` with pandas directly rather than through :mod:`recsys.data.io`, so a timing run
 depends on nothing but the file.
 """
 

@@ -14,11 +14,12 @@ import torch
 from common import bench_parser, load_ratings, parse_bench_args  # bench/common.py, beside this script
 
 from recsys import columns as C
-from recsys.config import SplitConfig
-from recsys.data import prepare_split
-from recsys.evaluate import predict, regression_metrics
+from recsys.data.split import SplitConfig
+from recsys.data.tensors import prepare_split
+from recsys.evaluation.predictions import predict, regression_metrics
 from recsys.models import build_model, get_variant
-from recsys.train import train_model
+from recsys.pipeline.config import train_defaults
+from recsys.training.trainer import train_model
 
 RUNS = [
     ("mf", {}),
@@ -31,7 +32,7 @@ RESULTS = Path(__file__).resolve().parent / "results" / "defaults.json"
 def train_and_score(variant: str, overrides: dict, prepared, config=None) -> dict:
     """Train at the variant's defaults (seed 42) or ``config``; best-epoch validation MSE, test MSE, epochs,
     seconds and the per-epoch history."""
-    config = config or get_variant(variant).train_defaults
+    config = config or train_defaults(get_variant(variant))
     model = build_model(variant, overrides, prepared.shape, seed=config.seed)
     started = time.perf_counter()
     result = train_model(model, prepared.tensors(C.TRAIN), prepared.tensors(C.VAL), config)

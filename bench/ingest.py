@@ -75,7 +75,7 @@ def measure(name: str, release: Path, repeats: int) -> dict:
 
 
 def synthetic_release(n_ratings: int) -> Path:
-    from recsys.synthetic import write_large_release
+    from recsys.data.synthetic import write_large_release
 
     scale = n_ratings / ML25M["n_ratings"]
     users, movies = max(100, int(ML25M["n_users"] * scale)), max(100, int(ML25M["n_movies"] * min(1, scale * 4)))

@@ -1,11 +1,11 @@
 """Speed of the one trainer against a minimal plain-PyTorch loop, per variant, on ml-latest-small.
 
-For each variant the script prepares the pipeline's split (80/20, seed 42, ``recsys.data.prepare_split``)
-and the training tensors once, then times, in the same process and alternating, (a) ``recsys.train.train_model``
+For each variant the script prepares the pipeline's split (80/20, seed 42, ``prepare_split``)
+and the training tensors once, then times, in the same process and alternating, (a) ``train_model``
 with the variant's train defaults for ``--epochs`` epochs (patience beyond that, so every epoch runs; its
 per-epoch validation, early-stopping copies and unknown-id dropout included) and (b) a minimal loop over the
 same model class: batches cut from tensors shuffled once per epoch, the same batch size and the same
-optimiser (``recsys.train.make_optimizer``), nothing else. Each run starts from a fresh model. Medians over
+optimiser (``recsys.training.trainer.make_optimizer``), nothing else. Each run starts from a fresh model. Medians over
 ``--repeats`` runs (after one warm-up of each) of seconds per epoch and ratings per second go to
 ``bench/results/train.json``; the ratio is trainer / reference seconds per epoch (1.0 = no overhead), of the
 medians and, steadier on a shared machine, the median of the ratios of runs made back to back.
@@ -25,10 +25,12 @@ import torch
 from common import load_ratings  # bench/common.py, beside this script
 
 from recsys import columns as C
-from recsys.config import SplitConfig, TrainConfig
-from recsys.data import prepare_split
+from recsys.data.split import SplitConfig
+from recsys.data.tensors import prepare_split
 from recsys.models import build_model, get_variant
-from recsys.train import make_optimizer, resolve_device, train_model
+from recsys.pipeline.config import train_defaults
+from recsys.training.config import TrainConfig
+from recsys.training.trainer import make_optimizer, resolve_device, train_model
 
 VARIANTS = ["mf", "baseline", "lstm", "gru", "bilstm"]
 TARGETS = {"mf": 1_000_000, "baseline": 400_000}  # ratings per second the trainer should reach on 2 CPU cores
@@ -90,7 +92,7 @@ def _sync(device: str) -> None:
 
 def bench_variant(variant: str, prepared, args) -> dict:
     """Alternate trainer and reference runs; medians, ratio and every run's seconds per epoch."""
-    defaults = get_variant(variant).train_defaults
+    defaults = train_defaults(get_variant(variant))
     config = TrainConfig(
         **(defaults.model_dump() | {"epochs": args.epochs, "patience": args.epochs + 1, "device": args.device})
     )

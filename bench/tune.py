@@ -17,9 +17,11 @@ import torch
 from common import bench_parser, load_ratings, parse_bench_args  # bench/common.py, beside this script
 from defaults import train_and_score  # bench/defaults.py: train at given settings, score val and test
 
-from recsys.config import SplitConfig, TrainConfig
-from recsys.data import prepare_split
+from recsys.data.split import SplitConfig
+from recsys.data.tensors import prepare_split
 from recsys.models import VARIANTS, get_variant
+from recsys.pipeline.config import train_defaults
+from recsys.training.config import TrainConfig
 
 RESULTS = Path(__file__).resolve().parent / "results" / "tune.json"
 STUDY = {"baseline": 0.783, "lstm": 0.769, "gru": 0.766}
@@ -90,7 +92,7 @@ def main() -> None:
     for variant in args.variants.split(","):
         for trial in range(args.trials):
             model, train = draw(SPACE[variant], rng)
-            base = get_variant(variant).train_defaults.model_dump()
+            base = train_defaults(get_variant(variant)).model_dump()
             config = TrainConfig(**(base | train))
             row = train_and_score(variant, model, prepared, config)
             log_trial(client, experiment_id, row, row.pop("history"))

@@ -1,6 +1,9 @@
 """The ``recsys`` command: runs the pipeline's flows embedded (no Prefect server needed).
 
-With ``PREFECT_API_URL`` set, the same flows report to that server instead.
+With ``PREFECT_API_URL`` set, the same flows report to that server instead. Every setting of a train-all
+run lives in one :class:`~recsys.pipeline.config.PipelineConfig`: ``--config FILE.yaml`` reads one, the
+flags below override single fields of it, ``--set section.field=value`` any field, and ``recsys config
+show`` prints the result.
 """
 
 import argparse
@@ -20,31 +23,73 @@ def _quiet_defaults() -> None:
         os.environ.setdefault(key, value)
 
 
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {value}")
+    return value
+
+
+def assignment(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected section.field=value, got {text!r}")
+    return key.strip(), value
+
+
+def _add_run_options(command: argparse.ArgumentParser) -> None:
+    """The flags that override fields of a train-all config (none set: the config's own values)."""
+    command.add_argument("--config", help="a config file (YAML, as `recsys config show` prints or a run logs)")
+    command.add_argument("--variants", help="comma-separated variants to train (default: all ten, the blend included)")
+    command.add_argument("--epochs", type=positive_int, help="every variant's epoch budget (early stopping applies)")
+    command.add_argument("--seed", type=int, help="split and training seed (default 42)")
+    command.add_argument("--seeds", type=positive_int, help="repeat with seeds seed, seed+1, ...: mean and std")
+    command.add_argument(
+        "--split",
+        choices=["random", "temporal_global", "temporal_user"],
+        help="random 80/20 (default), one global time cut, or each user's last ratings",
+    )
+    command.add_argument("--no-analysis", action="store_true", help="skip the analysis step and its report")
+    command.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        type=assignment,
+        default=[],
+        metavar="SECTION.FIELD=VALUE",
+        help="set any config field, e.g. --set variants.mf.train.lr=0.01 (repeatable; values read as YAML)",
+    )
+
+
+def _add_data_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--data", help="MovieLens folder, .zip or URL (default: $RECSYS_DATA, else download)")
+    command.add_argument("--refresh", action="store_true", help="ingest again even if the data is unchanged")
+    command.add_argument(
+        "--max-quarantine-share",
+        type=share,
+        help="fail when more than this share of a table's rows is quarantined (default 0.01)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recsys", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train-all", help="ingest, split, train and register every variant")
-    train.add_argument("--variants", help="comma-separated variant names (default: all ten, the blend included)")
-    train.add_argument("--no-analysis", action="store_true", help="skip the analysis step and its report")
-    train.add_argument("--epochs", type=int, help="epoch budget per variant (early stopping still applies)")
-    train.add_argument("--seed", type=int, default=42, help="split and training seed")
-    train.add_argument("--seeds", type=int, default=1, help="repeat with seeds seed, seed+1, ...: mean and std")
-    train.add_argument(
-        "--split",
-        default="random",
-        choices=["random", "temporal_global", "temporal_user"],
-        help="random 80/20 (default), one global time cut, or each user's last ratings",
-    )
+    _add_run_options(train)
+    _add_data_options(train)
+    config = sub.add_parser("config", help="the resolved train-all config").add_subparsers(dest="action", required=True)
+    show = config.add_parser("show", help="print the fully resolved config as YAML")
+    _add_run_options(show)
+    _add_data_options(show)
     ingest = sub.add_parser("ingest", help="validate a release and write its Parquet tables and quarantine")
-    for command in (train, ingest):
-        command.add_argument("--data", help="MovieLens folder, .zip or URL (default: $RECSYS_DATA, else download)")
-        command.add_argument("--refresh", action="store_true", help="ingest again even if the data is unchanged")
-        command.add_argument(
-            "--max-quarantine-share",
-            type=float,
-            default=0.01,
-            help="fail when more than this share of a table's rows is quarantined (default 0.01)",
-        )
+    _add_data_options(ingest)
     ingest.add_argument("--out", help="output folder (default: under $RECSYS_WORKDIR, keyed by content)")
     analyze = sub.add_parser("analyze", help="evaluate and analyse a stored train-all run; report to MLflow")
     analyze.add_argument("--run", required=True, help="the train-all run's MLflow run id")
@@ -54,8 +99,34 @@ def _parser() -> argparse.ArgumentParser:
     similar = sub.add_parser("similar", help="movies nearest to a movie in the champion's embedding")
     similar.add_argument("--movie", type=int, required=True, help="movie_id")
     for command in (recommend, similar):
-        command.add_argument("-n", type=int, default=10, help="how many (default 10)")
+        command.add_argument("-n", type=positive_int, default=10, help="how many (default 10)")
+    services = sub.add_parser("services", help="the real Prefect and MLflow servers and a worker, on 127.0.0.1")
+    services.add_argument("action", choices=["start", "stop", "status"])
     return parser
+
+
+def resolve_config(args):
+    """The train-all config the arguments describe: ``--config`` (or the defaults), then each flag."""
+    import yaml
+
+    from recsys.pipeline.config import PipelineConfig, apply_overrides, load_config, select_variants
+
+    config = load_config(args.config) if args.config else PipelineConfig()
+    if args.variants:
+        config = select_variants(config, [v.strip() for v in args.variants.split(",") if v.strip()])
+    flags = {
+        "data.source": args.data,
+        "data.max_quarantine_share": args.max_quarantine_share,
+        "split.seed": args.seed,
+        "split.kind": args.split,
+        "seeds": args.seeds,
+        "epochs": args.epochs,
+    }
+    overrides = {key: value for key, value in flags.items() if value is not None}
+    overrides |= {"data.refresh": True} if args.refresh else {}
+    overrides |= {"analysis": False} if args.no_analysis else {}
+    overrides |= {key: yaml.safe_load(value) for key, value in args.overrides}
+    return apply_overrides(config, overrides) if overrides else config
 
 
 RESULT_COLUMNS = (  # (heading, key, width, format) of the results table
@@ -85,75 +156,67 @@ def format_table(rows: list[dict], columns) -> str:
     return "\n".join(lines)
 
 
-def format_results(rows: list[dict]) -> str:
-    """The results table: variant, best epoch, test MSE, RMSE, MAE and fit seconds."""
-    return format_table(rows, RESULT_COLUMNS)
-
-
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _quiet_defaults()
-    from mlflow.exceptions import MlflowException
+    from pydantic import ValidationError
 
-    from recsys.ingest import QuarantineLimitError
-    from recsys.io import DataFormatError
-    from tasks.validation import DataValidationError
+    from recsys.pipeline.config import describe_errors
 
+    commands = {"train-all": _train_all, "config": _config_show, "ingest": _ingest, "analyze": _analyze}
+    commands |= {"recommend": _recommend, "similar": _similar, "services": _services}
     try:
-        commands = {"train-all": _train_all, "ingest": _ingest, "analyze": _analyze}
-        return (commands | {"recommend": _recommend, "similar": _similar})[args.command](args)
-    except (
-        DataFormatError,
-        DataValidationError,
-        QuarantineLimitError,
-        FileNotFoundError,
-        MlflowException,
-        ValueError,
-    ) as exc:
+        return commands[args.command](args)
+    except ValidationError as exc:
+        print(f"error: config: {describe_errors(exc)}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if not _is_user_error(exc):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
-def _train_all(args) -> int:
-    from recsys.models import DEFAULT_VARIANTS, get_variant
+def _is_user_error(exc: Exception) -> bool:
+    """Errors a user can act on from the message alone: bad data, bad settings, an unknown run."""
+    from mlflow.exceptions import MlflowException
 
-    variants = [v.strip() for v in args.variants.split(",") if v.strip()] if args.variants else DEFAULT_VARIANTS
-    for name in variants:
-        get_variant(name)  # fail before any server starts if a name is wrong
+    from recsys.data.ingest import QuarantineLimitError
+    from recsys.data.io import DataFormatError
+    from tasks.validation import DataValidationError
+
+    known = (DataFormatError, DataValidationError, QuarantineLimitError, FileNotFoundError, MlflowException, ValueError)
+    return isinstance(exc, known)
+
+
+def _train_all(args) -> int:
+    config = resolve_config(args)  # fails before any server starts if a setting is wrong
     from flows.train_all import train_all
 
-    rows = train_all(
-        data=args.data,
-        variants=variants,
-        epochs=args.epochs,
-        seed=args.seed,
-        seeds=args.seeds,
-        split=args.split,
-        max_quarantine_share=args.max_quarantine_share,
-        refresh=args.refresh,
-        analysis=not args.no_analysis,
-    )
-    print(format_results([r for r in rows if r["seed"] == args.seed]))
-    if args.seeds > 1:
-        from recsys.evaluate import summarise_over_seeds
+    results = [r.to_dict() for r in train_all(config)]
+    print(format_table([r for r in results if r["seed"] == config.split.seed], RESULT_COLUMNS))
+    if config.seeds > 1:
+        from recsys.evaluation.seeds import summarise_over_seeds
 
-        print(f"\nover {args.seeds} seeds")
-        print(format_seed_summary(summarise_over_seeds(rows)))
+        print(f"\nover {config.seeds} seeds")
+        print(format_table(summarise_over_seeds(results), SEED_COLUMNS))
     return 0
 
 
-def format_seed_summary(summary: list[dict]) -> str:
-    """Variant, seeds, mean and standard deviation of test MSE, mean RMSE."""
-    return format_table(summary, SEED_COLUMNS)
+def _config_show(args) -> int:
+    from recsys.pipeline.config import config_to_yaml
+
+    print(config_to_yaml(resolve_config(args)), end="")
+    return 0
 
 
 def _ingest(args) -> int:
     from flows.ingest import ingest_data
+    from recsys.pipeline.config import DataConfig
     from tasks.ingest import summarise
 
-    report = ingest_data(
-        data=args.data, out=args.out, max_quarantine_share=args.max_quarantine_share, refresh=args.refresh
-    )
+    settings = {"source": args.data, "refresh": args.refresh, "max_quarantine_share": args.max_quarantine_share}
+    report = ingest_data(data=DataConfig(**{k: v for k, v in settings.items() if v is not None}), out=args.out)
     print(summarise(report))
     return 0
 
@@ -172,10 +235,10 @@ def _recommend(args) -> int:
 
     champion = load_champion()
     rated = champion.train.loc[champion.train[C.USER_ID] == args.user, C.MOVIE_ID].to_numpy()
-    top = recommend(champion.model, champion.users, champion.movies, args.user, rated, args.n)
+    top = recommend(champion.model, champion.user_vocab, champion.movie_vocab, args.user, rated, args.n)
     source = f"movielens-rating v{champion.version} ({champion.variant})"
     print(f"user {args.user} ({len(rated)} training ratings), by {source}:")
-    print(with_titles(top, champion.titles).round(3).to_string(index=False))
+    print(with_titles(top, champion.movies).round(3).to_string(index=False))
     return 0
 
 
@@ -186,11 +249,17 @@ def _similar(args) -> int:
     from tasks.champion import load_champion, with_titles
 
     champion = load_champion()
-    near = similar_movies(champion.model, champion.movies, args.movie, args.n)
-    title = with_titles(pd.DataFrame({"movie_id": [args.movie]}), champion.titles)["title"].iloc[0]
+    near = similar_movies(champion.model, champion.movie_vocab, args.movie, args.n)
+    title = with_titles(pd.DataFrame({"movie_id": [args.movie]}), champion.movies)["title"].iloc[0]
     print(f"movies nearest to {args.movie} ({title}), by movielens-rating v{champion.version} ({champion.variant}):")
-    print(with_titles(near, champion.titles).round(3).to_string(index=False))
+    print(with_titles(near, champion.movies).round(3).to_string(index=False))
     return 0
+
+
+def _services(args) -> int:
+    from flows.services import run_services
+
+    return run_services(args.action)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Analysis tasks: read a finished run back from MLflow, analyse it with :mod:`recsys.analysis`, and publish
+"""Analysis tasks: read a finished run back from MLflow, analyse it with :mod:`recsys.analysis.run`, and publish
 the tables, figures and report under the run's ``report/`` artifacts, with Prefect artifacts beside them.
 
 Reading everything from MLflow (split, movies table, checkpoints, per-epoch history) rather than from the
@@ -16,11 +16,11 @@ from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from recsys import columns as C
-from recsys import io
-from recsys.analysis import RunData, analyse_run, save_analysis
-from recsys.checkpoint import load_checkpoint
-from recsys.features import build_features
-from recsys.split import rows_of
+from recsys.analysis.run import RunData, analyse_run, save_analysis
+from recsys.data import io
+from recsys.data.features import build_features
+from recsys.data.split import rows_of
+from recsys.models.checkpoint import load_checkpoint
 from tasks import tracking
 from tasks.runtime import work_dir
 
@@ -77,15 +77,16 @@ def fetch_run_inputs(run_id: str) -> RunInputs:
 
 def load_run_data(inputs: RunInputs) -> RunData:
     """The models and tables the analysis reads, from the local copies."""
-    models, users, items = {}, None, None
-    for variant, path in inputs.checkpoints.items():
-        _, models[variant], users, items = load_checkpoint(Path(path))
-    if not models:
+    loaded = {variant: load_checkpoint(Path(path)) for variant, path in inputs.checkpoints.items()}
+    if not loaded:
         raise ValueError(f"run {inputs.run_id} has no trained variants to analyse")
+    first = next(iter(loaded.values()))  # every variant of a run shares the split's vocabularies
+    user_vocab, movie_vocab = first.user_vocab, first.movie_vocab
     split, movies = io.read_parquet(Path(inputs.split_path)), io.read_parquet(Path(inputs.movies_path))
-    features = build_features(rows_of(split, C.TRAIN), movies, users, items)
+    features = build_features(rows_of(split, C.TRAIN), movies, user_vocab, movie_vocab)
     histories = {v: io.read_parquet(Path(inputs.folder) / v / "history.parquet") for v in inputs.checkpoints}
-    return RunData(split, movies, users, items, features, models, histories, inputs.seed)
+    models = {variant: one.model for variant, one in loaded.items()}
+    return RunData(split, movies, user_vocab, movie_vocab, features, models, histories, inputs.seed)
 
 
 @task(name="analyse-run", cache_policy=NO_CACHE)

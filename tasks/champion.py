@@ -9,10 +9,10 @@ import pandas as pd
 
 import mlflow
 from recsys import columns as C
-from recsys.checkpoint import load_checkpoint
+from recsys.data.split import rows_of
+from recsys.data.vocab import Vocabulary
 from recsys.models import RatingModel
-from recsys.split import rows_of
-from recsys.vocab import Vocabulary
+from recsys.models.checkpoint import TrainedModel, load_checkpoint
 from tasks import tracking
 from tasks.runtime import CHAMPION, REGISTERED_MODEL
 
@@ -22,10 +22,10 @@ class Champion:
     variant: str
     version: str
     model: RatingModel
-    users: Vocabulary
-    movies: Vocabulary
+    user_vocab: Vocabulary
+    movie_vocab: Vocabulary
     train: pd.DataFrame  # the training rows it learned from
-    titles: pd.DataFrame  # movie_id, title, year, genres
+    movies: pd.DataFrame  # the movies table: movie_id, title, year, genres
     pipeline_run_id: str
 
 
@@ -34,19 +34,22 @@ def load_champion(alias: str = CHAMPION) -> Champion:
     client = tracking.client()
     version = client.get_model_version_by_alias(REGISTERED_MODEL, alias)
     folder = Path(tempfile.mkdtemp(prefix="recsys-champion-"))
-    variant, model, users, movies = load_registered(alias, folder)
+    loaded = load_registered(alias, folder)
     parent = client.get_run(version.tags["run_id"]).data.tags["mlflow.parentRunId"]
     split = pd.read_parquet(client.download_artifacts(parent, "data/split.parquet", str(folder)))
-    titles = pd.read_parquet(client.download_artifacts(parent, "data/movies.parquet", str(folder)))
-    return Champion(variant, version.version, model, users, movies, rows_of(split, C.TRAIN), titles, parent)
+    movies = pd.read_parquet(client.download_artifacts(parent, "data/movies.parquet", str(folder)))
+    train = rows_of(split, C.TRAIN)
+    return Champion(
+        loaded.variant, version.version, loaded.model, loaded.user_vocab, loaded.movie_vocab, train, movies, parent
+    )
 
 
-def load_registered(alias: str, folder: Path) -> tuple[str, RatingModel, Vocabulary, Vocabulary]:
+def load_registered(alias: str, folder: Path) -> TrainedModel:
     """The checkpoint behind ``movielens-rating@alias``, downloaded into ``folder`` and loaded."""
     local = Path(mlflow.artifacts.download_artifacts(f"models:/{REGISTERED_MODEL}@{alias}", dst_path=str(folder)))
     return load_checkpoint(next(local.rglob("*.pt")))
 
 
-def with_titles(frame: pd.DataFrame, titles: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` (with movie_id) and each movie's title, in the same order."""
-    return frame.merge(titles[[C.MOVIE_ID, C.TITLE]], on=C.MOVIE_ID, how="left", validate="m:1")
+def with_titles(frame: pd.DataFrame, movies: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (with movie_id) and each movie's title from the movies table, in the same order."""
+    return frame.merge(movies[[C.MOVIE_ID, C.TITLE]], on=C.MOVIE_ID, how="left", validate="m:1")

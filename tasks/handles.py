@@ -1,14 +1,24 @@
-"""The small handles tasks pass to each other: paths, ids and numbers, never frames or models."""
+"""The small typed handles tasks pass to each other: paths, ids and numbers, never frames or models. Each is
+frozen: a task returns a new handle and never changes the ones it was given."""
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from recsys import columns as C
-from recsys import io
-from recsys.data import PreparedSplit
-from recsys.features import FeatureTables
-from recsys.models import ModelShape
-from recsys.vocab import Vocabulary
+from recsys.data import io
+from recsys.data.features import FeatureTables
+from recsys.data.tensors import ModelShape, PreparedSplit
+from recsys.data.vocab import Vocabulary
+from recsys.pipeline.config import PipelineConfig
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    """The parent MLflow run of a flow, and the resolved config it runs with (data source included)."""
+
+    run_id: str
+    config: PipelineConfig
+    settings_fingerprint: str
 
 
 @dataclass(frozen=True)
@@ -25,26 +35,57 @@ class IngestedData:
 
 @dataclass(frozen=True)
 class PreparedData:
+    """One seed's split, stored: the split, both vocabularies and the feature tables, in one folder."""
+
     split_path: str  # ratings with a split column: train, val, test
-    users_path: str  # user vocabulary (user_id, user_idx)
-    movies_path: str  # movie vocabulary (movie_id, movie_idx)
+    user_vocab_path: str  # user_id, user_idx
+    movie_vocab_path: str  # movie_id, movie_idx
+    movies_path: str  # the movies table (movie_id, title, year, genres)
     folder: str  # also holds movie_features.parquet and user_features.parquet
-    shape: dict  # recsys.models.ModelShape as a dict
+    shape: ModelShape
     split_name: str
     split_seed: int
-    fingerprint: str
-    counts: dict = field(default_factory=dict)
+    fingerprint: str  # of the data
+    config: PipelineConfig  # the run's config for this seed (train seeds = split seed)
 
 
 @dataclass(frozen=True)
 class TrainedVariant:
     variant: str
+    seed: int
     run_id: str
     checkpoint_path: str
     model_uri: str
     best_epoch: int
     best_val_mse: float
     fit_seconds: float
+
+
+@dataclass(frozen=True)
+class EvaluatedVariant:
+    """A trained variant with its scores on the split's test rows."""
+
+    variant: str
+    seed: int
+    run_id: str
+    model_uri: str
+    best_epoch: int
+    best_val_mse: float
+    test_mse: float
+    test_rmse: float
+    test_mae: float
+    fit_seconds: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RegisteredVariant:
+    """An evaluated variant and the version of the registered model it became."""
+
+    evaluated: EvaluatedVariant
+    version: int
 
 
 def load_features(handle: PreparedData) -> FeatureTables:
@@ -57,6 +98,6 @@ def load_features(handle: PreparedData) -> FeatureTables:
 
 def load_prepared(handle: PreparedData) -> PreparedSplit:
     """The split, vocabularies and shape that ``handle`` points to, read back from Parquet."""
-    users = Vocabulary.from_frame(io.read_parquet(Path(handle.users_path)), C.USER_ID, C.USER_IDX)
-    movies = Vocabulary.from_frame(io.read_parquet(Path(handle.movies_path)), C.MOVIE_ID, C.MOVIE_IDX)
-    return PreparedSplit(io.read_parquet(Path(handle.split_path)), users, movies, ModelShape(**handle.shape))
+    user_vocab = Vocabulary.from_frame(io.read_parquet(Path(handle.user_vocab_path)), C.USER_ID, C.USER_IDX)
+    movie_vocab = Vocabulary.from_frame(io.read_parquet(Path(handle.movie_vocab_path)), C.MOVIE_ID, C.MOVIE_IDX)
+    return PreparedSplit(io.read_parquet(Path(handle.split_path)), user_vocab, movie_vocab, handle.shape)

@@ -3,7 +3,6 @@ Parquet (cached on content and code), then report what was kept and set aside to
 
 import functools
 import hashlib
-import json
 import uuid
 from pathlib import Path
 
@@ -11,8 +10,9 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from recsys import io, schema
-from recsys.ingest import check_quarantine_share, ingest_release
+from recsys.data import io, schema
+from recsys.data.ingest import check_quarantine_share, ingest_release
+from recsys.files import write_json
 from tasks import tracking
 from tasks.handles import IngestedData
 from tasks.runtime import data_source, work_dir
@@ -20,12 +20,13 @@ from tasks.validation import DataValidationError, TableToValidate, validate_tabl
 
 OUTPUTS = ("ratings.parquet", "movies.parquet", "quarantine.parquet", "ingest_report.json", "validation.json")
 _CODE = [
-    "recsys/ingest.py",
-    "recsys/releases.py",
-    "recsys/schema.py",
-    "recsys/io/text.py",
-    "recsys/io/sources.py",
-    "recsys/io/parquet.py",
+    "recsys/data/ingest.py",
+    "recsys/data/releases.py",
+    "recsys/data/schema.py",
+    "recsys/data/io/text.py",
+    "recsys/data/io/sources.py",
+    "recsys/data/io/parquet.py",
+    "recsys/files.py",
     "tasks/ingest.py",
     "tasks/validation.py",
 ]
@@ -109,8 +110,8 @@ def run_ingestion(release: Path, out_dir: Path, logger=None) -> IngestedData:
         )
     }
     report = result.report(fingerprint)
-    _write_json(out_dir / "validation.json", [r.to_dict() for r in reports])
-    _write_json(out_dir / "ingest_report.json", report)
+    write_json(out_dir / "validation.json", [r.to_dict() for r in reports])
+    write_json(out_dir / "ingest_report.json", report)
     if logger is not None:
         logger.info(
             "%s: kept %d of %d ratings, %d of %d movies",
@@ -133,12 +134,6 @@ def run_ingestion(release: Path, out_dir: Path, logger=None) -> IngestedData:
         fingerprint,
         report,
     )
-
-
-def _write_json(path: Path, payload) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(payload, indent=2, default=str))
-    tmp.replace(path)
 
 
 @task(name="report-ingestion", cache_policy=NO_CACHE, **tracking.IO_RETRIES)

@@ -13,8 +13,8 @@ from mlflow.models import infer_signature
 
 import mlflow
 from recsys import columns as C
-from recsys.checkpoint import load_checkpoint
-from recsys.evaluate import predict_ids
+from recsys.evaluation.predictions import predict_ids
+from recsys.models.checkpoint import load_checkpoint
 
 # Exact pins of what the model needs at load time (passing them skips MLflow's slow inference of them).
 # The recsys package itself must be installed where the model is loaded.
@@ -30,19 +30,21 @@ PIP_REQUIREMENTS = [
 
 class RatingPredictor(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
-        self.variant, self.model, self.users, self.movies = load_checkpoint(Path(context.artifacts["checkpoint"]))
+        self.loaded = load_checkpoint(Path(context.artifacts["checkpoint"]))
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> np.ndarray:
-        return predict_ids(self.model, self.users, self.movies, model_input)
+        loaded = self.loaded
+        return predict_ids(loaded.model, loaded.user_vocab, loaded.movie_vocab, model_input)
 
 
 def log_model(checkpoint: Path, example: pd.DataFrame) -> str:
     """Log the checkpoint as a pyfunc model in the active run; returns its model URI."""
     example = example[[C.USER_ID, C.MOVIE_ID]].reset_index(drop=True)
-    _, model, users, movies = load_checkpoint(checkpoint)
+    loaded = load_checkpoint(checkpoint)
+    predicted = predict_ids(loaded.model, loaded.user_vocab, loaded.movie_vocab, example)
     with warnings.catch_warnings():  # ids are never missing, so MLflow's hint on integer columns is noise
         warnings.simplefilter("ignore", UserWarning)
-        signature = infer_signature(example, predict_ids(model, users, movies, example))
+        signature = infer_signature(example, predicted)
     info = mlflow.pyfunc.log_model(
         name="model",
         python_model=str(Path(__file__).with_name("model_code.py")),

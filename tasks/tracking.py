@@ -64,9 +64,14 @@ def flatten(prefix: str, values: dict) -> dict[str, str]:
     return out
 
 
+MAX_PARAMS_PER_BATCH = 100  # MLflow refuses a log_batch with more
+
+
 def log_params(mlflow_client: MlflowClient, run_id: str, params: dict) -> None:
-    flat = flatten("", params)
-    mlflow_client.log_batch(run_id, params=[Param(k, v) for k, v in flat.items()])
+    """Log ``params`` (nested dicts flattened to dotted names), in batches MLflow accepts."""
+    flat = [Param(k, v) for k, v in flatten("", params).items()]
+    for start in range(0, len(flat), MAX_PARAMS_PER_BATCH):
+        mlflow_client.log_batch(run_id, params=flat[start : start + MAX_PARAMS_PER_BATCH])
 
 
 def log_json(mlflow_client: MlflowClient, run_id: str, payload: dict, artifact_file: str) -> None:

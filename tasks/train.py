@@ -1,4 +1,8 @@
-"""Train-a-variant task: one nested MLflow run per variant, per-epoch metrics, checkpoint and model."""
+"""Train-a-variant task: one nested MLflow run per variant, per-epoch metrics, checkpoint and model.
+
+Every variant goes through the same task with its settings from the run's config; an ensemble (a variant
+whose config names members) is fitted over the members' trained handles instead of from scratch.
+"""
 
 import time
 from pathlib import Path
@@ -8,13 +12,12 @@ from prefect.cache_policies import NO_CACHE
 
 import mlflow
 from recsys import columns as C
-from recsys.blending import Member, fit_blend
-from recsys.checkpoint import load_checkpoint, save_checkpoint
-from recsys.config import TrainConfig
-from recsys.models import build_model, get_variant
-from recsys.models.blend import BlendConfig
-from recsys.resume import EpochCheckpoint
-from recsys.train import Callback, EpochStats, train_model
+from recsys.models import build_model
+from recsys.models.checkpoint import load_checkpoint, save_checkpoint
+from recsys.pipeline.config import VariantSettings
+from recsys.training.ensembles import Member, fit_ensemble
+from recsys.training.resume import EpochCheckpoint
+from recsys.training.trainer import Callback, EpochStats, TrainResult, train_model
 from tasks import pyfunc, tracking
 from tasks.handles import PreparedData, TrainedVariant, load_features, load_prepared
 from tasks.runtime import work_dir
@@ -44,13 +47,7 @@ class MlflowEpochLogger(Callback):
         return False
 
 
-def variant_train_config(variant: str, seed: int, epochs: int | None) -> TrainConfig:
-    """The variant's trainer defaults with the split's seed (and ``epochs`` as the budget, when given)."""
-    overrides = {"seed": seed} | ({"epochs": epochs} if epochs else {})
-    return TrainConfig(**(get_variant(variant).train_defaults.model_dump() | overrides))
-
-
-def open_variant_run(prepared: PreparedData, variant: str, model_config, train_config, parent_run_id: str) -> str:
+def open_variant_run(prepared: PreparedData, variant: str, settings: VariantSettings, parent_run_id: str) -> str:
     """A nested MLflow run for ``variant`` under the pipeline run, its whole configuration as params."""
     client = tracking.client()
     run = client.create_run(
@@ -58,100 +55,96 @@ def open_variant_run(prepared: PreparedData, variant: str, model_config, train_c
         run_name=variant,
         tags={"mlflow.parentRunId": parent_run_id, "variant": variant, "seed": str(prepared.split_seed)},
     )
-    tracking.log_params(
-        client,
-        run.info.run_id,
-        {
-            "variant": variant,
-            "model": model_config.model_dump(),
-            "train": train_config.model_dump(),
-            "data_fingerprint": prepared.fingerprint,
-            "split_seed": prepared.split_seed,
-            "split": prepared.split_name,
-        },
-    )
+    params = {
+        "variant": variant,
+        "model": settings.model.model_dump(),
+        "train": settings.train.model_dump(),
+        "data_fingerprint": prepared.fingerprint,
+        "split_seed": prepared.split_seed,
+        "split": prepared.split_name,
+    }
+    tracking.log_params(client, run.info.run_id, params)
     return run.info.run_id
 
 
 def close_variant_run(
-    prepared: PreparedData, variant: str, model, data, result, run_id: str, parent_run_id: str
+    prepared: PreparedData, variant: str, model, result: TrainResult, run_id: str, parent_run_id: str
 ) -> TrainedVariant:
     """Save the checkpoint, log the training summary and the pyfunc model; the handle the next tasks use."""
+    data = load_prepared(prepared)
     checkpoint = save_checkpoint(
         work_dir() / "runs" / parent_run_id / f"{variant}-{prepared.split_seed}.pt",
         variant,
         model.cpu(),
-        data.users,
-        data.movies,
+        data.user_vocab,
+        data.movie_vocab,
     )
     client = tracking.client()
-    for key, value in {
-        "best_epoch": result.best_epoch,
-        "best_val_mse": result.best_val_mse,
-        "fit_seconds": result.fit_seconds,
-    }.items():
+    summary = {"best_epoch": result.best_epoch, "best_val_mse": result.best_val_mse, "fit_seconds": result.fit_seconds}
+    for key, value in summary.items():
         client.log_metric(run_id, key, value)
     client.set_tag(run_id, "device", result.device)
     client.log_artifact(run_id, str(checkpoint), artifact_path="checkpoint")  # what `recsys analyze` reads back
     with mlflow.start_run(run_id=run_id):
         model_uri = pyfunc.log_model(checkpoint, data.split.head(5))
     return TrainedVariant(
-        variant, run_id, str(checkpoint), model_uri, result.best_epoch, result.best_val_mse, result.fit_seconds
-    )
-
-
-@task(name="train-variant", task_run_name="train-{variant}", cache_policy=NO_CACHE)
-def train_variant(prepared: PreparedData, variant: str, epochs: int | None, parent_run_id: str) -> TrainedVariant:
-    """Train ``variant`` with its default settings (``epochs`` overrides the epoch budget)."""
-    model_config = get_variant(variant).config_cls()
-    train_config = variant_train_config(variant, prepared.split_seed, epochs)
-    data = load_prepared(prepared)
-    run_id = open_variant_run(prepared, variant, model_config, train_config, parent_run_id)
-    train = data.tensors(C.TRAIN)
-    model = build_model(
         variant,
-        model_config,
-        data.shape,
-        seed=train_config.seed,
-        features=load_features(prepared),
-        interactions=train,
+        prepared.split_seed,
+        run_id,
+        str(checkpoint),
+        model_uri,
+        result.best_epoch,
+        result.best_val_mse,
+        result.fit_seconds,
     )
-    callbacks = (MlflowEpochLogger(tracking.client(), run_id, variant, train_config.epochs),)
+
+
+@task(name="train-variant", task_run_name="train-{variant}-seed-{prepared.split_seed}", cache_policy=NO_CACHE)
+def train_variant(
+    prepared: PreparedData, variant: str, parent_run_id: str, members: tuple[TrainedVariant, ...] = ()
+) -> TrainedVariant:
+    """Train ``variant`` with its settings in the run's config; an ensemble is fitted over ``members``."""
+    settings = prepared.config.selected()[variant]
+    run_id = open_variant_run(prepared, variant, settings, parent_run_id)
+    callback = MlflowEpochLogger(tracking.client(), run_id, variant, settings.train.epochs)
+    if settings.model.member_names():
+        model, result = _fit_ensemble(prepared, variant, settings, members, callback)
+    else:
+        model, result = _train_single(prepared, variant, settings, callback, parent_run_id)
+    return close_variant_run(prepared, variant, model, result, run_id, parent_run_id)
+
+
+def _train_single(prepared: PreparedData, variant: str, settings: VariantSettings, callback, parent_run_id: str):
+    data = load_prepared(prepared)
+    train = data.tensors(C.TRAIN)
+    features = load_features(prepared)
+    model = build_model(
+        variant, settings.model, data.shape, seed=settings.train.seed, features=features, interactions=train
+    )
     # a checkpoint per epoch: if this task is run again within the flow run (a crash, a retry), it resumes
     # after the last finished epoch instead of starting over; closed-form models have no epochs to resume
-    folder = work_dir() / "runs" / parent_run_id / f"{variant}-{prepared.split_seed}-epochs"
-    epochs_dir = None if model.fits_directly else folder
-    callbacks += (EpochCheckpoint(epochs_dir),) if epochs_dir else ()
-    result = train_model(model, train, data.tensors(C.VAL), train_config, callbacks, resume_from=epochs_dir)
-    return close_variant_run(prepared, variant, model, data, result, run_id, parent_run_id)
+    folder = (
+        None if model.fits_directly else work_dir() / "runs" / parent_run_id / f"{variant}-{prepared.split_seed}-epochs"
+    )
+    callbacks = (callback,) + ((EpochCheckpoint(folder),) if folder else ())
+    result = train_model(model, train, data.tensors(C.VAL), settings.train, callbacks, resume_from=folder)
+    return model, result
 
 
-@task(name="blend-variants", task_run_name="train-blend", cache_policy=NO_CACHE)
-def blend_variants(
-    prepared: PreparedData, trained: list[TrainedVariant], epochs: int | None, parent_run_id: str
-) -> TrainedVariant:
-    """Fit the ``blend`` variant over the trained members it names (see :mod:`recsys.blending`)."""
-    config = BlendConfig()
-    members = [
-        Member(
-            t.variant,
-            load_checkpoint(Path(t.checkpoint_path))[1],
-            variant_train_config(t.variant, prepared.split_seed, epochs),
-            t.best_epoch,
-        )
-        for t in trained
-        if t.variant in config.members
+def _fit_ensemble(prepared: PreparedData, variant: str, settings: VariantSettings, members, callback):
+    config = prepared.config.selected()
+    trained = [
+        Member(m.variant, load_checkpoint(Path(m.checkpoint_path)).model, config[m.variant].train, m.best_epoch)
+        for m in members
     ]
-    train_config = variant_train_config("blend", prepared.split_seed, None)
     data = load_prepared(prepared)
-    run_id = open_variant_run(prepared, "blend", config, train_config, parent_run_id)
-    callback = MlflowEpochLogger(tracking.client(), run_id, "blend", 1)
-    model, result = fit_blend(
-        members,
+    features = load_features(prepared)
+    return fit_ensemble(
+        variant,
+        settings.model,
+        trained,
         data.tensors(C.TRAIN),
         data.tensors(C.VAL),
-        config,
-        features=load_features(prepared),
+        features=features,
         callbacks=(callback,),
     )
-    return close_variant_run(prepared, "blend", model, data, result, run_id, parent_run_id)

@@ -1,4 +1,4 @@
-"""Great Expectations checks built from the schema that ``recsys.schema`` declares.
+"""Great Expectations checks built from the schema that ``recsys.data.schema`` declares.
 
 The library describes the data; this module turns each declaration into GX expectations and runs them
 on a pandas frame. Great Expectations is imported only inside these functions: it takes seconds to
@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recsys.schema import TableSpec
+from recsys.data.schema import TableSpec
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 

@@ -6,10 +6,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recsys import io
-from recsys.config import SplitConfig
-from recsys.data import PreparedSplit, prepare_split
-from recsys.synthetic import make_movies, make_ratings
+from recsys.data import io
+from recsys.data.split import SplitConfig
+from recsys.data.synthetic import make_movies, make_ratings
+from recsys.data.tensors import PreparedSplit, prepare_split
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -41,6 +41,15 @@ def tiny_release(tmp_path, tiny_ratings) -> Path:
 @pytest.fixture
 def tiny_prepared(tiny_ratings) -> PreparedSplit:
     return prepare_split(tiny_ratings, SplitConfig(seed=7))
+
+
+def run_config(data, variants, **fields):
+    """A train-all config for tests: ``data`` as the source, only ``variants``, and ``fields`` set by their
+    dotted names (``epochs=2``, ``**{"split.seed": 7}``)."""
+    from recsys.pipeline.config import PipelineConfig, apply_overrides, select_variants
+
+    config = select_variants(PipelineConfig(), variants)
+    return apply_overrides(config, {"data.source": str(data)} | fields)
 
 
 @pytest.fixture(scope="module")

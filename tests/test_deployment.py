@@ -1,7 +1,7 @@
-"""The README's server section for real: `.ci/services start` brings up the Prefect server, the MLflow
+"""The README's server section for real: `recsys services start` brings up the Prefect server, the MLflow
 tracking server, the work pool, the deployments of prefect.yaml and a worker on 127.0.0.1; then
 `prefect deployment run train-all/train-all` trains, logs over HTTP and promotes; a worse second run
-leaves the champion; `.ci/services stop` leaves no process behind."""
+leaves the champion; `recsys services stop` leaves no process behind."""
 
 import os
 import socket
@@ -16,7 +16,7 @@ from tests.conftest import REPO
 
 pytestmark = pytest.mark.e2e
 BIN = Path(sys.executable).parent
-SERVICES = REPO / ".ci" / "services"
+SERVICES = [str(BIN / "recsys"), "services"]
 
 
 def free_port() -> int:
@@ -39,7 +39,6 @@ def services(tmp_path_factory, real_data):
     prefect_port, mlflow_port = free_port(), free_port()
     env = {
         **os.environ,
-        "BIN": str(BIN),
         "SERVICES_DIR": str(tmp / "services"),
         "MLFLOW_STORE_DIR": str(tmp / "mlflow"),
         "PREFECT_PORT": str(prefect_port),
@@ -50,15 +49,15 @@ def services(tmp_path_factory, real_data):
         "PREFECT_API_URL": f"http://127.0.0.1:{prefect_port}/api",
         "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{mlflow_port}",
     }
-    started = subprocess.run([SERVICES, "start"], env=env, capture_output=True, text=True, timeout=300)
+    started = subprocess.run([*SERVICES, "start"], env=env, capture_output=True, text=True, timeout=300)
     pids = {p.stem: int(p.read_text()) for p in (tmp / "services").glob("*.pid")}
     try:
         assert started.returncode == 0, started.stdout + started.stderr
         yield env, pids
     finally:
-        stopped = subprocess.run([SERVICES, "stop"], env=env, capture_output=True, text=True, timeout=180)
+        stopped = subprocess.run([*SERVICES, "stop"], env=env, capture_output=True, text=True, timeout=180)
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
-        assert not [name for name, pid in pids.items() if alive(pid)], "a service outlived .ci/services stop"
+        assert not [name for name, pid in pids.items() if alive(pid)], "a service outlived recsys services stop"
 
 
 def prefect(env, *args, timeout=120) -> subprocess.CompletedProcess:
@@ -87,6 +86,8 @@ def test_services_start_with_the_declared_deployments(services):
     assert "0 3 * * 1" in train_all and "Europe/Berlin" in train_all, train_all
     limit = train_all.split("'global_concurrency_limit'")[1].split("}")[0]  # the deployment's own limit
     assert "'limit': 1" in limit and "'collision_strategy': 'ENQUEUE'" in train_all, train_all
+    # the one typed parameter: its schema (every variant's model and trainer settings) travels with it
+    assert "'PipelineConfig'" in train_all and "'WideDeepSettings'" in train_all and "'lr'" in train_all
     retrain = prefect(env, "deployment", "inspect", "retrain/retrain").stdout
     assert "0 4 * * *" in retrain and "Europe/Berlin" in retrain
     assert prefect(env, "deployment", "inspect", "ingest/ingest").returncode == 0
@@ -94,7 +95,7 @@ def test_services_start_with_the_declared_deployments(services):
 
 def test_deployment_run_trains_logs_over_http_and_a_worse_run_keeps_the_champion(services):
     env, _ = services
-    first = run_deployment(env, "epochs=2")
+    first = run_deployment(env, 'config={"epochs": 2}')
     assert first.returncode == 0, first.stdout[-3000:]
     client = MlflowClient(env["MLFLOW_TRACKING_URI"])  # MLflow's REST API, through the tracking server
     experiment = client.get_experiment_by_name("movielens")
@@ -105,7 +106,7 @@ def test_deployment_run_trains_logs_over_http_and_a_worse_run_keeps_the_champion
         assert [m.step for m in client.get_metric_history(child.info.run_id, "val_mse")][-1] in (1, 2)
     champion = client.get_model_version_by_alias("movielens-rating", "champion")
     assert parent.data.tags["promotion"] == "promoted"
-    worse = run_deployment(env, "epochs=1", 'variants=["mf"]', "analysis=false")
+    worse = run_deployment(env, 'config={"epochs": 1, "variants": {"mf": {}}, "analysis": false}')
     assert worse.returncode == 0, worse.stdout[-3000:]
     second = client.search_runs([experiment.experiment_id], "tags.pipeline = 'train-all'")[0]
     assert second.info.run_id != parent.info.run_id and second.data.tags["promotion"] == "kept"
@@ -137,7 +138,7 @@ def test_mlflow_ui_compares_the_variant_runs_by_test_mse(services, tmp_path):
     from selenium.webdriver.support import expected_conditions as ready
     from selenium.webdriver.support.ui import WebDriverWait
 
-    assert CHROMIUM.exists() and CHROMEDRIVER.exists(), "apt-get install chromium chromium-driver (.ci/run does)"
+    assert CHROMIUM.exists() and CHROMEDRIVER.exists(), "apt-get install chromium chromium-driver (tests/run does)"
     env, _ = services
     experiment = MlflowClient(env["MLFLOW_TRACKING_URI"]).get_experiment_by_name("movielens").experiment_id
     options = Options()

@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 import mlflow
 from recsys import columns as C
 from tasks.runtime import CHAMPION, EXPERIMENT, REGISTERED_MODEL
+from tests.conftest import run_config
 
 pytestmark = pytest.mark.e2e
 
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.e2e
 def trained(harness, real_data):
     from flows.train_all import train_all
 
-    rows = train_all(data=str(real_data), variants=["mf", "baseline"], epochs=2, seed=42)
+    rows = train_all(run_config(real_data, ["mf", "baseline"], epochs=2))
     return rows, MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
 
 
@@ -70,8 +71,8 @@ def test_models_are_registered_and_the_champion_predicts(trained):
     versions = client.search_model_versions(f"name = '{REGISTERED_MODEL}'")
     assert sorted(v.tags["variant"] for v in versions) == ["baseline", "mf"]
     champion = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
-    best = min(rows, key=lambda r: r["best_val_mse"])
-    assert champion.tags["variant"] == best["variant"]
+    best = min(rows, key=lambda r: r.best_val_mse)
+    assert champion.tags["variant"] == best.variant
     model = mlflow.pyfunc.load_model(f"models:/{REGISTERED_MODEL}@{CHAMPION}")
     assert model.metadata.signature is not None
     predictions = model.predict(pd.DataFrame({C.USER_ID: [1, 1, 10**9], C.MOVIE_ID: [31, 1029, 1]}))
@@ -90,9 +91,9 @@ def test_analysis_report_and_tables_are_logged_under_report(trained):
     board = pd.read_parquet(client.download_artifacts(parent.info.run_id, "report/leaderboard.parquet"))
     assert sorted(board["variant"]) == ["baseline", "mf"]
     for row in rows:
-        (run,) = runs(client, f"tags.variant = '{row['variant']}'")
+        (run,) = runs(client, f"tags.variant = '{row.variant}'")
         metrics = run.data.metrics
-        assert metrics["test_mse_low"] < row["test_mse"] < metrics["test_mse_high"]
+        assert metrics["test_mse_low"] < row.test_mse < metrics["test_mse_high"]
         assert 0 < metrics["ndcg_at_10"] <= 1 and 0 < metrics["coverage_at_10"] <= 1
     page = open(client.download_artifacts(parent.info.run_id, "report/report.html")).read()
     assert "Findings" in page and "data:image/png;base64," in page
@@ -175,11 +176,11 @@ def test_a_worse_run_leaves_the_champion_where_it_was(trained, real_data):
     before = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
     (first,) = runs(client, "tags.pipeline = 'train-all'")
     assert first.data.tags["promotion"] == "promoted"  # the store had no champion
-    rows = train_all(data=str(real_data), variants=["mf"], epochs=1, seed=42, analysis=False)
+    rows = train_all(run_config(real_data, ["mf"], epochs=1, analysis=False))
     after = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
     assert after.version == before.version
     challenger = client.get_model_version_by_alias(REGISTERED_MODEL, "challenger")
-    assert challenger.tags["run_id"] == rows[0]["run_id"]
+    assert challenger.tags["run_id"] == rows[0].run_id
     second = runs(client, "tags.pipeline = 'train-all'")[0]
     assert second.data.tags["promotion"] == "kept"
     note = open(client.download_artifacts(second.info.run_id, "promotion.md")).read()
@@ -189,23 +190,24 @@ def test_a_worse_run_leaves_the_champion_where_it_was(trained, real_data):
 def test_retrain_skips_when_the_champion_learned_this_data_with_these_settings(trained, real_data):
     from flows.retrain import retrain
 
-    same = retrain(data=str(real_data), variants=["mf", "baseline"], epochs=2, seed=42)
+    config = run_config(real_data, ["mf", "baseline"], epochs=2)
+    same = retrain(config)
     assert same == {"trained": False, "reason": "champion is current"}
     before = len(runs(trained[1], "tags.pipeline = 'train-all'"))
-    forced = retrain(data=str(real_data), variants=["mf", "baseline"], epochs=2, seed=42, force=True)
+    forced = retrain(config, force=True)
     assert forced == {"trained": True, "reason": "forced"}
     assert len(runs(trained[1], "tags.pipeline = 'train-all'")) == before + 1
 
 
 def test_flow_returns_the_results_table_rows(trained):
     rows, _ = trained
-    assert [r["variant"] for r in rows] == ["mf", "baseline"]
-    assert all(r["test_mse"] < 1.0 and r["best_epoch"] in (1, 2) for r in rows)
+    assert [r.variant for r in rows] == ["mf", "baseline"]
+    assert all(r.test_mse < 1.0 and r.best_epoch in (1, 2) for r in rows)
 
 
 def test_too_many_bad_rows_fail_the_flow_with_counts_and_mark_the_run_failed(harness, tiny_release):
     from flows.train_all import train_all
-    from recsys.ingest import QuarantineLimitError
+    from recsys.data.ingest import QuarantineLimitError
 
     path = tiny_release / "ratings.csv"
     lines = path.read_text().splitlines()
@@ -214,7 +216,7 @@ def test_too_many_bad_rows_fail_the_flow_with_counts_and_mark_the_run_failed(har
         lines[i] = f"{user},{movie},9.0,{ts}"
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(QuarantineLimitError, match=r"ratings: 20 of \d+ rows .*'rating_out_of_range': 20"):
-        train_all(data=str(tiny_release), variants=["mf"], epochs=1)
+        train_all(run_config(tiny_release, ["mf"], epochs=1))
     client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
     latest = runs(client, "tags.pipeline = 'train-all'")[0]
     assert latest.info.status == "FAILED"
@@ -227,7 +229,7 @@ def test_ingest_command_writes_tables_quarantine_and_report_then_hits_the_cache(
     import json
 
     from flows.cli import main
-    from recsys import io
+    from recsys.data import io
 
     path = tiny_release / "ratings.csv"
     lines = path.read_text().splitlines()
@@ -277,11 +279,11 @@ def test_cli_prints_the_results_table(harness, real_data, capsys):
 def test_several_seeds_log_mean_and_std_per_variant(harness, real_data):
     from flows.train_all import train_all
 
-    rows = train_all(data=str(real_data), variants=["mf"], epochs=1, seed=7, seeds=2, analysis=False)
-    assert [(r["variant"], r["seed"]) for r in rows] == [("mf", 7), ("mf", 8)]
+    rows = train_all(run_config(real_data, ["mf"], epochs=1, seeds=2, analysis=False, **{"split.seed": 7}))
+    assert [(r.variant, r.seed) for r in rows] == [("mf", 7), ("mf", 8)]
     client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
     parent = runs(client, "tags.pipeline = 'train-all'")[0]
-    mse = [r["test_mse"] for r in rows]
+    mse = [r.test_mse for r in rows]
     assert parent.data.metrics["mf_test_mse_mean"] == pytest.approx(sum(mse) / 2)
     assert parent.data.metrics["mf_test_mse_std"] == pytest.approx(abs(mse[0] - mse[1]) / 2**0.5)
     assert parent.data.params["split_seed"] == "7"
@@ -291,3 +293,21 @@ def test_several_seeds_log_mean_and_std_per_variant(harness, real_data):
         "7",
         "8",
     }
+
+
+def test_a_runs_logged_config_reproduces_its_test_mse(trained, tmp_path, capsys):
+    """The parent run's config.yaml, given back to `recsys train-all --config`, trains the same models."""
+    from flows.cli import main
+
+    rows, client = trained
+    first = min(runs(client, "tags.pipeline = 'train-all'"), key=lambda r: r.info.start_time)
+    assert first.data.params["variants.mf.train.epochs"] == "2" and "settings_fingerprint" in first.data.params
+    config = client.download_artifacts(first.info.run_id, "config.yaml", str(tmp_path))
+    assert main(["train-all", "--config", config]) == 0
+    printed = capsys.readouterr().out
+    latest = runs(client, "tags.pipeline = 'train-all'")[0]
+    assert latest.data.params["settings_fingerprint"] == first.data.params["settings_fingerprint"]
+    for row in rows:
+        (again,) = runs(client, f"tags.variant = '{row.variant}' and tags.mlflow.parentRunId = '{latest.info.run_id}'")
+        assert again.data.metrics["test_mse"] == row.test_mse, row.variant  # bit-identical on the CPU
+        assert f"{row.test_mse:.4f}" in printed

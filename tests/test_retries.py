@@ -4,7 +4,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INTERNAL_ERROR, RESOURCE_DOES_NOT_EXIST
 from prefect.states import Failed
 
-from recsys.ingest import QuarantineLimitError
+from recsys.data.ingest import QuarantineLimitError
 from tasks.tracking import IO_RETRIES, transient_failure
 
 

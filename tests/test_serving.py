@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from recsys.models import ModelShape, build_model
+from recsys.data.tensors import ModelShape
+from recsys.data.vocab import fit_vocabulary
+from recsys.models import build_model
 from recsys.serving import movie_vectors, recommend, similar_movies
-from recsys.vocab import fit_vocabulary
 
 SHAPE = ModelShape(n_users=4, n_movies=6, rating_min=0.5, rating_max=5.0, rating_mean=3.0)
 USERS, MOVIES = fit_vocabulary(np.array([10, 20, 30])), fit_vocabulary(np.array([101, 102, 103, 104, 105]))

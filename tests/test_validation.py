@@ -1,4 +1,4 @@
-"""Great Expectations for real: the suite generated from recsys.schema passes clean data and names
+"""Great Expectations for real: the suite generated from recsys.data.schema passes clean data and names
 the lines, columns and values of bad data."""
 
 from pathlib import Path
@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 
 from recsys import columns as C
-from recsys import schema
-from recsys.synthetic import make_movies
+from recsys.data import schema
+from recsys.data.synthetic import make_movies
 from tasks.validation import DataValidationError, TableToValidate, build_expectations, validate_frame, validate_tables
 
 

@@ -12,7 +12,8 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from recsys.models.base import Embedding, ModelConfig, ModelShape, RatingModel
+from recsys.data.tensors import ModelShape
+from recsys.models.base import Embedding, ModelConfig, RatingModel
 from recsys.models.interactions import group_by, segments
 
 

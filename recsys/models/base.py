@@ -1,44 +1,33 @@
 """The one interface every rating model implements, and the pieces they share.
 
 A model maps a batch of ``user_idx`` (B,) and ``movie_idx`` (B,) int64 tensors to predicted ratings (B,)
-float32. Index 0 of both is the learned "unknown" slot (see :mod:`recsys.vocab`). Outputs are squashed by
+float32. Index 0 of both is the learned "unknown" slot (see :mod:`recsys.data.vocab`). Outputs are squashed by
 a sigmoid into the rating range widened by :data:`SQUASH_MARGIN` on each side, so the extreme ratings
-stay reachable; :func:`recsys.evaluate.predict` clips to the exact range.
+stay reachable; :func:`recsys.evaluation.predictions.predict` clips to the exact range.
 """
 
 import math
-from dataclasses import asdict, dataclass
-from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from recsys.config import StrictConfig
-
-if TYPE_CHECKING:
-    from recsys.data import RatingTensors
+from recsys.data.tensors import ModelShape, RatingTensors
+from recsys.strict import StrictConfig
 
 SQUASH_MARGIN = 0.25
 
 
-@dataclass(frozen=True)
-class ModelShape:
-    """What a model needs to know about the data to be built: table sizes and the rating scale."""
-
-    n_users: int  # embedding rows, the unknown slot included
-    n_movies: int
-    rating_min: float
-    rating_max: float
-    rating_mean: float  # of the training rows; the output starts there
-    n_genres: int = 0  # columns of the genre multi-hot, for models that read movie features
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
 class ModelConfig(StrictConfig):
     """Base of every model's config."""
+
+    def member_names(self) -> tuple[str, ...]:
+        """The variants an ensemble is built from, which must be trained before it; () for a single model."""
+        return ()
+
+    def refits_members(self) -> bool:
+        """Whether an ensemble retrains its members on training + validation rows after fitting its weights."""
+        return False
 
 
 def user_movie_embeddings(shape: ModelShape, dim: int, init_std: float) -> tuple[nn.Embedding, nn.Embedding]:
@@ -58,6 +47,8 @@ class RatingModel(nn.Module):
       ``sized_buffers``, whose length depends on the data, so loading a checkpoint resizes them first.
     - A model fitted in closed form rather than by gradient steps sets ``fits_directly`` and implements
       ``fit_directly``; the one trainer then calls it once instead of running epochs.
+    - What the analysis and the answers read of a model is declared here, not found by attribute names:
+      :meth:`hidden_layer` (the module whose output is the hidden units) and :meth:`movie_embedding`.
     """
 
     needs_features = False
@@ -95,11 +86,20 @@ class RatingModel(nn.Module):
         movies = torch.arange(n, device=user_idx.device).repeat(len(user_idx))  # (U * n,)
         return self(user_idx.repeat_interleave(n), movies).view(len(user_idx), n)
 
-    def set_interactions(self, train: "RatingTensors") -> None:
+    def hidden_layer(self) -> nn.Module | None:
+        """The module whose output (B, units) is the model's hidden layer, for activation analysis: an
+        ``nn.Identity`` the hidden layer's output flows through, so a forward hook sees it; None without one."""
+        return None
+
+    def movie_embedding(self) -> torch.Tensor | None:
+        """The learned movie vectors (n_movies, d), row ``movie_idx``, to compare movies by; None without."""
+        return None
+
+    def set_interactions(self, train: RatingTensors) -> None:
         """Keep what the model reads of the training ratings (only where ``needs_interactions``)."""
         raise NotImplementedError
 
-    def fit_directly(self, train: "RatingTensors", val: "RatingTensors") -> float | None:
+    def fit_directly(self, train: RatingTensors, val: RatingTensors) -> float | None:
         """Fit in closed form (only where ``fits_directly``); may return an honest validation MSE when the
         validation rows took part in the fit (a blend fitted on them, say), else None."""
         raise NotImplementedError

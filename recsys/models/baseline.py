@@ -8,7 +8,8 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from recsys.models.base import Dropout, ModelConfig, ModelShape, RatingModel, user_movie_embeddings
+from recsys.data.tensors import ModelShape
+from recsys.models.base import Dropout, ModelConfig, RatingModel, user_movie_embeddings
 
 
 class BaselineConfig(ModelConfig):
@@ -29,6 +30,12 @@ class BaselineNet(RatingModel):
         self.hidden_out = nn.Identity()  # (B, hidden): hook here for activation analysis (holds no parameters)
         self.hidden_dropout = Dropout(config.hidden_dropout)
         self.out = nn.Linear(config.hidden, 1)
+
+    def hidden_layer(self) -> nn.Module:
+        return self.hidden_out
+
+    def movie_embedding(self) -> torch.Tensor:
+        return self.movie_emb.weight
 
     def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         x = torch.cat([self.user_emb(user_idx), self.movie_emb(movie_idx)], dim=1)  # (B, 2*dim)

@@ -14,7 +14,9 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from recsys.models.base import ModelConfig, ModelShape, RatingModel
+from recsys.data.tensors import ModelShape
+from recsys.models.base import ModelConfig, RatingModel
+from recsys.models.registry import build_model
 
 # Chosen on the seed-42 validation rows: the study's baseline and recurrent nets took weights near 0 beside
 # these (their errors go with mf's), and leaving them out lets the blend refit its members in seconds.
@@ -30,20 +32,32 @@ class BlendConfig(ModelConfig):
         True, description="after fitting the weights, retrain each member on training plus validation rows"
     )
 
+    def member_names(self) -> tuple[str, ...]:
+        return self.members
+
+    def refits_members(self) -> bool:
+        return self.refit
+
 
 class Blend(RatingModel):
     fits_directly = True
 
     def __init__(self, config: BlendConfig, shape: ModelShape):
         super().__init__(shape)
-        from recsys.models import build_model  # the registry imports this module
-
         self.config = config
+        # the members' weights (and the features or ratings they read) are loaded into them after building
         self.members = nn.ModuleDict(
-            {name: build_model(name, config.member_configs.get(name), shape, seed=0) for name in config.members}
+            {
+                name: build_model(name, config.member_configs.get(name), shape, seed=0, restoring=True)
+                for name in config.members
+            }
         )
         self.register_buffer("weights", torch.zeros(len(config.members)))
         self.register_buffer("intercept", torch.tensor(shape.rating_mean))
+
+    def movie_embedding(self) -> torch.Tensor | None:
+        """The movie vectors of its first member that has some."""
+        return next((e for m in self.members.values() if (e := m.movie_embedding()) is not None), None)
 
     def member_predictions(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         """Each member's clipped prediction (B, n_members)."""

@@ -16,7 +16,9 @@ from typing import Literal
 import torch
 from pydantic import Field
 
-from recsys.models.base import ModelConfig, ModelShape, RatingModel
+from recsys.data.tensors import ModelShape
+from recsys.models.base import ModelConfig, RatingModel
+from recsys.models.biases import fit_biases
 from recsys.models.interactions import group_by
 
 MAX_MOVIES = 20_000  # 1.6 GB of float32 similarity per matrix; ml-25m's 59k movies would need 14 GB
@@ -58,7 +60,8 @@ class ItemKNN(RatingModel):
         known = (train.user_idx > 0) & (train.movie_idx > 0)
         users, movies, ratings = train.user_idx[known], train.movie_idx[known], train.rating[known].double()
         mean = ratings.mean()
-        bu, bm = fit_baselines(users, movies, ratings - mean, self.shape, self.config)
+        c = self.config
+        bu, bm = fit_biases(users, movies, ratings - mean, self.shape, c.reg_user, c.reg_movie, c.baseline_iterations)
         device = self.mean.device
         self.mean.fill_(float(mean))
         self.user_bias.copy_(bu.float())
@@ -133,20 +136,6 @@ def similarities(sim: torch.Tensor, targets: torch.Tensor, neighbours: torch.Ten
     if len(targets) * 4 < sim.shape[0]:
         return sim.index_select(0, targets).index_select(1, neighbours)
     return sim.index_select(1, neighbours).index_select(0, targets)
-
-
-def fit_baselines(users, movies, centred, shape: ModelShape, config: KNNConfig):
-    """User and movie biases (n_users,), (n_movies,) by alternating ridge regressions on ``centred``
-    ratings (the training mean taken off), as Surprise's ALS baselines."""
-    bu = torch.zeros(shape.n_users, dtype=centred.dtype)
-    bm = torch.zeros(shape.n_movies, dtype=centred.dtype)
-    # ratings per user and movie plus the ridge; clamped so a row without ratings and no ridge gets 0, not 0/0
-    user_denominator = (torch.bincount(users, minlength=shape.n_users) + config.reg_user).clamp(min=1e-12)
-    movie_denominator = (torch.bincount(movies, minlength=shape.n_movies) + config.reg_movie).clamp(min=1e-12)
-    for _ in range(config.baseline_iterations):
-        bm = torch.zeros_like(bm).index_add(0, movies, centred - bu[users]) / movie_denominator
-        bu = torch.zeros_like(bu).index_add(0, users, centred - bm[movies]) / user_denominator
-    return bu, bm
 
 
 def similarity(z: torch.Tensor, rated: torch.Tensor, shrinkage: float) -> torch.Tensor:

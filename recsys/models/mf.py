@@ -10,7 +10,8 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from recsys.models.base import Embedding, ModelConfig, ModelShape, RatingModel
+from recsys.data.tensors import ModelShape
+from recsys.models.base import Embedding, ModelConfig, RatingModel
 
 
 class MFConfig(ModelConfig):
@@ -32,6 +33,9 @@ class MatrixFactorization(RatingModel):
             nn.init.zeros_(table.weight)
         for table in (self.user_factors, self.movie_factors):
             nn.init.normal_(table.weight, std=config.init_std)
+
+    def movie_embedding(self) -> torch.Tensor:
+        return self.movie_factors.weight
 
     def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         p, q = self.user_factors(user_idx), self.movie_factors(movie_idx)  # (B, dim) each

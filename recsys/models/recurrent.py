@@ -30,7 +30,8 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from recsys.models.base import Dropout, ModelConfig, ModelShape, RatingModel, user_movie_embeddings
+from recsys.data.tensors import ModelShape
+from recsys.models.base import Dropout, ModelConfig, RatingModel, user_movie_embeddings
 
 Mode = Literal["single_step", "two_step"]
 
@@ -62,6 +63,12 @@ class RecurrentNet(RatingModel):
         self.recurrent_out = nn.Identity()  # h (B, hidden * directions): hook here for activation analysis
         self.output_dropout = Dropout(config.output_dropout)
         self.out = nn.Linear(config.hidden * (2 if self.bidirectional else 1), 1)
+
+    def hidden_layer(self) -> nn.Module:
+        return self.recurrent_out
+
+    def movie_embedding(self) -> torch.Tensor:
+        return self.movie_emb.weight
 
     def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         steps = self.input_dropout(self.steps(user_idx, movie_idx))  # (B, T, F)

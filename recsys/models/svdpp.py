@@ -10,7 +10,8 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from recsys.models.base import Embedding, ModelShape
+from recsys.data.tensors import ModelShape
+from recsys.models.base import Embedding
 from recsys.models.interactions import group_by, segments
 from recsys.models.mf import MatrixFactorization, MFConfig
 

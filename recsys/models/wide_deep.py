@@ -13,7 +13,7 @@ The reference study fed raw ids as two floats into its wide part; here the wide 
 model the paper describes. The paper trained the wide part with FTRL and the deep part with AdaGrad; our one
 trainer uses Adam for both, with per-rating L2 on the rows each batch touches (``penalty``): on
 ml-latest-small that trained better and more steadily than a plain weight decay on every row, and needed no
-separate optimiser. Genre and year tables come from the training rows (``recsys.features``) and are held as
+separate optimiser. Genre and year tables come from the training rows (``recsys.data.features``) and are held as
 buffers, so a checkpoint carries them. The last hidden layer passes through ``deep_out`` (hook point for
 activation analysis).
 """
@@ -22,8 +22,9 @@ import torch
 from pydantic import Field
 from torch import nn
 
-from recsys.features import YEAR_EDGES, FeatureTables, cross_user_genre
-from recsys.models.base import Dropout, Embedding, ModelConfig, ModelShape, RatingModel
+from recsys.data.features import YEAR_EDGES, FeatureTables, cross_user_genre
+from recsys.data.tensors import ModelShape
+from recsys.models.base import Dropout, Embedding, ModelConfig, RatingModel
 
 N_YEAR_BUCKETS = len(YEAR_EDGES) + 2  # unknown, before the first edge, and one per edge
 
@@ -81,7 +82,13 @@ class WideDeep(RatingModel):
         if genres.shape != self.genres.shape:
             raise ValueError(f"feature tables have shape {tuple(genres.shape)}, the model {tuple(self.genres.shape)}")
         self.genres.copy_(genres)
-        self.year_bucket.copy_(torch.tensor(features.movies["year_bucket"].to_numpy(), dtype=torch.long))
+        self.year_bucket.copy_(torch.tensor(features.movie_features["year_bucket"].to_numpy(), dtype=torch.long))
+
+    def hidden_layer(self) -> nn.Module:
+        return self.deep_out
+
+    def movie_embedding(self) -> torch.Tensor:
+        return self.movie_emb.weight
 
     def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         g = self.genres[movie_idx]  # (B, G) multi-hot

@@ -1,16 +1,19 @@
 """The contract every model variant honours; a variant's test file only names the variant."""
 
+import dataclasses
+
 import numpy as np
 import torch
 
-from recsys.checkpoint import load_checkpoint, save_checkpoint
-from recsys.config import TrainConfig
-from recsys.data import RatingTensors
-from recsys.evaluate import predict
+from recsys.data.synthetic import make_movies
+from recsys.data.tensors import ModelShape, RatingTensors, prepare_features
+from recsys.data.vocab import fit_vocabulary
+from recsys.evaluation.predictions import predict
 from recsys.models import build_model, get_variant
-from recsys.models.base import SQUASH_MARGIN, ModelShape
-from recsys.train import train_model
-from recsys.vocab import fit_vocabulary
+from recsys.models.base import SQUASH_MARGIN
+from recsys.models.checkpoint import load_checkpoint, save_checkpoint
+from recsys.training.config import TrainConfig
+from recsys.training.trainer import train_model
 
 SHAPE = ModelShape(n_users=11, n_movies=21, rating_min=0.5, rating_max=5.0, rating_mean=3.5)
 
@@ -87,7 +90,9 @@ class ModelContract:
 
     def test_unknown_ids_get_finite_in_range_predictions_and_a_trained_slot(self, tiny_prepared):
         train = tiny_prepared.tensors("train")
-        model = build_model(self.variant, self.config, tiny_prepared.shape, seed=0, interactions=train)
+        features = prepare_features(tiny_prepared, make_movies(60, seed=3))
+        shape = dataclasses.replace(tiny_prepared.shape, n_genres=len(features.genres))
+        model = build_model(self.variant, self.config, shape, seed=0, features=features, interactions=train)
         before = {k: v.clone() for k, v in model.state_dict().items()}
         config = TrainConfig(epochs=2, batch_size=64, unknown_id_rate=0.1, lr=1e-2)
         train_model(model, train, tiny_prepared.tensors("val"), config)
@@ -95,7 +100,7 @@ class ModelContract:
         zeros = torch.zeros(4, dtype=torch.long)
         out = model.eval()(zeros, zeros)
         assert torch.isfinite(out).all() and (out > 0).all()
-        first_tables = [k for k, v in before.items() if v.dim() == 2 and v.shape[0] == tiny_prepared.shape.n_users]
+        first_tables = [k for k, v in before.items() if v.dim() == 2 and v.shape[0] == shape.n_users]
         assert first_tables, "expected a user embedding table"
         assert any(not torch.equal(before[k][0], model.state_dict()[k][0]) for k in first_tables)
 
@@ -103,11 +108,11 @@ class ModelContract:
         model = self.build(seed=3)
         users, movies = fit_vocabulary(np.arange(1, 11)), fit_vocabulary(np.arange(1, 21))
         path = save_checkpoint(tmp_path / "m.pt", self.variant, model, users, movies)
-        variant, loaded, users2, movies2 = load_checkpoint(path)
+        loaded = load_checkpoint(path)
         u, m, r = batch()
         data = RatingTensors(u, m, r)
-        assert variant == self.variant and np.array_equal(users2.ids, users.ids)
-        assert np.array_equal(predict(model, data), predict(loaded, data))
+        assert loaded.variant == self.variant and np.array_equal(loaded.user_vocab.ids, users.ids)
+        assert np.array_equal(predict(model, data), predict(loaded.model, data))
 
 
 class DirectFitContract:
@@ -160,8 +165,10 @@ class DirectFitContract:
 
     def test_checkpoint_round_trip(self, tiny_prepared, tmp_path):
         model, _ = self.fit(tiny_prepared)
-        path = save_checkpoint(tmp_path / "m.pt", self.variant, model, tiny_prepared.users, tiny_prepared.movies)
-        variant, loaded, _, _ = load_checkpoint(path)
+        path = save_checkpoint(
+            tmp_path / "m.pt", self.variant, model, tiny_prepared.user_vocab, tiny_prepared.movie_vocab
+        )
+        loaded = load_checkpoint(path)
         val = tiny_prepared.tensors("val")
-        assert variant == self.variant
-        assert np.array_equal(predict(model, val), predict(loaded, val))
+        assert loaded.variant == self.variant
+        assert np.array_equal(predict(model, val), predict(loaded.model, val))

@@ -1,6 +1,6 @@
 import torch
 
-from recsys.data import RatingTensors
+from recsys.data.tensors import RatingTensors
 from recsys.models import build_model
 from tests.models.contract import SHAPE, ModelContract
 

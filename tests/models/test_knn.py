@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from recsys.data import RatingTensors
-from recsys.models import ModelShape, build_model
+from recsys.data.tensors import ModelShape, RatingTensors
+from recsys.models import build_model
 from recsys.models.knn import similarity
 from tests.models.contract import DirectFitContract
 

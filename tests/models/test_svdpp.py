@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from recsys.data import RatingTensors
+from recsys.data.tensors import RatingTensors
 from recsys.models import build_model
 from tests.models.contract import SHAPE, ModelContract
 
@@ -41,7 +41,7 @@ def test_prediction_formula_by_hand():
 
 def test_checkpoint_buffers_take_the_saved_size():
     trained = build_model("svdpp", None, SHAPE, seed=0, interactions=rows())
-    fresh = build_model("svdpp", None, SHAPE, seed=1)
+    fresh = build_model("svdpp", None, SHAPE, seed=1, restoring=True)
     assert fresh.rated_movies.shape == (0,)
     fresh.load_state_dict(trained.state_dict())
     assert torch.equal(fresh.rated_movies, trained.rated_movies)

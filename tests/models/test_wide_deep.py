@@ -6,10 +6,10 @@ import pytest
 import torch
 
 from recsys import columns as C
-from recsys.checkpoint import load_checkpoint, save_checkpoint
-from recsys.features import FeatureTables, cross_user_genre
+from recsys.data.features import FeatureTables, cross_user_genre
+from recsys.data.vocab import fit_vocabulary
 from recsys.models import build_model
-from recsys.vocab import fit_vocabulary
+from recsys.models.checkpoint import load_checkpoint, save_checkpoint
 from tests.models.contract import SHAPE, ModelContract
 
 GENRES = ("Comedy", "Drama", "Horror")
@@ -50,7 +50,7 @@ def test_wide_part_by_hand():
 def test_features_travel_in_the_checkpoint(tmp_path):
     model = build_model("wide_deep", None, WD_SHAPE, seed=1, features=features())
     users, movies = fit_vocabulary(np.arange(1, 11)), fit_vocabulary(np.arange(1, 21))
-    _, loaded, _, _ = load_checkpoint(save_checkpoint(tmp_path / "wd.pt", "wide_deep", model, users, movies))
+    loaded = load_checkpoint(save_checkpoint(tmp_path / "wd.pt", "wide_deep", model, users, movies)).model
     assert torch.equal(loaded.genres, model.genres) and torch.equal(loaded.year_bucket, model.year_bucket)
     u, m = torch.arange(1, 11), torch.arange(1, 11)
     assert torch.equal(loaded.eval()(u, m), model.eval()(u, m))

@@ -1,0 +1,288 @@
+"""The analysis of one train-all run: what each variant gets right on the test rows, what it recommends,
+and what its hidden units learned; tables, figures and one self-contained HTML report in a folder.
+
+Everything is computed from the run's stored split, movies table and trained models; nothing trains.
+Test rows are only scored here, never used to choose anything. The steps, each its own function:
+:func:`score_variants` (errors with intervals, breakdowns, ranking), :func:`recommendation_diversity`,
+:func:`analyse_hidden_units`, :func:`draw_movie_maps`, and :func:`study_claims` for the verdicts.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+
+from recsys import columns as C
+from recsys import files
+from recsys.analysis.activations import collect_activations, hidden_layer, hidden_layer_name, movie_catalogue
+from recsys.analysis.claims import study_claims
+from recsys.analysis.maps import hover_details, plot_map_png, rating_matrix_tsne, tsne_map, write_map_html
+from recsys.analysis.units import UnitAnalysis, analyse_units, unit_markdown
+from recsys.data import io
+from recsys.data.features import FeatureTables
+from recsys.data.split import rows_of
+from recsys.data.vocab import Vocabulary
+from recsys.evaluation.metrics import (
+    breakdown_metrics,
+    compare_to_best,
+    diversity_metrics,
+    movie_popularity,
+    ranking_metrics,
+    rated_movies,
+    top_n_recommendations,
+)
+from recsys.evaluation.predictions import predict_ids
+from recsys.models import RatingModel
+from recsys.serving import movie_vectors
+
+RATING_MATRIX = "rating matrix"  # the maps entry of the study's t-SNE of the raw ratings
+MAP_MIN_RATINGS = 30  # movies on the t-SNE maps: those with 30+ training ratings (588 on ml-latest-small)
+# Users whose top-10 lists the diversity metrics read: a seeded sample, the same users for every variant.
+# Scoring every movie for every user costs 110 s for the ten variants on ml-latest-small (the recurrent nets
+# and kNN dominate), which alone would double the run; 70 users take a tenth of that. None: all users.
+DIVERSITY_USERS = 70
+
+
+@dataclass(frozen=True)
+class RunData:
+    """What the analysis reads of a run: the split (with its ``split`` column), the movies table, the
+    vocabularies and feature tables of the training rows, the trained models, and their per-epoch history
+    (frames of epoch, train_mse, val_mse)."""
+
+    split: pd.DataFrame
+    movies: pd.DataFrame
+    user_vocab: Vocabulary
+    movie_vocab: Vocabulary
+    features: FeatureTables
+    models: dict[str, RatingModel]
+    histories: dict[str, pd.DataFrame]
+    seed: int = 42
+
+
+@dataclass
+class Analysis:
+    """Every table the analysis makes, and the timings of its steps in seconds."""
+
+    leaderboard: pd.DataFrame
+    breakdown: pd.DataFrame
+    ranking: pd.DataFrame
+    diversity: pd.DataFrame
+    units: dict[str, UnitAnalysis] = field(default_factory=dict)
+    maps: dict[str, dict[str, Path]] = field(default_factory=dict)  # variant -> colouring -> PNG (and "html")
+    claims: pd.DataFrame | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+    predictions: dict[str, np.ndarray] = field(default_factory=dict)  # on the test rows, in split order
+
+
+def analyse_run(
+    data: RunData,
+    out: Path,
+    log: Callable[[str], None] = print,
+    n_boot: int = 1000,
+    diversity_users: int | None = DIVERSITY_USERS,
+    rating_matrix_map: bool = False,
+) -> Analysis:
+    """All the steps, writing figures under ``out``; ``log`` hears one line per step (progress). With
+    ``rating_matrix_map``, also the study's own t-SNE of the raw rating matrix (a minute on 9k movies)."""
+    out.mkdir(parents=True, exist_ok=True)
+    seconds: dict[str, float] = {}
+
+    def step(name: str, fn, *args):
+        started = time.perf_counter()
+        result = fn(*args)
+        seconds[name] = time.perf_counter() - started
+        log(f"analysis: {name} took {seconds[name]:.1f}s")
+        return result
+
+    predictions = step("predictions", predict_test_rows, data)
+    leaderboard, breakdown, ranking = step("scores", score_variants, data, predictions, n_boot)
+    diversity = step("recommendations", recommendation_diversity, data, diversity_users)
+    catalogue = movie_catalogue(data.movie_vocab, data.movies, data.features)
+    units = step("hidden units", analyse_hidden_units, data, catalogue)
+    maps = step("movie maps", draw_movie_maps, data, catalogue, units, out / "maps")
+    if rating_matrix_map:
+        maps[RATING_MATRIX] = step("rating-matrix map", draw_rating_matrix_map, data, catalogue, out / "maps")
+    result = Analysis(leaderboard, breakdown, ranking, diversity, units, maps, seconds=seconds, predictions=predictions)
+    result.claims = step("claims", study_claims, result, data)
+    return result
+
+
+def predict_test_rows(data: RunData) -> dict[str, np.ndarray]:
+    """Each variant's clipped predictions (N,) of the test rows."""
+    test = rows_of(data.split, C.TEST)
+    return {name: predict_ids(model, data.user_vocab, data.movie_vocab, test) for name, model in data.models.items()}
+
+
+def score_variants(
+    data: RunData, predictions: dict[str, np.ndarray], n_boot: int
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Leaderboard with 95% bootstrap intervals and paired gaps to the best, error by user activity and
+    movie popularity bucket, and precision/recall/NDCG at 10, from the test rows' ``predictions``."""
+    test, train = rows_of(data.split, C.TEST), rows_of(data.split, C.TRAIN)
+    leaderboard = compare_to_best(test[C.RATING].to_numpy(), predictions, n_boot=n_boot, seed=data.seed)
+    breakdown = pd.concat(
+        [breakdown_metrics(test, p, train).assign(variant=name) for name, p in predictions.items()], ignore_index=True
+    )
+    ranking = pd.DataFrame([{"variant": name, **ranking_metrics(test, p)} for name, p in predictions.items()])
+    return leaderboard, breakdown, ranking
+
+
+def recommendation_diversity(data: RunData, sample: int | None = None, n: int = 10) -> pd.DataFrame:
+    """Per variant: coverage, popularity, novelty and Gini of exposure of the top ``n`` among the movies they
+    did not rate in training, for every known user or a seeded ``sample`` of them (the same for every
+    variant; the ``users`` column says how many)."""
+    train = rows_of(data.split, C.TRAIN)
+    user_idx, movie_idx = (
+        data.user_vocab.encode(train[C.USER_ID].to_numpy()),
+        data.movie_vocab.encode(train[C.MOVIE_ID]),
+    )
+    exclude = rated_movies(user_idx, movie_idx)
+    popularity = movie_popularity(movie_idx, data.movie_vocab.size)
+    users = np.arange(1, data.user_vocab.size)
+    if sample is not None and sample < len(users):
+        users = np.sort(np.random.default_rng(data.seed).choice(users, sample, replace=False))
+    n_users_total = data.user_vocab.size - 1  # novelty's p(movie) is over all users, sampled or not
+    rows = []
+    for name, model in data.models.items():
+        recommended = top_n_recommendations(model, users, data.movie_vocab.size, exclude, n=n)
+        rows.append({"variant": name, "users": len(users), **diversity_metrics(recommended, popularity, n_users_total)})
+    return pd.DataFrame(rows)
+
+
+def analyse_hidden_units(data: RunData, catalogue: pd.DataFrame) -> dict[str, UnitAnalysis]:
+    """For each variant with a hidden layer: its activations on the validation rows (hooks removed after),
+    per-unit top movies, correlations with rating, year and genre, and movie clusters."""
+    val = rows_of(data.split, C.VAL)
+    user_idx = torch.from_numpy(data.user_vocab.encode(val[C.USER_ID].to_numpy()))
+    movie_idx = torch.from_numpy(data.movie_vocab.encode(val[C.MOVIE_ID].to_numpy()))
+    known = (user_idx > 0) & (movie_idx > 0)  # unknown movies have no title, year or genre to compare
+    out = {}
+    for name, model in data.models.items():
+        layer = hidden_layer(model)
+        if layer is not None:
+            acts = collect_activations(model, layer, user_idx[known], movie_idx[known])
+            out[name] = analyse_units(acts, movie_idx[known].numpy(), catalogue)
+    return out
+
+
+def draw_movie_maps(
+    data: RunData, catalogue: pd.DataFrame, units: dict[str, UnitAnalysis], folder: Path, min_ratings: int = 0
+) -> dict[str, dict[str, Path]]:
+    """Seeded t-SNE maps of the movie embeddings of the variants with hidden units (the ones with clusters
+    to colour by), over movies with at least :data:`MAP_MIN_RATINGS` training ratings: PNGs coloured by
+    average rating, release year, main genre and activation cluster, and one interactive HTML map each."""
+    shown = catalogue[catalogue["popularity"] >= (min_ratings or MAP_MIN_RATINGS)]
+    folder.mkdir(parents=True, exist_ok=True)
+    maps = {}
+    for name in units:
+        vectors = movie_vectors(data.models[name])
+        if vectors is None or len(shown) < 10:
+            continue
+        perplexity = min(30.0, (len(shown) - 1) / 3)  # t-SNE needs fewer neighbours than points
+        coords = tsne_map(
+            vectors[shown.index.to_numpy()], data.seed, perplexity, max_iter=500, threads=torch.get_num_threads()
+        )
+        clusters = units[name].clusters.set_index(C.MOVIE_IDX)["cluster"].reindex(shown.index)
+        colourings = movie_colourings(shown) | {
+            "activation cluster": clusters.map(lambda c: "none" if pd.isna(c) else f"unit {int(c)}").to_numpy(),
+        }
+        heading = f"{name}: learned movie embeddings (t-SNE)"
+        maps[name] = write_maps(coords, shown, colourings, folder / name, heading)
+    return maps
+
+
+def draw_rating_matrix_map(data: RunData, catalogue: pd.DataFrame, folder: Path) -> dict[str, Path]:
+    """The study's map, reproduced: t-SNE of each known movie's raw training ratings (after a truncated SVD),
+    coloured by average rating, release year and main genre; PNGs and an interactive HTML map."""
+    folder.mkdir(parents=True, exist_ok=True)
+    coords = rating_matrix_tsne(
+        rows_of(data.split, C.TRAIN), data.user_vocab, data.movie_vocab, data.seed
+    )  # row i: idx i+1
+    heading = "The study's map: t-SNE of the raw rating matrix"
+    return write_maps(coords, catalogue, movie_colourings(catalogue), folder / "ratings", heading)
+
+
+CATEGORICAL_COLOURINGS = ("main genre", "activation cluster")
+
+
+def movie_colourings(movies: pd.DataFrame) -> dict[str, np.ndarray]:
+    """What every map is coloured by, for the catalogue rows shown: average rating, year, main genre."""
+    return {
+        "average rating": movies["mean_rating"].to_numpy(),
+        "release year": movies[C.YEAR].to_numpy(),
+        "main genre": movies["main_genre"].astype(str).to_numpy(),
+    }
+
+
+def write_maps(
+    coords: np.ndarray, movies: pd.DataFrame, colourings: dict[str, np.ndarray], prefix: Path, heading: str
+) -> dict[str, Path]:
+    """One PNG per colouring (``<prefix>-<colouring>.png``) and one interactive ``<prefix>-map.html`` of the
+    ``movies`` (catalogue rows) at ``coords``; colouring name -> PNG path, plus "html"."""
+    categorical = [key for key in colourings if key in CATEGORICAL_COLOURINGS]
+    pngs = {
+        key: plot_map_png(
+            coords,
+            values,
+            f"{prefix.name}: {key}",
+            prefix.with_name(f"{prefix.name}-{key.replace(' ', '_')}.png"),
+            categorical=key in categorical,
+        )
+        for key, values in colourings.items()
+    }
+    details = hover_details(movies[C.YEAR].to_numpy(), movies["mean_rating"].to_numpy())
+    html = prefix.with_name(f"{prefix.name}-map.html")
+    pngs["html"] = write_map_html(coords, movies[C.TITLE].tolist(), colourings, html, categorical, details, heading)
+    return pngs
+
+
+def save_analysis(analysis: Analysis, data: RunData, out: Path, run_info: dict[str, str]) -> Path:
+    """Write every table as Parquet and CSV, a Markdown summary per variant with hidden units, the learning
+    curves, and the self-contained ``report.html`` into ``out``; returns the report's path."""
+    from recsys.analysis.report import ReportContent, UnitSection, plot_learning_curves, write_report
+
+    tables = {
+        "leaderboard": analysis.leaderboard,
+        "breakdown": analysis.breakdown,
+        "ranking": analysis.ranking,
+        "diversity": analysis.diversity,
+        "claims": analysis.claims,
+    }
+    for name, table in tables.items():
+        io.write_parquet(table, out / f"{name}.parquet")
+        files.write_text(out / f"{name}.csv", table.to_csv(index=False))
+    sections = {}
+    for variant, units in analysis.units.items():
+        folder = out / "units" / variant
+        markdown = unit_markdown(units, variant, hidden_layer_name(data.models[variant]))
+        for name in ("units", "movies", "clusters"):
+            io.write_parquet(getattr(units, name), folder / f"{name}.parquet")
+            files.write_text(folder / f"{name}.csv", getattr(units, name).to_csv(index=False))
+        files.write_text(folder / "summary.md", markdown)
+        maps = dict(analysis.maps.get(variant, {}))
+        html = maps.pop("html", None)
+        sections[variant] = UnitSection(markdown, units.summary, maps, html and str(Path(html).relative_to(out)))
+    if RATING_MATRIX in analysis.maps:
+        maps = dict(analysis.maps[RATING_MATRIX])
+        html = str(Path(maps.pop("html")).relative_to(out))
+        text = "The study's own map: each movie's raw training ratings, cut to 50 dimensions, then t-SNE."
+        sections["raw rating matrix (study)"] = UnitSection(text, {}, maps, html)
+    curves = plot_learning_curves(data.histories, out / "learning_curves.png")
+    notes = [f"{step}: {seconds:.1f} s" for step, seconds in analysis.seconds.items()]
+    content = ReportContent(
+        title="movielens-pipeline: train-all analysis",
+        run=run_info,
+        claims=analysis.claims,
+        leaderboard=analysis.leaderboard,
+        curves_png=curves,
+        breakdown=analysis.breakdown,
+        ranking=analysis.ranking,
+        diversity=analysis.diversity,
+        units=sections,
+        notes=["Seconds per analysis step: " + ", ".join(notes)],
+    )
+    return write_report(out / "report.html", content)

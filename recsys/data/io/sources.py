@@ -1,0 +1,104 @@
+"""Finding a release: a local folder, a local ``.zip`` or an http(s) URL (downloaded once into a cache
+folder), recognised by the files it holds; and the content fingerprint of those files."""
+
+import hashlib
+import os
+import shutil
+import tempfile
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+
+from recsys import columns as C
+from recsys import files
+from recsys.data.io.text import DataFormatError
+from recsys.data.releases import CSV, LAYOUTS, Release, name_release
+
+DEFAULT_SOURCE = "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip"
+
+
+def resolve_source(source: str | os.PathLike | None, cache_dir: Path) -> Path:
+    """The local folder holding a release's ratings file, for a folder, zip or URL source."""
+    source = str(source) if source else DEFAULT_SOURCE
+    if source.startswith(("http://", "https://")):
+        source = str(_download(source, cache_dir))
+    path = Path(source).expanduser()
+    if not path.exists():
+        raise DataFormatError(path, None, None, "data source does not exist (expected a folder, .zip or URL)")
+    if path.is_file():
+        if not zipfile.is_zipfile(path):
+            raise DataFormatError(path, None, None, "data source is a file but not a zip archive")
+        path = _extract(path, cache_dir)
+    return _find_release_folder(path)
+
+
+def _download(url: str, cache_dir: Path) -> Path:
+    target = cache_dir / "downloads" / url.rstrip("/").rsplit("/", 1)[-1]
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_suffix(target.suffix + ".part")
+    with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:  # noqa: S310
+        shutil.copyfileobj(response, out)
+    tmp.replace(target)
+    return target
+
+
+def _extract(archive: Path, cache_dir: Path) -> Path:
+    target = cache_dir / "extracted" / f"{archive.stem}-{fingerprint_files([archive])[:12]}"
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent))
+        with zipfile.ZipFile(archive) as zf:
+            zf.extractall(tmp)
+        tmp.replace(target)
+    return target
+
+
+def _find_release_folder(folder: Path) -> Path:
+    """The folder itself, or its single subfolder with a ratings file (how GroupLens zips are laid out)."""
+    names = [layout.ratings.name for layout in LAYOUTS]
+    if any((folder / n).exists() for n in names):
+        return folder
+    candidates = sorted({p.parent for n in names for p in folder.glob(f"*/{n}")})
+    if len(candidates) == 1:
+        return candidates[0]
+    found = "several candidate folders" if candidates else "no ratings file"
+    raise DataFormatError(folder, None, None, f"not a MovieLens release: {found} (looked for {names})")
+
+
+def detect_release(folder: Path) -> tuple[str, Release]:
+    """The release's name (its folder name, e.g. ``ml-latest-small``) and layout, from the files present."""
+    for layout in LAYOUTS:
+        if (folder / layout.ratings.name).exists():
+            return name_release(folder.name, layout)
+    raise DataFormatError(folder, None, None, "no MovieLens ratings file found")
+
+
+def release_files(folder: Path, layout: Release) -> list[Path]:
+    """The files of the release that the pipeline reads, in a fixed order (for fingerprints)."""
+    return [folder / layout.ratings.name, folder / layout.movies.name]
+
+
+def fingerprint_files(paths: list[Path]) -> str:
+    """SHA-256 over the names and bytes of ``paths``, as 64 hex digits."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode())
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def write_release_csv(folder: Path, ratings: pd.DataFrame, movies: pd.DataFrame) -> Path:
+    """Write frames (our column names) in the CSV layout of ml-latest-small."""
+    folder.mkdir(parents=True, exist_ok=True)
+    joined = movies[C.GENRES].map(lambda g: g if isinstance(g, str) else "|".join(g) or "(no genres listed)")
+    movies = movies.assign(**{C.GENRES: joined})
+    for fmt, frame in ((CSV.ratings, ratings), (CSV.movies, movies)):
+        back = {ours: raw for raw, ours in fmt.columns.items()}
+        files.write_text(folder / fmt.name, frame.rename(columns=back)[list(fmt.columns)].to_csv(index=False))
+    return folder

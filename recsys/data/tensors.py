@@ -1,0 +1,101 @@
+"""From a ratings frame to what training needs: a split, vocabularies fitted on its training rows, and
+tensors prepared once per run so the trainer only slices them."""
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+
+from recsys import columns as C
+from recsys.data.features import FeatureTables, build_features
+from recsys.data.split import SplitConfig, make_split, rows_of
+from recsys.data.vocab import UNKNOWN_IDX, Vocabulary, fit_vocabulary
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """What a model needs to know about the data to be built: table sizes and the rating scale."""
+
+    n_users: int  # embedding rows, the unknown slot included
+    n_movies: int
+    rating_min: float
+    rating_max: float
+    rating_mean: float  # of the training rows; the output starts there
+    n_genres: int = 0  # columns of the genre multi-hot, for models that read movie features
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RatingTensors:
+    """Aligned tensors of one part of a split: user_idx, movie_idx (N,) int64 and rating (N,) float32."""
+
+    user_idx: torch.Tensor
+    movie_idx: torch.Tensor
+    rating: torch.Tensor
+
+    def __len__(self) -> int:
+        return int(self.rating.shape[0])
+
+    def to(self, device: torch.device) -> "RatingTensors":
+        return RatingTensors(self.user_idx.to(device), self.movie_idx.to(device), self.rating.to(device))
+
+    def unknown_counts(self) -> dict[str, int]:
+        """How many rows have a user, or a movie, that the vocabularies did not know."""
+        return {
+            "unknown_users": int((self.user_idx == UNKNOWN_IDX).sum()),
+            "unknown_movies": int((self.movie_idx == UNKNOWN_IDX).sum()),
+        }
+
+
+def make_tensors(frame: pd.DataFrame, user_vocab: Vocabulary, movie_vocab: Vocabulary) -> RatingTensors:
+    """Encode a ratings frame with the fitted vocabularies (unknown ids become index 0)."""
+    return RatingTensors(
+        torch.from_numpy(user_vocab.encode(frame[C.USER_ID].to_numpy())),
+        torch.from_numpy(movie_vocab.encode(frame[C.MOVIE_ID].to_numpy())),
+        torch.from_numpy(frame[C.RATING].to_numpy(dtype=np.float32)),
+    )
+
+
+@dataclass(frozen=True)
+class PreparedSplit:
+    """A split frame with the vocabularies fitted on its training rows and the resulting model shape."""
+
+    split: pd.DataFrame
+    user_vocab: Vocabulary
+    movie_vocab: Vocabulary
+    shape: ModelShape
+
+    def tensors(self, part: str) -> RatingTensors:
+        """Tensors of the ``train``, ``val`` or ``test`` rows."""
+        return make_tensors(rows_of(self.split, part), self.user_vocab, self.movie_vocab)
+
+    def counts(self) -> dict[str, int]:
+        """Rows per part, known users and movies, and rows whose user or movie is unknown."""
+        out = {"n_users": len(self.user_vocab.ids), "n_movies": len(self.movie_vocab.ids)}
+        for part in (C.TRAIN, C.VAL, C.TEST):
+            tensors = self.tensors(part)
+            out[f"n_{part}"] = len(tensors)
+            if part != C.TRAIN:
+                out.update({f"{part}_{k}": v for k, v in tensors.unknown_counts().items()})
+        return out
+
+
+def prepare_split(ratings: pd.DataFrame, config: SplitConfig) -> PreparedSplit:
+    """Split ``ratings`` and fit the user and movie vocabularies on the training rows only."""
+    split = make_split(ratings, config)
+    train = rows_of(split, C.TRAIN)
+    user_vocab, movie_vocab = fit_vocabulary(train[C.USER_ID]), fit_vocabulary(train[C.MOVIE_ID])
+    # the scale the release uses (half stars from 0.5, or whole stars from 1), read off the training rows
+    rating = train[C.RATING]
+    shape = ModelShape(
+        user_vocab.size, movie_vocab.size, float(rating.min()), float(rating.max()), float(rating.mean())
+    )
+    return PreparedSplit(split, user_vocab, movie_vocab, shape)
+
+
+def prepare_features(prepared: PreparedSplit, movies: pd.DataFrame) -> FeatureTables:
+    """Feature tables of a split, from its training rows only (see :mod:`recsys.data.features`)."""
+    return build_features(rows_of(prepared.split, C.TRAIN), movies, prepared.user_vocab, prepared.movie_vocab)

@@ -1,0 +1,81 @@
+"""Atomic writes: the one way files are written, so a crash or a full disk never leaves a half-written file
+under a final name.
+
+Every writer (Parquet, JSON, checkpoints, reports, figures) goes through :func:`staged`: the bytes go
+to a temporary file in the same folder, are flushed and fsynced, and the file is renamed over its final name
+(``os.replace`` is atomic on one file system); on any error the temporary file is removed and the old file,
+if any, is left as it was. A set of files that belongs together is published with :func:`publish_folder`.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextmanager
+def staged(path: Path) -> Iterator[str]:
+    """A temporary file name beside ``path`` for the block to write; when the block ends without an error it
+    is fsynced and renamed to ``path``, else removed (an older ``path`` stays as it was)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        yield tmp
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@contextmanager
+def atomic_write(path: Path, mode: str = "wb", encoding: str | None = None) -> Iterator[IO]:
+    """An open file for the block, published at ``path`` only when the block ends without an error."""
+    with staged(path) as tmp, open(tmp, mode, encoding=None if "b" in mode else encoding) as handle:
+        yield handle
+
+
+def atomic_write_with(path: Path, write: Callable[[str], Any]) -> Path:
+    """Publish what ``write(temporary_name)`` writes (for libraries that take a file name, not a handle)."""
+    with staged(path) as tmp:
+        write(tmp)
+    return Path(path)
+
+
+def write_bytes(path: Path, data: bytes) -> Path:
+    with atomic_write(path, "wb") as handle:
+        handle.write(data)
+    return Path(path)
+
+
+def write_text(path: Path, text: str) -> Path:
+    with atomic_write(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return Path(path)
+
+
+def write_json(path: Path, payload: Any) -> Path:
+    """``payload`` as indented JSON (values JSON does not know, as text)."""
+    return write_text(path, json.dumps(payload, indent=2, default=str) + "\n")
+
+
+def publish_folder(staging: Path, target: Path) -> Path:
+    """Move the finished folder ``staging`` to ``target`` in one rename, replacing an older ``target`` (moved
+    aside first, removed after), so a reader sees the old set of files or the new one, never a mix."""
+    staging, target = Path(staging), Path(target)
+    old = None
+    if target.exists():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+        os.replace(target, old)
+    os.replace(staging, target)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return target

@@ -1,0 +1,54 @@
+"""Saving and loading a trained model together with the vocabularies it was trained with.
+
+A checkpoint is one ``torch.save`` file of plain types and tensors only, so it loads with
+``weights_only=True`` (no pickled code runs on load), written atomically (:mod:`recsys.files`).
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from recsys.data.tensors import ModelShape
+from recsys.data.vocab import Vocabulary
+from recsys.files import atomic_write
+from recsys.models.base import RatingModel
+from recsys.models.registry import build_model
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """A loaded checkpoint: the variant's name, the model (eval mode, on the CPU) and its vocabularies."""
+
+    variant: str
+    model: RatingModel
+    user_vocab: Vocabulary
+    movie_vocab: Vocabulary
+
+
+def save_checkpoint(
+    path: Path, variant: str, model: RatingModel, user_vocab: Vocabulary, movie_vocab: Vocabulary
+) -> Path:
+    """Write the variant name, config, data shape, weights and both vocabularies to ``path``."""
+    payload = {
+        "variant": variant,
+        "config": model.config.model_dump(),
+        "shape": model.shape.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "user_ids": torch.tensor(user_vocab.ids),
+        "movie_ids": torch.tensor(movie_vocab.ids),
+    }
+    with atomic_write(Path(path)) as handle:
+        torch.save(payload, handle)
+    return Path(path)
+
+
+def load_checkpoint(path: Path) -> TrainedModel:
+    """The model saved at ``path`` with its vocabularies."""
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    model = build_model(payload["variant"], payload["config"], ModelShape(**payload["shape"]), seed=0, restoring=True)
+    model.load_state_dict(payload["state_dict"])
+    model.eval()
+    return TrainedModel(
+        payload["variant"], model, Vocabulary(payload["user_ids"].numpy()), Vocabulary(payload["movie_ids"].numpy())
+    )

@@ -1,0 +1,26 @@
+"""The shared trainer's settings. Each variant's defaults are overrides of these, declared beside the
+variant in :mod:`recsys.models`; a run's resolved settings live in :class:`recsys.pipeline.config.PipelineConfig`."""
+
+from typing import Literal
+
+from pydantic import Field
+
+from recsys.strict import StrictConfig
+
+
+class TrainConfig(StrictConfig):
+    """The shared trainer's settings: Adam on MSE with early stopping on validation MSE."""
+
+    epochs: int = Field(20, ge=1)
+    batch_size: int = Field(1024, ge=1)
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+    patience: int = Field(3, ge=1, description="epochs without a better validation MSE before stopping")
+    unknown_id_rate: float = Field(
+        0.02, ge=0, lt=1, description="share of training ids replaced by the unknown slot, so it learns"
+    )
+    seed: int = 42
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    restore_best: bool = Field(
+        True, description="end with the best validation epoch's weights (False: the last epoch's, for a refit)"
+    )

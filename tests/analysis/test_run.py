@@ -1,0 +1,130 @@
+"""The run analysis on a tiny seeded run: every table, the hidden-unit sections, the maps and the claims."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recsys import columns as C
+from recsys.analysis.claims import best_epochs, overfitting_gap, study_claims
+from recsys.analysis.run import RunData, analyse_run, draw_movie_maps, movie_vectors
+from recsys.data.synthetic import make_movies
+from recsys.data.tensors import prepare_features
+from recsys.models import build_model
+from recsys.training.config import TrainConfig
+from recsys.training.trainer import train_model
+
+VARIANTS = ("mf", "baseline", "wide_deep", "knn")
+
+
+@pytest.fixture(scope="module")
+def run_data():
+    from recsys.data.split import SplitConfig
+    from recsys.data.synthetic import make_ratings
+    from recsys.data.tensors import prepare_split
+
+    prepared = prepare_split(make_ratings(n_users=40, n_movies=60, n_ratings=1500, seed=3), SplitConfig(seed=7))
+    movies = make_movies(60, seed=3)
+    features = prepare_features(prepared, movies)
+    shape = dataclasses.replace(prepared.shape, n_genres=len(features.genres))
+    train, val = prepared.tensors(C.TRAIN), prepared.tensors(C.VAL)
+    models, histories = {}, {}
+    for name in VARIANTS:
+        model = build_model(name, None, shape, seed=0, features=features, interactions=train)
+        result = train_model(model, train, val, TrainConfig(epochs=3, batch_size=128, lr=1e-2))
+        models[name] = model.cpu().eval()
+        histories[name] = pd.DataFrame([s.to_dict() for s in result.history])[["epoch", "train_mse", "val_mse"]]
+    return RunData(
+        prepared.split, movies, prepared.user_vocab, prepared.movie_vocab, features, models, histories, seed=7
+    )
+
+
+@pytest.fixture(scope="module")
+def analysis(run_data, tmp_path_factory):
+    return analyse_run(run_data, tmp_path_factory.mktemp("analysis"), log=lambda line: None, n_boot=200)
+
+
+def test_every_variant_is_scored_with_intervals_breakdowns_and_ranking(analysis):
+    board = analysis.leaderboard
+    assert sorted(board["variant"]) == sorted(VARIANTS)
+    assert ((board["mse_low"] <= board["mse"]) & (board["mse"] <= board["mse_high"])).all()
+    assert set(analysis.breakdown["variant"]) == set(VARIANTS)
+    assert set(analysis.breakdown["dimension"]) == {"user_activity", "movie_popularity"}
+    assert analysis.ranking["ndcg"].between(0, 1).all()
+
+
+def test_diversity_of_each_variants_top_ten(analysis):
+    table = analysis.diversity.set_index("variant")
+    assert sorted(table.index) == sorted(VARIANTS)
+    assert table["coverage"].between(0, 1).all() and table["gini"].between(0, 1).all()
+
+
+def test_hidden_units_of_the_nets_only(analysis):
+    assert sorted(analysis.units) == ["baseline", "wide_deep"]  # mf and knn have no hidden layer
+    assert len(analysis.units["baseline"].units) == 70  # the dense layer's units
+
+
+def test_movie_maps_have_four_colourings_and_an_interactive_page(run_data, analysis, tmp_path):
+    from recsys.analysis.activations import movie_catalogue
+
+    catalogue = movie_catalogue(run_data.movie_vocab, run_data.movies, run_data.features)
+    maps = draw_movie_maps(run_data, catalogue, analysis.units, tmp_path, min_ratings=1)
+    assert sorted(maps) == ["baseline", "wide_deep"]
+    files = maps["baseline"]
+    assert {"average rating", "release year", "main genre", "activation cluster", "html"} == set(files)
+    assert all(path.exists() for path in files.values())
+    assert movie_vectors(run_data.models["knn"]) is None
+
+
+def test_claims_table_has_a_verdict_for_each_claim(analysis, run_data):
+    claims = study_claims(analysis, run_data)
+    assert len(claims) == 6
+    assert set(claims["verdict"]) <= {"held", "partly", "did not hold", "not measured"}
+    recurrent = claims[claims["claim"].str.startswith("The recurrent layer")].iloc[0]
+    assert recurrent["verdict"] == "not measured"  # this run has no recurrent variant
+
+
+def test_best_epoch_and_overfitting_gap_by_hand():
+    history = pd.DataFrame({"epoch": [1, 2, 3], "train_mse": [1.0, 0.6, 0.4], "val_mse": [1.1, 0.9, 0.95]})
+    assert best_epochs({"a": history, "closed": history.head(1)}) == {"a": 2}
+    assert overfitting_gap(history) == pytest.approx(0.9 - 0.6)
+    assert np.isfinite(overfitting_gap(history.head(1)))
+
+
+def test_saved_analysis_has_every_table_and_one_self_contained_report(run_data, analysis, tmp_path):
+    from recsys.analysis.run import save_analysis
+
+    report = save_analysis(analysis, run_data, tmp_path, {"run id": "abc"})
+    for name in ("leaderboard", "breakdown", "ranking", "diversity", "claims"):
+        assert (tmp_path / f"{name}.parquet").exists() and (tmp_path / f"{name}.csv").exists()
+    for name in ("units", "movies", "clusters"):
+        assert (tmp_path / "units" / "baseline" / f"{name}.csv").exists()
+    assert "| unit | top movies |" in (tmp_path / "units" / "wide_deep" / "summary.md").read_text()
+    page = report.read_text()
+    assert (tmp_path / "learning_curves.png").exists() and "data:image/png;base64," in page
+    assert "http://" not in page and "https://" not in page and "Wide & Deep recommends" in page.replace("&amp;", "&")
+
+
+def test_paired_gaps_agree_with_the_metrics_paired_bootstrap():
+    from recsys.analysis.claims import paired_gaps
+    from recsys.evaluation.metrics import paired_bootstrap
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(1, 11, 500) / 2
+    a, b = y + rng.normal(0, 0.5, 500), y + rng.normal(0, 0.9, 500)
+    mine = paired_gaps(y, {"a": a}, b, seed=3)["a"]
+    reference = paired_bootstrap(y, a, b, n_boot=1000, seed=3)
+    for key in ("mse_a", "mse_b", "delta_mse", "delta_mse_low", "delta_mse_high", "significant"):
+        assert mine[key] == pytest.approx(reference[key]), key
+
+
+def test_the_studys_rating_matrix_map_is_an_option_with_its_own_report_section(run_data, tmp_path):
+    from recsys.analysis.run import RATING_MATRIX, save_analysis
+
+    analysis = analyse_run(run_data, tmp_path, log=lambda line: None, n_boot=50, rating_matrix_map=True)
+    files = analysis.maps[RATING_MATRIX]
+    assert {"average rating", "release year", "main genre", "html"} == set(files)
+    assert all(path.exists() for path in files.values())
+    page = save_analysis(analysis, run_data, tmp_path, {}).read_text()
+    assert "raw rating matrix (study)" in page and 'href="maps/ratings-map.html"' in page

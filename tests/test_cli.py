@@ -1,0 +1,41 @@
+"""The command line without running a flow: `recsys config show` prints the resolved config that flags and
+files change; bad values are refused before anything starts."""
+
+import pytest
+import yaml
+
+from flows.cli import main
+from recsys.pipeline.config import PipelineConfig
+
+
+def shown(capsys, *args) -> dict:
+    assert main(["config", "show", *args]) == 0
+    return yaml.safe_load(capsys.readouterr().out)
+
+
+def test_config_show_prints_the_resolved_config_that_flags_override(capsys):
+    config = shown(capsys, "--variants", "mf,baseline", "--epochs", "3", "--seed", "7", "--no-analysis")
+    assert list(config["variants"]) == ["mf", "baseline"] and config["analysis"] is False
+    assert config["variants"]["mf"]["train"] == {**config["variants"]["mf"]["train"], "epochs": 3, "seed": 7}
+    assert config["variants"]["mf"]["train"]["lr"] == 0.015  # the variant's own default, from the registry
+    assert PipelineConfig.model_validate(config).split.seed == 7
+
+
+def test_a_config_file_then_flags_then_set(tmp_path, capsys):
+    path = tmp_path / "run.yaml"
+    path.write_text("split: {kind: temporal_global}\nvariants:\n  wide_deep:\n    model: {dim: 16}\n")
+    config = shown(capsys, "--config", str(path), "--set", "variants.wide_deep.train.lr=0.004", "--seeds", "2")
+    assert config["split"]["kind"] == "temporal_global" and config["seeds"] == 2
+    assert config["variants"]["wide_deep"]["model"]["dim"] == 16
+    assert config["variants"]["wide_deep"]["train"]["lr"] == 0.004
+
+
+def test_bad_settings_exit_2_with_one_error_line(tmp_path, capsys):
+    assert main(["config", "show", "--set", "variants.mf.model.dimm=3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: config: variants.mf.model.dimm: Extra inputs") and err.count("\n") == 1
+    assert main(["config", "show", "--variants", "blend"]) == 2
+    assert "ensemble of" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["train-all", "--seeds", "0"])
+    assert stop.value.code == 2 and "--seeds: must be 1 or more" in capsys.readouterr().err

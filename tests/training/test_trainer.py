@@ -1,0 +1,97 @@
+import numpy as np
+import pytest
+import torch
+
+from recsys.data.tensors import RatingTensors
+from recsys.data.vocab import UNKNOWN_IDX
+from recsys.evaluation.predictions import predict
+from recsys.models import build_model
+from recsys.training.config import TrainConfig
+from recsys.training.trainer import Callback, EarlyStopping, EpochStats, _shuffle, train_model
+
+
+def stats(epoch, val):
+    return EpochStats(epoch, 1.0, val, 1.0, 1.0)
+
+
+def test_early_stopping_counts_patience_from_the_best_epoch():
+    model = torch.nn.Linear(1, 1)
+    stopper = EarlyStopping(patience=2)
+    assert [stopper.on_epoch_end(stats(e, v), model) for e, v in enumerate([0.9, 0.8, 0.85, 0.79, 0.8, 0.81], 1)] == [
+        False,
+        False,
+        False,
+        False,
+        False,
+        True,
+    ]
+    assert (stopper.best_epoch, stopper.best_val_mse) == (4, 0.79)
+
+
+class RecordPredictions(Callback):
+    def __init__(self, val):
+        self.val, self.by_epoch = val, {}
+
+    def on_epoch_end(self, stats, model):
+        self.by_epoch[stats.epoch] = predict(model, self.val)
+        return False
+
+
+def test_trainer_restores_the_best_epoch_and_reports_history(tiny_prepared):
+    model = build_model("mf", {"l2": 0.0}, tiny_prepared.shape, seed=0)
+    val = tiny_prepared.tensors("val")
+    recorder = RecordPredictions(val)
+    # a high learning rate without regularisation over-fits the tiny data within a few epochs
+    config = TrainConfig(epochs=12, batch_size=64, lr=0.05, patience=3, unknown_id_rate=0.0)
+    result = train_model(model, tiny_prepared.tensors("train"), val, config, (recorder,))
+    assert 1 <= result.best_epoch < len(result.history) <= 12
+    assert result.best_val_mse == min(s.val_mse for s in result.history)
+    assert np.array_equal(predict(model, val), recorder.by_epoch[result.best_epoch])
+    assert all(s.ratings_per_second > 0 for s in result.history)
+
+
+def test_trainer_is_deterministic_for_a_seed(tiny_prepared):
+    def run():
+        model = build_model("baseline", None, tiny_prepared.shape, seed=4)
+        config = TrainConfig(epochs=2, batch_size=64, seed=4)
+        return train_model(model, tiny_prepared.tensors("train"), tiny_prepared.tensors("val"), config).history
+
+    assert [s.val_mse for s in run()] == [s.val_mse for s in run()]
+
+
+def test_callback_can_stop_training(tiny_prepared):
+    class StopNow(Callback):
+        def on_epoch_end(self, stats, model):
+            return True
+
+    model = build_model("mf", None, tiny_prepared.shape, seed=0)
+    result = train_model(
+        model,
+        tiny_prepared.tensors("train"),
+        tiny_prepared.tensors("val"),
+        TrainConfig(epochs=5, batch_size=64),
+        (StopNow(),),
+    )
+    assert len(result.history) == 1
+
+
+def test_trainer_refuses_empty_validation(tiny_prepared):
+    model = build_model("mf", None, tiny_prepared.shape, seed=0)
+    empty = tiny_prepared.tensors("val")
+    empty = type(empty)(empty.user_idx[:0], empty.movie_idx[:0], empty.rating[:0])
+    with pytest.raises(ValueError, match="validation rows"):
+        train_model(model, tiny_prepared.tensors("train"), empty, TrainConfig(epochs=1))
+
+
+def test_each_epoch_shuffles_the_rows_and_sends_about_the_configured_share_of_ids_to_the_unknown_slot():
+    n = 10_000
+    ids = torch.arange(1, n + 1)
+    data = RatingTensors(ids, ids.clone(), ids.float())
+    out = _shuffle(data, 0.1, torch.Generator().manual_seed(0))
+    assert torch.equal(out.rating.sort().values, data.rating)  # every row once, ratings untouched
+    kept = out.user_idx != UNKNOWN_IDX
+    assert torch.equal(out.user_idx[kept], out.rating[kept].long())  # the user ids still match their rows
+    for idx in (out.user_idx, out.movie_idx):
+        assert 0.09 < float((idx == UNKNOWN_IDX).float().mean()) <= 0.1  # 1000 draws, a few repeated
+    both = float(((out.user_idx == UNKNOWN_IDX) & (out.movie_idx == UNKNOWN_IDX)).float().mean())
+    assert both < 0.02  # users and movies are dropped independently, not on the same rows
