@@ -16,13 +16,22 @@ from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from recsys import columns as C
-from recsys.analysis.run import RunData, analyse_run, save_analysis
+from recsys.analysis.run import RunData, SeedRun, analyse_run, predict_split_tests, save_analysis
 from recsys.data import io
 from recsys.data.features import build_features
 from recsys.data.split import rows_of
 from recsys.models.checkpoint import load_checkpoint
 from tasks import tracking
 from tasks.runtime import work_dir
+
+
+@dataclass(frozen=True)
+class SeedInputs:
+    """A further seed of a multi-seed run: its split and its variants' checkpoints."""
+
+    seed: int
+    split_path: str
+    checkpoints: dict[str, str]  # variant -> checkpoint file
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,7 @@ class RunInputs:
     variant_runs: dict[str, str]  # variant -> its MLflow run id
     seed: int
     run_info: dict[str, str]
+    other_seeds: tuple[SeedInputs, ...] = ()
 
 
 @task(name="fetch-run-inputs", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
@@ -50,29 +60,40 @@ def fetch_run_inputs(run_id: str) -> RunInputs:
     split = client.download_artifacts(run_id, "data/split.parquet", str(folder))
     movies = client.download_artifacts(run_id, "data/movies.parquet", str(folder))
     children = client.search_runs(
-        [parent.info.experiment_id],
-        f"tags.mlflow.parentRunId = '{run_id}' and tags.seed = '{seed}'",
-        order_by=["attributes.start_time ASC"],
+        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'", order_by=["attributes.start_time ASC"]
     )
-    checkpoints, runs = {}, {}
+    by_seed: dict[int, dict[str, str]] = {}
+    runs = {}
     for child in children:
-        variant = child.data.tags["variant"]
-        local = Path(client.download_artifacts(child.info.run_id, "checkpoint", str(folder / variant)))
-        checkpoints[variant] = str(next(local.glob("*.pt")))
-        runs[variant] = child.info.run_id
-        history = {key: client.get_metric_history(child.info.run_id, key) for key in ("train_mse", "val_mse")}
-        frame = pd.DataFrame(
-            {"epoch": [m.step for m in history["val_mse"]]}
-            | {key: [m.value for m in sorted(ms, key=lambda m: m.step)] for key, ms in history.items()}
-        )
-        io.write_parquet(frame.sort_values("epoch"), folder / variant / "history.parquet")
+        variant, child_seed = child.data.tags["variant"], int(child.data.tags["seed"])
+        target = folder / f"seed-{child_seed}" / variant
+        local = Path(client.download_artifacts(child.info.run_id, "checkpoint", str(target)))
+        by_seed.setdefault(child_seed, {})[variant] = str(next(local.glob("*.pt")))
+        if child_seed == int(seed):
+            runs[variant] = child.info.run_id
+            write_history(client, child.info.run_id, folder / variant / "history.parquet")
+    others = tuple(
+        SeedInputs(s, client.download_artifacts(run_id, f"data/seed-{s}/split.parquet", str(folder)), paths)
+        for s, paths in sorted(by_seed.items())
+        if s != int(seed)
+    )
     info = {
         "run id": run_id,
         "data fingerprint": parent.data.params.get("data_fingerprint", "?"),
         "split": parent.data.params.get("split.kind", "?"),
-        "seed": seed,
+        "seed": seed if not others else f"{seed} (and {', '.join(str(o.seed) for o in others)} for the claims)",
     }
-    return RunInputs(run_id, str(folder), split, movies, checkpoints, runs, int(seed), info)
+    return RunInputs(run_id, str(folder), split, movies, by_seed.get(int(seed), {}), runs, int(seed), info, others)
+
+
+def write_history(client, run_id: str, path: Path) -> None:
+    """The variant run's per-epoch train_mse and val_mse as a Parquet table (epoch, train_mse, val_mse)."""
+    history = {key: client.get_metric_history(run_id, key) for key in ("train_mse", "val_mse")}
+    frame = pd.DataFrame(
+        {"epoch": [m.step for m in sorted(history["val_mse"], key=lambda m: m.step)]}
+        | {key: [m.value for m in sorted(ms, key=lambda m: m.step)] for key, ms in history.items()}
+    )
+    io.write_parquet(frame, path)
 
 
 def load_run_data(inputs: RunInputs) -> RunData:
@@ -86,7 +107,17 @@ def load_run_data(inputs: RunInputs) -> RunData:
     features = build_features(rows_of(split, C.TRAIN), movies, user_vocab, movie_vocab)
     histories = {v: io.read_parquet(Path(inputs.folder) / v / "history.parquet") for v in inputs.checkpoints}
     models = {variant: one.model for variant, one in loaded.items()}
-    return RunData(split, movies, user_vocab, movie_vocab, features, models, histories, inputs.seed)
+    seeds = tuple(load_seed_run(other) for other in inputs.other_seeds)
+    return RunData(split, movies, user_vocab, movie_vocab, features, models, histories, inputs.seed, seeds)
+
+
+def load_seed_run(inputs: SeedInputs) -> SeedRun:
+    """A further seed's test-row predictions (its models are loaded one at a time and let go)."""
+    split = io.read_parquet(Path(inputs.split_path))
+    predictions = {
+        variant: predict_split_tests(load_checkpoint(Path(path)), split) for variant, path in inputs.checkpoints.items()
+    }
+    return SeedRun(inputs.seed, split, predictions)
 
 
 @task(name="analyse-run", cache_policy=NO_CACHE)

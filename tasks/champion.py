@@ -30,24 +30,43 @@ class Champion:
 
 
 def load_champion(alias: str = CHAMPION) -> Champion:
-    """Download the model behind ``movielens-rating@alias`` and what its run stored beside it."""
+    """The model behind ``movielens-rating@alias`` and what its run stored beside it."""
     client = tracking.client()
     version = client.get_model_version_by_alias(REGISTERED_MODEL, alias)
-    folder = Path(tempfile.mkdtemp(prefix="recsys-champion-"))
-    loaded = load_registered(alias, folder)
+    loaded = load_version(version.version)
     parent = client.get_run(version.tags["run_id"]).data.tags["mlflow.parentRunId"]
-    split = pd.read_parquet(client.download_artifacts(parent, "data/split.parquet", str(folder)))
-    movies = pd.read_parquet(client.download_artifacts(parent, "data/movies.parquet", str(folder)))
+    split, movies = read_run_tables(parent, ("data/split.parquet", "data/movies.parquet"))
     train = rows_of(split, C.TRAIN)
     return Champion(
         loaded.variant, version.version, loaded.model, loaded.user_vocab, loaded.movie_vocab, train, movies, parent
     )
 
 
-def load_registered(alias: str, folder: Path) -> TrainedModel:
-    """The checkpoint behind ``movielens-rating@alias``, downloaded into ``folder`` and loaded."""
-    local = Path(mlflow.artifacts.download_artifacts(f"models:/{REGISTERED_MODEL}@{alias}", dst_path=str(folder)))
-    return load_checkpoint(next(local.rglob("*.pt")))
+def load_version(version: str | int) -> TrainedModel:
+    """Version ``version`` of the registered model, downloaded into a fresh temporary folder (removed after
+    loading, so no file of another version can be picked up) and loaded."""
+    with tempfile.TemporaryDirectory(prefix="recsys-model-") as folder:
+        uri = f"models:/{REGISTERED_MODEL}/{version}"
+        local = Path(mlflow.artifacts.download_artifacts(uri, dst_path=folder))
+        (checkpoint,) = local.rglob("*.pt")
+        return load_checkpoint(checkpoint)
+
+
+def read_run_text(run_id: str, path: str) -> str | None:
+    """The text artifact ``path`` of run ``run_id``, or None when the run has none."""
+    client = tracking.client()
+    folder, _, _ = path.rpartition("/")
+    if path not in {a.path for a in client.list_artifacts(run_id, folder or None)}:
+        return None
+    with tempfile.TemporaryDirectory(prefix="recsys-run-") as tmp:
+        return Path(client.download_artifacts(run_id, path, tmp)).read_text()
+
+
+def read_run_tables(run_id: str, paths: tuple[str, ...]) -> list[pd.DataFrame]:
+    """The Parquet artifacts ``paths`` of run ``run_id``, read through a temporary folder."""
+    client = tracking.client()
+    with tempfile.TemporaryDirectory(prefix="recsys-run-") as folder:
+        return [pd.read_parquet(client.download_artifacts(run_id, path, folder)) for path in paths]
 
 
 def with_titles(frame: pd.DataFrame, movies: pd.DataFrame) -> pd.DataFrame:

@@ -1,8 +1,13 @@
-"""Register-models and promote tasks: every variant becomes a version of ``movielens-rating``; the run's
-best by validation MSE (never by test rows) gets the ``challenger`` alias, and takes ``champion`` only when
-it beats the current champion's test MSE on the same test rows by a margin (:mod:`recsys.evaluation.promotion`)."""
+"""Register-models and promote tasks: every variant becomes a version of ``movielens-rating`` (once, however
+often the task is retried); the run's best by validation MSE gets the ``challenger`` alias, and takes
+``champion`` only when it predicts better than the champion on rows neither learned from, by the rule of
+:mod:`recsys.evaluation.promotion`. The alias moves by compare-and-set: under the registry lock, the
+champion is read again just before the move and the decision is made against that one."""
 
-from mlflow.exceptions import MlflowException
+from dataclasses import dataclass
+
+import pandas as pd
+import yaml
 from prefect import get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -10,12 +15,27 @@ from prefect.cache_policies import NO_CACHE
 import mlflow
 from recsys import columns as C
 from recsys.data.split import rows_of
-from recsys.evaluation.predictions import predict_ids, regression_metrics
-from recsys.evaluation.promotion import Contender, PromotionConfig, decide_promotion, decision_markdown
+from recsys.evaluation.predictions import predict_ids
+from recsys.evaluation.promotion import (
+    RETRAINED_RECIPE,
+    UNSEEN_ROWS,
+    Comparison,
+    Contender,
+    Decision,
+    PromotionConfig,
+    compare,
+    decide_promotion,
+    decision_markdown,
+    unseen_rows,
+)
+from recsys.models.checkpoint import TrainedModel
+from recsys.pipeline.config import PipelineConfig
+from recsys.pipeline.recipe import train_recipe
 from tasks import tracking
-from tasks.champion import load_registered
-from tasks.handles import EvaluatedVariant, PreparedData, RegisteredVariant, load_prepared
-from tasks.runtime import CHALLENGER, CHAMPION, REGISTERED_MODEL, work_dir
+from tasks.champion import load_version, read_run_tables, read_run_text
+from tasks.handles import EvaluatedVariant, PreparedData, RegisteredVariant, load_features, load_prepared
+from tasks.registry_lock import registry_lock
+from tasks.runtime import CHALLENGER, CHAMPION, REGISTERED_MODEL
 
 
 def challenger_of(registered: list[RegisteredVariant]) -> RegisteredVariant:
@@ -23,17 +43,22 @@ def challenger_of(registered: list[RegisteredVariant]) -> RegisteredVariant:
     return min(registered, key=lambda r: r.evaluated.best_val_mse)
 
 
+def find_or_register(client, result: EvaluatedVariant) -> int:
+    """The version registered from ``result``'s run: found by its run id if an earlier try made it already."""
+    found = client.search_model_versions(f"name = '{REGISTERED_MODEL}' and tags.run_id = '{result.run_id}'")
+    if found:
+        return min(int(v.version) for v in found)
+    tags = {"variant": result.variant, "run_id": result.run_id}
+    return int(mlflow.register_model(result.model_uri, REGISTERED_MODEL, tags=tags).version)
+
+
 @task(name="register-models", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
 def register_models(results: list[EvaluatedVariant], seed: int, parent_run_id: str) -> list[RegisteredVariant]:
     """Register each variant's model of the run's own ``seed`` (the first; further seeds only measure the
-    spread) and point ``challenger`` at the best by validation MSE."""
+    spread), each once, and point ``challenger`` at the best by validation MSE."""
     client = tracking.client()
-    registered = []
-    for result in (r for r in results if r.seed == seed):
-        version = mlflow.register_model(
-            result.model_uri, REGISTERED_MODEL, tags={"variant": result.variant, "run_id": result.run_id}
-        )
-        registered.append(RegisteredVariant(result, int(version.version)))
+    with registry_lock():  # version numbers are handed out one registration at a time
+        registered = [RegisteredVariant(r, find_or_register(client, r)) for r in results if r.seed == seed]
     best = challenger_of(registered)
     client.set_registered_model_alias(REGISTERED_MODEL, CHALLENGER, str(best.version))
     client.set_tag(parent_run_id, "challenger_variant", best.evaluated.variant)
@@ -43,47 +68,118 @@ def register_models(results: list[EvaluatedVariant], seed: int, parent_run_id: s
     return registered
 
 
+@dataclass(frozen=True)
+class Compared:
+    """The rows a comparison was made on, with both models' predictions."""
+
+    rows: pd.DataFrame  # user_id, movie_id, rating, challenger, champion
+    comparison: Comparison
+
+
 @task(name="promote-challenger", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
 def promote_challenger(
     registered: list[RegisteredVariant], prepared: PreparedData, parent_run_id: str, promotion: PromotionConfig
 ) -> dict:
-    """Compare the challenger with the champion on this run's test rows; move ``champion`` only if it wins.
-    The decision is logged as the parent run's ``promotion`` tag and ``promotion.md``, and in Prefect."""
-    client = tracking.client()
+    """Under the registry lock: read the champion, compare the challenger with it on rows neither learned
+    from (or recipe against recipe), move ``champion`` only if the challenger wins. The decision and its
+    numbers: the parent run's ``promotion`` tag, ``promotion.md`` and ``promotion/compared_rows.parquet``,
+    and a Prefect markdown artifact."""
+    client, logger = tracking.client(), get_run_logger()
     best = challenger_of(registered)
-    challenger = Contender(str(best.version), best.evaluated.variant, best.evaluated.test_mse)
-    champion, same_rows = current_champion(client, prepared)
-    decision = decide_promotion(challenger, champion, promotion.margin, same_rows)
-    if decision.promote:
-        client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, challenger.version)
-        client.set_tag(parent_run_id, "champion_variant", challenger.variant)
-    client.set_tag(parent_run_id, "promotion", "promoted" if decision.promote else "kept")
+    with registry_lock() as lock:
+        logger.info("promotion holds the %s", lock)
+        decision, compared = judge(client, best, prepared, promotion)
+        if decision.promote:
+            client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, str(best.version))
+            client.set_tag(parent_run_id, "champion_variant", best.evaluated.variant)
+        client.set_tag(parent_run_id, "promotion", decision.tag())
     markdown = decision_markdown(decision)
     client.log_text(parent_run_id, markdown, "promotion.md")
+    if compared is not None:
+        tracking.log_frame(client, parent_run_id, compared.rows, "promotion/compared_rows.parquet")
+        client.log_metric(parent_run_id, "promotion_compared_rows", compared.comparison.rows)
     create_markdown_artifact(key="promotion", markdown=markdown, description="challenger against champion")
-    get_run_logger().info("promotion: %s", decision.reason)
+    logger.info("promotion: %s", decision.tag())
     return decision.to_dict()
 
 
-def current_champion(client, prepared: PreparedData) -> tuple[Contender | None, bool]:
-    """The champion's test MSE on this run's test rows, and whether those are the rows it was scored on
-    (same data fingerprint and split); if not, it is scored again here. (None, True) without a champion."""
+def judge(
+    client, best: RegisteredVariant, prepared: PreparedData, promotion: PromotionConfig
+) -> tuple[Decision, Compared | None]:
+    """The decision against the champion as it is now (read here, inside the lock)."""
+    champion_version = current_champion_version(client)
+    if champion_version is None or int(champion_version.version) == best.version:
+        me = Contender(str(best.version), best.evaluated.variant, best.evaluated.test_mse)
+        champion = None if champion_version is None else me
+        return decide_promotion(me, champion, None, promotion), None
+    compared = compare_with_champion(client, champion_version, load_version(best.version), prepared, promotion)
+    rows = compared.rows
+    mse = {who: float(((rows[who] - rows[C.RATING]) ** 2).mean()) for who in ("challenger", "champion")}
+    me = Contender(str(best.version), best.evaluated.variant, mse["challenger"])
+    them = Contender(champion_version.version, champion_version.tags.get("variant", "?"), mse["champion"])
+    return decide_promotion(me, them, compared.comparison, promotion), compared
+
+
+def current_champion_version(client):
+    """The model version the ``champion`` alias points to now, or None."""
+    from mlflow.exceptions import MlflowException
+
     try:
-        version = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
+        return client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
     except MlflowException:
-        return None, True
-    run = client.get_run(version.tags["run_id"])
-    params = run.data.params
-    same = params.get("data_fingerprint") == prepared.fingerprint and params.get("split") == prepared.split_name
-    if same:
-        return Contender(version.version, version.tags["variant"], float(run.data.metrics["test_mse"])), True
-    return Contender(version.version, version.tags["variant"], rescore_champion(prepared)), False
+        return None
 
 
-def rescore_champion(prepared: PreparedData) -> float:
-    """The champion's test MSE on this run's test rows (the data or the split changed since it was scored)."""
-    loaded = load_registered(CHAMPION, work_dir() / "champion")
+def compare_with_champion(
+    client, champion_version, challenger: TrainedModel, prepared: PreparedData, promotion: PromotionConfig
+) -> Compared:
+    """This run's test rows the champion never learned from, when there are enough of them; else the
+    champion's recipe retrained on this run's split, compared on all this run's test rows."""
+    champion_parent = client.get_run(champion_version.tags["run_id"]).data.tags["mlflow.parentRunId"]
+    (champion_split,) = read_run_tables(champion_parent, ("data/split.parquet",))
+    seen = champion_split[champion_split[C.SPLIT].isin([C.TRAIN, C.VAL])]
     test = rows_of(load_prepared(prepared).split, C.TEST)
-    return regression_metrics(test[C.RATING], predict_ids(loaded.model, loaded.user_vocab, loaded.movie_vocab, test))[
-        "mse"
-    ]
+    unseen = unseen_rows(test, seen)
+    if len(unseen) >= promotion.min_compared_rows:
+        why = (
+            f"{len(unseen)} of this run's {len(test)} test rows are pairs the champion never learned from "
+            f"(its training and validation rows excluded): both models are scored on those."
+        )
+        champion = load_version(champion_version.version)
+        return scored(unseen, challenger, champion, Comparing(UNSEEN_ROWS, why, promotion, prepared.split_seed))
+    why = (
+        f"only {len(unseen)} of this run's test rows are new to the champion (fewer than "
+        f"{promotion.min_compared_rows}): its recorded config was retrained on this run's split, and both "
+        f"recipes are scored on this run's {len(test)} test rows."
+    )
+    recipe = retrain_champion_recipe(champion_parent, champion_version.tags["variant"], prepared)
+    return scored(test, challenger, recipe, Comparing(RETRAINED_RECIPE, why, promotion, prepared.split_seed))
+
+
+@dataclass(frozen=True)
+class Comparing:
+    basis: str
+    why: str
+    promotion: PromotionConfig
+    seed: int
+
+
+def scored(rows: pd.DataFrame, challenger: TrainedModel, champion: TrainedModel, how: Comparing) -> Compared:
+    """Both models' predictions on ``rows`` (each through its own vocabularies) and the comparison."""
+    frame = rows[[C.USER_ID, C.MOVIE_ID, C.RATING]].reset_index(drop=True)
+    for name, model in (("challenger", challenger), ("champion", champion)):
+        frame[name] = predict_ids(model.model, model.user_vocab, model.movie_vocab, frame)
+    predicted = frame["challenger"].to_numpy(), frame["champion"].to_numpy()
+    comparison = compare(frame[C.RATING].to_numpy(), *predicted, how.basis, how.why, how.promotion, how.seed)
+    return Compared(frame, comparison)
+
+
+def retrain_champion_recipe(champion_parent: str, variant: str, prepared: PreparedData) -> TrainedModel:
+    """The champion's variant as its run's ``config.yaml`` made it, trained on this run's split and seed."""
+    text = read_run_text(champion_parent, "config.yaml")
+    if text is None:
+        raise ValueError(f"the champion's run {champion_parent} has no config.yaml to retrain its recipe from")
+    config = PipelineConfig.model_validate(yaml.safe_load(text)).for_seed(prepared.split_seed)
+    data = load_prepared(prepared)
+    model = train_recipe(config, variant, data, load_features(prepared))
+    return TrainedModel(variant, model, data.user_vocab, data.movie_vocab)

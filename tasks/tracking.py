@@ -4,7 +4,6 @@ Tasks address runs by id through ``MlflowClient`` rather than through the fluent
 stay correct whichever thread or process Prefect runs them in.
 """
 
-import json
 import tempfile
 from pathlib import Path
 
@@ -74,10 +73,11 @@ def log_params(mlflow_client: MlflowClient, run_id: str, params: dict) -> None:
         mlflow_client.log_batch(run_id, params=flat[start : start + MAX_PARAMS_PER_BATCH])
 
 
-def log_json(mlflow_client: MlflowClient, run_id: str, payload: dict, artifact_file: str) -> None:
-    """Write ``payload`` as JSON to ``artifact_file`` (a path inside the run's artifacts)."""
+def log_frame(mlflow_client: MlflowClient, run_id: str, frame, artifact_file: str) -> None:
+    """Log ``frame`` as Parquet at ``artifact_file`` (a path inside the run's artifacts)."""
+    from recsys.data import io
+
     folder, _, name = artifact_file.rpartition("/")
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        path.write_text(json.dumps(payload, indent=2, default=str))
+        path = io.write_parquet(frame, Path(tmp) / name)
         mlflow_client.log_artifact(run_id, str(path), artifact_path=folder or None)

@@ -175,16 +175,17 @@ def test_a_worse_run_leaves_the_champion_where_it_was(trained, real_data):
     _, client = trained
     before = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
     (first,) = runs(client, "tags.pipeline = 'train-all'")
-    assert first.data.tags["promotion"] == "promoted"  # the store had no champion
+    assert first.data.tags["promotion"] == "promoted: no champion yet"
     rows = train_all(run_config(real_data, ["mf"], epochs=1, analysis=False))
     after = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
     assert after.version == before.version
     challenger = client.get_model_version_by_alias(REGISTERED_MODEL, "challenger")
     assert challenger.tags["run_id"] == rows[0].run_id
     second = runs(client, "tags.pipeline = 'train-all'")[0]
-    assert second.data.tags["promotion"] == "kept"
+    assert second.data.tags["promotion"].startswith("kept: gain ")
     note = open(client.download_artifacts(second.info.run_id, "promotion.md")).read()
-    assert "not promoted; the champion stays" in note and "the same test rows" in note
+    assert "not promoted; the champion stays" in note and "Rule applied: **unseen rows**" in note
+    assert "20001 of this run's 20001 test rows" in note  # the same split: every test row is new to both
 
 
 def test_retrain_skips_when_the_champion_learned_this_data_with_these_settings(trained, real_data):
@@ -288,7 +289,9 @@ def test_several_seeds_log_mean_and_std_per_variant(harness, real_data):
     assert parent.data.metrics["mf_test_mse_std"] == pytest.approx(abs(mse[0] - mse[1]) / 2**0.5)
     assert parent.data.params["split_seed"] == "7"
     note = open(client.download_artifacts(parent.info.run_id, "promotion.md")).read()
-    assert "rescored" in note  # another split: the champion was scored again on these test rows
+    assert "Rule applied: **unseen rows**" in note  # another split: only rows new to the champion count
+    compared = pd.read_parquet(client.download_artifacts(parent.info.run_id, "promotion/compared_rows.parquet"))
+    assert 2000 < len(compared) < 20001 and list(compared.columns)[-2:] == ["challenger", "champion"]
     assert {r.data.tags["seed"] for r in runs(client, f"tags.mlflow.parentRunId = '{parent.info.run_id}'")} == {
         "7",
         "8",

@@ -4,13 +4,18 @@ Verdicts are "held", "partly" or "did not hold" (or "not measured" when the run 
 needs). Gaps between two variants count only when a paired bootstrap on the test rows says they are real.
 """
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 import torch
 
 from recsys import columns as C
 from recsys.data.split import rows_of
+from recsys.data.tensors import ModelShape
+from recsys.data.vocab import fit_vocabulary
 from recsys.evaluation.metrics.bootstrap import percentile_interval, resampled_means
+from recsys.evaluation.predictions import predict_ids
 from recsys.models.biases import fit_biases
 
 RECURRENT = ("lstm", "gru", "bilstm")
@@ -29,21 +34,37 @@ def study_claims(analysis, data) -> pd.DataFrame:
     return pd.DataFrame([check(analysis, data) for check in checks], columns=["claim", "verdict", "evidence"])
 
 
-def _test_predictions(analysis, data) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    return rows_of(data.split, C.TEST), analysis.predictions
+@dataclass(frozen=True)
+class SeedRows:
+    """One seed's split and its variants' test-row predictions."""
+
+    seed: int
+    split: pd.DataFrame
+    predictions: dict[str, np.ndarray]
+
+    def test(self) -> pd.DataFrame:
+        return rows_of(self.split, C.TEST)
 
 
-def bias_only_predictions(data, test: pd.DataFrame) -> np.ndarray:
-    """Global mean plus user and movie biases (ridge-fitted on the training rows), clipped: no embeddings."""
-    train = rows_of(data.split, C.TRAIN)
-    users = torch.tensor(data.user_vocab.encode(train[C.USER_ID].to_numpy()))
-    movies = torch.tensor(data.movie_vocab.encode(train[C.MOVIE_ID].to_numpy()))
+def seed_rows(analysis, data) -> list[SeedRows]:
+    """The run's own seed first, then each further seed of a multi-seed run."""
+    others = [SeedRows(s.seed, s.split, s.predictions) for s in data.other_seeds]
+    return [SeedRows(data.seed, data.split, analysis.predictions), *others]
+
+
+def bias_only_predictions(split: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
+    """Global mean plus user and movie biases (ridge-fitted on ``split``'s training rows), clipped: no
+    embeddings. (N,) for the rows of ``test``."""
+    train = rows_of(split, C.TRAIN)
+    user_vocab, movie_vocab = fit_vocabulary(train[C.USER_ID]), fit_vocabulary(train[C.MOVIE_ID])
+    users = torch.tensor(user_vocab.encode(train[C.USER_ID].to_numpy()))
+    movies = torch.tensor(movie_vocab.encode(train[C.MOVIE_ID].to_numpy()))
     ratings = torch.tensor(train[C.RATING].to_numpy(np.float64))
-    shape = next(iter(data.models.values())).shape
-    bu, bm = fit_biases(users, movies, ratings - ratings.mean(), shape)
-    u, m = data.user_vocab.encode(test[C.USER_ID].to_numpy()), data.movie_vocab.encode(test[C.MOVIE_ID].to_numpy())
-    predicted = float(ratings.mean()) + bu.numpy()[u] + bm.numpy()[m]
-    return np.clip(predicted, shape.rating_min, shape.rating_max)
+    low, high, mean = float(ratings.min()), float(ratings.max()), float(ratings.mean())
+    shape = ModelShape(user_vocab.size, movie_vocab.size, low, high, mean)
+    bu, bm = fit_biases(users, movies, ratings - mean, shape)
+    u, m = user_vocab.encode(test[C.USER_ID].to_numpy()), movie_vocab.encode(test[C.MOVIE_ID].to_numpy())
+    return np.clip(mean + bu.numpy()[u] + bm.numpy()[m], low, high)
 
 
 def paired_gaps(y: np.ndarray, predictions: dict[str, np.ndarray], reference: np.ndarray, seed: int) -> dict:
@@ -66,39 +87,72 @@ def paired_gaps(y: np.ndarray, predictions: dict[str, np.ndarray], reference: np
     return out
 
 
+def gaps_over_seeds(runs: list[SeedRows], names: list[str], reference) -> dict[str, list[dict]]:
+    """Per variant in ``names``: its paired gap to ``reference(run)`` (predictions (N,)) on each seed's test
+    rows, in seed order."""
+    per_seed = []
+    for run in runs:
+        test = run.test()
+        y = test[C.RATING].to_numpy()
+        per_seed.append(paired_gaps(y, {n: run.predictions[n] for n in names}, reference(run), run.seed))
+    return {name: [gaps[name] for gaps in per_seed] for name in names}
+
+
+def verdict_over_seeds(gaps: dict[str, list[dict]]) -> str:
+    """held: every variant's gap is real and negative on every seed; partly: on some; else did not hold."""
+    real = {n: [g["significant"] and g["delta_mse"] < 0 for g in gs] for n, gs in gaps.items()}
+    if all(all(flags) for flags in real.values()):
+        return "held"
+    return "partly" if any(any(flags) for flags in real.values()) else "did not hold"
+
+
+def describe_gap(name: str, gaps: list[dict]) -> str:
+    """One variant's gap: on one seed its MSE and interval; on several the mean and spread over seeds, how
+    many seeds found it real, and each seed's interval."""
+    if len(gaps) == 1:
+        g = gaps[0]
+        real = ", real" if g["significant"] else ", within noise"
+        interval = f"[{g['delta_mse_low']:+.4f}, {g['delta_mse_high']:+.4f}]"
+        return f"{name} {g['mse_a']:.4f} ({g['delta_mse']:+.4f} {interval}{real})"
+    deltas = np.array([g["delta_mse"] for g in gaps])
+    real = sum(g["significant"] and g["delta_mse"] < 0 for g in gaps)
+    intervals = " ".join(f"[{g['delta_mse_low']:+.4f}, {g['delta_mse_high']:+.4f}]" for g in gaps)
+    return (
+        f"{name} gap {deltas.mean():+.4f} ± {deltas.std(ddof=1):.4f} over {len(gaps)} seeds, real in {real} of "
+        f"{len(gaps)} (per seed {intervals})"
+    )
+
+
+def seeds_note(runs: list[SeedRows]) -> str:
+    if len(runs) == 1:
+        return f"the verdict rests on one split (seed {runs[0].seed}; --seeds N gives the spread over splits)"
+    return f"{len(runs)} splits (seeds {', '.join(str(r.seed) for r in runs)}): mean ± std over seeds"
+
+
 def embeddings_matter(analysis, data) -> tuple[str, str, str]:
     claim = "Embeddings matter (learned user and movie vectors beat user and movie biases alone)"
-    test, predictions = _test_predictions(analysis, data)
-    embedded = [n for n in ("mf", "baseline", *RECURRENT, "wide_deep") if n in predictions]
+    runs = seed_rows(analysis, data)
+    embedded = [n for n in ("mf", "baseline", *RECURRENT, "wide_deep") if n in analysis.predictions]
     if not embedded:
         return claim, "not measured", "no variant with embeddings in this run"
-    y, biases = test[C.RATING].to_numpy(), bias_only_predictions(data, test)
-    gaps = paired_gaps(y, {n: predictions[n] for n in embedded}, biases, data.seed)
-    better = [n for n, g in gaps.items() if g["significant"] and g["delta_mse"] < 0]
-    verdict = "held" if len(better) == len(embedded) else "partly" if better else "did not hold"
-    evidence = f"biases only: test MSE {gaps[embedded[0]]['mse_b']:.4f}; " + "; ".join(
-        f"{n} {g['mse_a']:.4f} ({g['delta_mse']:+.4f} [{g['delta_mse_low']:+.4f}, {g['delta_mse_high']:+.4f}])"
-        for n, g in gaps.items()
-    )
-    return claim, verdict, evidence
+    gaps = gaps_over_seeds(runs, embedded, lambda run: bias_only_predictions(run.split, run.test()))
+    biases = np.mean([g["mse_b"] for g in gaps[embedded[0]]])
+    evidence = f"{seeds_note(runs)}; biases only: test MSE {biases:.4f}; "
+    evidence += "; ".join(describe_gap(n, g) for n, g in gaps.items())
+    return claim, verdict_over_seeds(gaps), evidence
 
 
 def recurrent_beats_baseline(analysis, data) -> tuple[str, str, str]:
     claim = "The recurrent layer beats the baseline net's dense layer"
-    test, predictions = _test_predictions(analysis, data)
-    found = [n for n in RECURRENT if n in predictions]
-    if "baseline" not in predictions or not found:
+    runs = seed_rows(analysis, data)
+    found = [n for n in RECURRENT if n in analysis.predictions]
+    if "baseline" not in analysis.predictions or not found:
         return claim, "not measured", "needs baseline and a recurrent variant"
-    y = test[C.RATING].to_numpy()
-    gaps = paired_gaps(y, {n: predictions[n] for n in found}, predictions["baseline"], data.seed)
-    better = [n for n, g in gaps.items() if g["significant"] and g["delta_mse"] < 0]
-    verdict = "held" if len(better) == len(found) else "partly" if better else "did not hold"
-    evidence = f"baseline test MSE {gaps[found[0]]['mse_b']:.4f}; " + "; ".join(
-        f"{n} {g['mse_a']:.4f} (gap {g['delta_mse']:+.4f} [{g['delta_mse_low']:+.4f}, {g['delta_mse_high']:+.4f}]"
-        f"{', real' if g['significant'] else ', within noise'})"
-        for n, g in gaps.items()
-    )
-    return claim, verdict, evidence
+    gaps = gaps_over_seeds(runs, found, lambda run: run.predictions["baseline"])
+    baseline = np.mean([g["mse_b"] for g in gaps[found[0]]])
+    evidence = f"{seeds_note(runs)}; baseline test MSE {baseline:.4f}; "
+    evidence += "; ".join(describe_gap(n, g) for n, g in gaps.items())
+    return claim, verdict_over_seeds(gaps), evidence
 
 
 def best_epochs(histories: dict[str, pd.DataFrame]) -> dict[str, int]:
@@ -117,11 +171,19 @@ def overfits_after_six_epochs(analysis, data) -> tuple[str, str, str]:
     return claim, verdict, evidence
 
 
-def overfitting_gap(history: pd.DataFrame) -> float:
-    """Validation minus training MSE at the best validation epoch: how much better the model fits the
-    rows it learned from than new ones."""
-    row = history.loc[history["val_mse"].idxmin()]
-    return float(row["val_mse"] - row["train_mse"])
+def overfitting_gap(history: pd.DataFrame, train_mse: float) -> float:
+    """Validation MSE at the best validation epoch minus ``train_mse``, the training rows' MSE of the model
+    at that epoch measured in evaluation mode (dropout off, as it predicts): how much better the model fits
+    the rows it learned from than new ones. (The per-epoch training loss runs with dropout on, which would
+    flatter the nets with heavy dropout.)"""
+    return float(history["val_mse"].min() - train_mse)
+
+
+def eval_train_mse(data, name: str) -> float:
+    """MSE of variant ``name`` (its best-epoch weights, dropout off) on the run's training rows."""
+    train = rows_of(data.split, C.TRAIN)
+    predicted = predict_ids(data.models[name], data.user_vocab, data.movie_vocab, train)
+    return float(np.mean((predicted - train[C.RATING].to_numpy()) ** 2))
 
 
 def validation_rise(history: pd.DataFrame) -> float:
@@ -134,13 +196,14 @@ def wide_deep_overfits_less_scores_worse(analysis, data) -> tuple[str, str, str]
     nets = [n for n in ("baseline", *RECURRENT, "wide_deep") if n in data.histories and len(data.histories[n]) > 1]
     if "wide_deep" not in nets or len(nets) < 2:
         return claim, "not measured", "needs wide_deep and another net with a history"
-    gaps = {n: overfitting_gap(data.histories[n]) for n in nets}
+    gaps = {n: overfitting_gap(data.histories[n], eval_train_mse(data, n)) for n in nets}
     board = analysis.leaderboard.set_index("variant")["mse"]
     others = [n for n in nets if n != "wide_deep"]
     less = all(gaps["wide_deep"] < gaps[n] for n in others)
     worse = all(board["wide_deep"] > board[n] for n in others)
     verdict = "held" if less and worse else "partly" if less or worse else "did not hold"
-    evidence = "val - train MSE at the best epoch: " + ", ".join(f"{n} {g:+.4f}" for n, g in gaps.items())
+    evidence = "val - train MSE at the best epoch (train rows scored with dropout off): "
+    evidence += ", ".join(f"{n} {g:+.4f}" for n, g in gaps.items())
     rises = {n: validation_rise(data.histories[n]) for n in nets}
     evidence += "; val MSE rise over the epochs after the best: " + ", ".join(f"{n} {r:+.4f}" for n, r in rises.items())
     evidence += "; test MSE: " + ", ".join(f"{n} {board[n]:.4f}" for n in nets)

@@ -37,6 +37,7 @@ from recsys.evaluation.metrics import (
 )
 from recsys.evaluation.predictions import predict_ids
 from recsys.models import RatingModel
+from recsys.models.checkpoint import TrainedModel
 from recsys.serving import movie_vectors
 
 RATING_MATRIX = "rating matrix"  # the maps entry of the study's t-SNE of the raw ratings
@@ -45,6 +46,21 @@ MAP_MIN_RATINGS = 30  # movies on the t-SNE maps: those with 30+ training rating
 # Scoring every movie for every user costs 110 s for the ten variants on ml-latest-small (the recurrent nets
 # and kNN dominate), which alone would double the run; 70 users take a tenth of that. None: all users.
 DIVERSITY_USERS = 70
+
+
+@dataclass(frozen=True)
+class SeedRun:
+    """A further seed of a multi-seed run, as the claims read it: its split and each variant's test-row
+    predictions (N,) in split order."""
+
+    seed: int
+    split: pd.DataFrame
+    predictions: dict[str, np.ndarray]
+
+
+def predict_split_tests(loaded: TrainedModel, split: pd.DataFrame) -> np.ndarray:
+    """``loaded``'s clipped predictions (N,) of ``split``'s test rows."""
+    return predict_ids(loaded.model, loaded.user_vocab, loaded.movie_vocab, rows_of(split, C.TEST))
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,7 @@ class RunData:
     models: dict[str, RatingModel]
     histories: dict[str, pd.DataFrame]
     seed: int = 42
+    other_seeds: tuple[SeedRun, ...] = ()  # the further seeds of a multi-seed run (the claims read them)
 
 
 @dataclass

@@ -1,26 +1,71 @@
-"""The promotion rule: a run's best variant (the challenger) replaces the champion only when it scores a
-lower test MSE on the same test rows by at least a margin. Pure: the numbers come in, a decision goes out."""
+"""The promotion rule: a run's best variant by validation MSE (the challenger) replaces the champion only
+when it predicts better on rows that neither of them learned from, by more than the noise and a margin.
+
+Which rows: this run's test rows minus every (user, movie) pair the champion learned from (its training and
+validation rows: a refitted blend learned from both). When new data arrives, most of this run's test rows
+can be rows the champion was trained on, so comparing on all of them would pit a training error against a
+test error and freeze the first champion. When too few rows remain (``min_compared_rows``), the champion's
+recipe (its recorded config) is retrained on this run's split and compared recipe against recipe on this
+run's test rows instead.
+
+The decision: ``gain`` = champion MSE - challenger MSE on the compared rows, with a paired bootstrap interval;
+rule ``interval`` promotes when the interval's lower bound exceeds ``margin``, rule ``point`` when the gain
+itself does. Pure: frames and numbers in, a decision out.
+"""
 
 from dataclasses import asdict, dataclass
+from typing import Literal
 
+import numpy as np
+import pandas as pd
 from pydantic import Field
 
+from recsys import columns as C
+from recsys.evaluation.metrics.bootstrap import paired_bootstrap
 from recsys.strict import StrictConfig
+
+UNSEEN_ROWS, RETRAINED_RECIPE, NO_CHAMPION, ALREADY_CHAMPION = (
+    "unseen rows",
+    "retrained recipe",
+    "no champion",
+    "already champion",
+)
 
 
 class PromotionConfig(StrictConfig):
     """When a run's challenger replaces the champion."""
 
-    margin: float = Field(0.0, ge=0, description="the test MSE gain over the champion must exceed this")
+    margin: float = Field(0.0, ge=0, description="the MSE gain over the champion must exceed this")
+    rule: Literal["interval", "point"] = Field(
+        "interval", description="interval: the gain's 95% lower bound must exceed the margin; point: the gain"
+    )
+    min_compared_rows: int = Field(
+        2000, ge=1, description="fewer unseen rows than this: retrain the champion's recipe on this run's split"
+    )
+    level: float = Field(0.95, gt=0, lt=1, description="confidence level of the gain's interval")
+    n_boot: int = Field(1000, ge=100, description="bootstrap resamples of the compared rows")
 
 
 @dataclass(frozen=True)
 class Contender:
-    """A model in the comparison: its registry version, variant and test MSE on the compared rows."""
+    """A model in the comparison: its registry version, variant and MSE on the compared rows."""
 
     version: str
     variant: str
-    test_mse: float
+    mse: float
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What was compared: which rule chose the rows, how many, and the gain (champion MSE minus challenger
+    MSE, positive when the challenger is better) with its paired bootstrap interval."""
+
+    basis: str  # UNSEEN_ROWS or RETRAINED_RECIPE
+    rows: int
+    gain: float
+    gain_low: float
+    gain_high: float
+    why: str
 
 
 @dataclass(frozen=True)
@@ -29,49 +74,94 @@ class Decision:
     reason: str
     challenger: Contender
     champion: Contender | None  # None when there was no champion yet
+    comparison: Comparison | None
+    rule: str
     margin: float
-    same_rows: bool  # False: the data or split changed and the champion was scored again on the new rows
 
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def tag(self) -> str:
+        """A one-line summary for the run's ``promotion`` tag: the outcome first, then the numbers."""
+        head = "promoted" if self.promote else "kept"
+        c = self.comparison
+        if c is None:
+            return f"{head}: {self.reason}"
+        return (
+            f"{head}: gain {c.gain:+.4f} [{c.gain_low:+.4f}, {c.gain_high:+.4f}] on {c.rows} rows "
+            f"({c.basis}, rule {self.rule}, margin {self.margin:g})"
+        )
+
+
+def unseen_rows(test: pd.DataFrame, seen: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``test`` whose (user_id, movie_id) pair is not among ``seen``'s (the rows a model learned
+    from), in ``test``'s order."""
+    pairs = pd.MultiIndex.from_frame(seen[[C.USER_ID, C.MOVIE_ID]])
+    keep = ~pd.MultiIndex.from_frame(test[[C.USER_ID, C.MOVIE_ID]]).isin(pairs)
+    return test.loc[keep]
+
+
+def compare(
+    ratings: np.ndarray,
+    challenger: np.ndarray,
+    champion: np.ndarray,
+    basis: str,
+    why: str,
+    config: PromotionConfig,
+    seed: int = 0,
+) -> Comparison:
+    """The gain of ``challenger`` over ``champion`` predictions (N,) on ``ratings`` (N,), with its interval."""
+    paired = paired_bootstrap(ratings, champion, challenger, n_boot=config.n_boot, seed=seed, level=config.level)
+    low, high = paired["delta_mse_low"], paired["delta_mse_high"]
+    return Comparison(basis, len(ratings), paired["delta_mse"], low, high, why)
+
 
 def decide_promotion(
-    challenger: Contender, champion: Contender | None, margin: float, same_rows: bool = True
+    challenger: Contender, champion: Contender | None, comparison: Comparison | None, config: PromotionConfig
 ) -> Decision:
-    """Promote when there is no champion, or when the challenger's test MSE is below the champion's by more
-    than ``margin`` (both on the same test rows)."""
-    if margin < 0:
-        raise ValueError(f"the promotion margin must be 0 or more, got {margin}")
+    """Promote when there is no champion, or when the gain clears the margin by the configured rule; a
+    challenger that is the champion already (a retried promotion that had moved the alias) stays promoted."""
     if champion is None:
-        return Decision(True, "no champion yet", challenger, None, margin, same_rows)
-    gain = champion.test_mse - challenger.test_mse
-    if gain > margin:
-        reason = f"test MSE {challenger.test_mse:.4f} beats the champion's {champion.test_mse:.4f} by {gain:.4f}"
-    else:
-        reason = (
-            f"test MSE {challenger.test_mse:.4f} does not beat the champion's {champion.test_mse:.4f} "
-            f"by more than the margin {margin:g} (gain {gain:+.4f})"
-        )
-    return Decision(gain > margin, reason, challenger, champion, margin, same_rows)
+        return Decision(True, "no champion yet", challenger, None, None, config.rule, config.margin)
+    if champion.version == challenger.version:
+        return Decision(True, "it is the champion already", challenger, champion, None, config.rule, config.margin)
+    if comparison is None:
+        raise ValueError("a challenger can only be compared with a champion on compared rows")
+    measured = comparison.gain_low if config.rule == "interval" else comparison.gain
+    what = f"the gain's {config.level:.0%} lower bound" if config.rule == "interval" else "the gain"
+    promote = measured > config.margin
+    verdict = "exceeds" if promote else "does not exceed"
+    reason = (
+        f"{what} ({measured:+.4f}) {verdict} the margin {config.margin:g}: MSE {challenger.mse:.4f} against "
+        f"the champion's {champion.mse:.4f} on {comparison.rows} rows ({comparison.basis})"
+    )
+    return Decision(promote, reason, challenger, champion, comparison, config.rule, config.margin)
 
 
 def decision_markdown(decision: Decision) -> str:
-    """The decision and its numbers as a short Markdown note."""
+    """The decision and its numbers as a short Markdown note (``promotion.md``)."""
     verdict = "promoted to champion" if decision.promote else "not promoted; the champion stays"
+    c = decision.challenger
     lines = [
-        f"## Challenger v{decision.challenger.version} ({decision.challenger.variant}): {verdict}",
+        f"## Challenger v{c.version} ({c.variant}): {verdict}",
         "",
-        decision.reason + ".",
+        decision.reason[0].upper() + decision.reason[1:] + ".",
         "",
-        "| role | version | variant | test MSE |",
+        "| role | version | variant | MSE on the compared rows |",
         "|---|---:|---|---:|",
-        f"| challenger | {decision.challenger.version} | {decision.challenger.variant} | "
-        f"{decision.challenger.test_mse:.4f} |",
+        f"| challenger | {c.version} | {c.variant} | {c.mse:.4f} |",
     ]
     if decision.champion is not None:
-        c = decision.champion
-        lines.append(f"| champion | {c.version} | {c.variant} | {c.test_mse:.4f} |")
-    rows = "the same test rows" if decision.same_rows else "this run's test rows (data or split changed: rescored)"
-    lines += ["", f"Compared on {rows}; margin {decision.margin:g}."]
+        h = decision.champion
+        lines.append(f"| champion | {h.version} | {h.variant} | {h.mse:.4f} |")
+    if decision.comparison is not None:
+        k = decision.comparison
+        lines += [
+            "",
+            f"Rule applied: **{k.basis}**. {k.why}",
+            "",
+            f"Compared rows: {k.rows}; gain (champion MSE - challenger MSE) {k.gain:+.4f}, "
+            f"interval [{k.gain_low:+.4f}, {k.gain_high:+.4f}]; decision rule `{decision.rule}`, "
+            f"margin {decision.margin:g}.",
+        ]
     return "\n".join(lines) + "\n"

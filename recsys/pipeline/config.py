@@ -151,8 +151,8 @@ class PipelineConfig(StrictConfig):
         """The variants that ``name`` is built from (an ensemble's members), () for a single model."""
         return self.selected()[name].model.member_names()
 
-    def training_order(self) -> list[str]:
-        """The selected variants, each after the members it is built from."""
+    def training_order(self, roots: Iterable[str] | None = None) -> list[str]:
+        """The selected variants (or ``roots`` and what they are built from), each after its members."""
         order: list[str] = []
 
         def visit(name: str) -> None:
@@ -161,7 +161,7 @@ class PipelineConfig(StrictConfig):
                     visit(member)
                 order.append(name)
 
-        for name in self.selected():
+        for name in self.selected() if roots is None else roots:
             visit(name)
         return order
 

@@ -88,8 +88,31 @@ def test_claims_table_has_a_verdict_for_each_claim(analysis, run_data):
 def test_best_epoch_and_overfitting_gap_by_hand():
     history = pd.DataFrame({"epoch": [1, 2, 3], "train_mse": [1.0, 0.6, 0.4], "val_mse": [1.1, 0.9, 0.95]})
     assert best_epochs({"a": history, "closed": history.head(1)}) == {"a": 2}
-    assert overfitting_gap(history) == pytest.approx(0.9 - 0.6)
-    assert np.isfinite(overfitting_gap(history.head(1)))
+    assert overfitting_gap(history, train_mse=0.5) == pytest.approx(0.9 - 0.5)  # the best val epoch's MSE
+
+
+def test_claims_rest_on_every_seed_and_say_when_there_is_only_one(analysis, run_data):
+    import dataclasses
+
+    from recsys.analysis.run import SeedRun
+
+    one = study_claims(analysis, run_data).set_index("verdict", drop=False)
+    embeddings = one[one["claim"].str.startswith("Embeddings matter")].iloc[0]
+    assert embeddings["evidence"].startswith("the verdict rests on one split (seed 7")
+    twin = SeedRun(8, run_data.split, dict(analysis.predictions))  # a second seed with the same numbers
+    two = study_claims(analysis, dataclasses.replace(run_data, other_seeds=(twin,)))
+    evidence = two[two["claim"].str.startswith("Embeddings matter")].iloc[0]["evidence"]
+    assert evidence.startswith("2 splits (seeds 7, 8)") and "over 2 seeds, real in" in evidence
+    assert "± 0.0000" in evidence  # the same gap on both seeds
+
+
+def test_verdict_over_seeds_needs_a_real_gap_on_every_seed():
+    from recsys.analysis.claims import verdict_over_seeds
+
+    real, noise = {"significant": True, "delta_mse": -0.01}, {"significant": False, "delta_mse": -0.001}
+    assert verdict_over_seeds({"a": [real, real], "b": [real, real]}) == "held"
+    assert verdict_over_seeds({"a": [real, noise], "b": [noise, noise]}) == "partly"
+    assert verdict_over_seeds({"a": [noise, noise]}) == "did not hold"
 
 
 def test_saved_analysis_has_every_table_and_one_self_contained_report(run_data, analysis, tmp_path):

@@ -74,6 +74,8 @@ def test_url_source_is_downloaded_once_into_the_cache(tiny_release, tmp_path):
         folder = io.resolve_source(url, tmp_path / "cache")
     finally:
         server.shutdown()
-    assert (tmp_path / "cache" / "downloads" / "ml-tiny.zip").read_bytes() == archive.read_bytes()
+        server.server_close()
+    (cached,) = (tmp_path / "cache" / "downloads").glob("*-ml-tiny.zip")
+    assert cached.read_bytes() == archive.read_bytes()
     assert (folder / "movies.csv").read_bytes() == (tiny_release / "movies.csv").read_bytes()
     assert io.resolve_source(url, tmp_path / "cache") == folder  # server gone: served from the cache

@@ -1,11 +1,8 @@
-"""Finding a release: a local folder, a local ``.zip`` or an http(s) URL (downloaded once into a cache
-folder), recognised by the files it holds; and the content fingerprint of those files."""
+"""Finding a release: a local folder, a local ``.zip`` or an http(s) URL (downloaded into a cache that is
+revalidated on every use), recognised by the files it holds; and the content fingerprint of those files."""
 
 import hashlib
 import os
-import shutil
-import tempfile
-import urllib.request
 import zipfile
 from pathlib import Path
 
@@ -13,6 +10,8 @@ import pandas as pd
 
 from recsys import columns as C
 from recsys import files
+from recsys.data.io.archive import extract
+from recsys.data.io.download import fetch
 from recsys.data.io.text import DataFormatError
 from recsys.data.releases import CSV, LAYOUTS, Release, name_release
 
@@ -20,10 +19,11 @@ DEFAULT_SOURCE = "https://files.grouplens.org/datasets/movielens/ml-latest-small
 
 
 def resolve_source(source: str | os.PathLike | None, cache_dir: Path) -> Path:
-    """The local folder holding a release's ratings file, for a folder, zip or URL source."""
+    """The local folder holding a release's ratings file, for a folder, zip or URL source (downloaded into,
+    or revalidated against, the cache: see :mod:`recsys.data.io.download`)."""
     source = str(source) if source else DEFAULT_SOURCE
     if source.startswith(("http://", "https://")):
-        source = str(_download(source, cache_dir))
+        source = str(fetch(source, cache_dir).path)
     path = Path(source).expanduser()
     if not path.exists():
         raise DataFormatError(path, None, None, "data source does not exist (expected a folder, .zip or URL)")
@@ -34,27 +34,10 @@ def resolve_source(source: str | os.PathLike | None, cache_dir: Path) -> Path:
     return _find_release_folder(path)
 
 
-def _download(url: str, cache_dir: Path) -> Path:
-    target = cache_dir / "downloads" / url.rstrip("/").rsplit("/", 1)[-1]
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(target.suffix + ".part")
-    with urllib.request.urlopen(url, timeout=60) as response, open(tmp, "wb") as out:  # noqa: S310
-        shutil.copyfileobj(response, out)
-    tmp.replace(target)
-    return target
-
-
 def _extract(archive: Path, cache_dir: Path) -> Path:
+    """The archive unpacked (checked first) into a cache folder named by its content."""
     target = cache_dir / "extracted" / f"{archive.stem}-{fingerprint_files([archive])[:12]}"
-    if not target.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=target.parent))
-        with zipfile.ZipFile(archive) as zf:
-            zf.extractall(tmp)
-        tmp.replace(target)
-    return target
+    return target if target.exists() else extract(archive, target)
 
 
 def _find_release_folder(folder: Path) -> Path:

@@ -1,0 +1,135 @@
+"""Scheduled retraining on growing data, for real: the oldest 90% of ml-latest-small's ratings as a first
+release, all of them as the second. The second retrain trains (the data changed), compares the challenger
+with the champion only on rows the champion never learned from, and decides by the gain's interval. Then a
+URL source: retrain trains when the file behind the URL changed and skips when it did not."""
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+import zipfile
+
+import pandas as pd
+import pytest
+from mlflow.tracking import MlflowClient
+
+from recsys import columns as C
+from recsys.pipeline.config import apply_overrides
+from tasks.runtime import CHAMPION, EXPERIMENT, REGISTERED_MODEL
+from tests.conftest import run_config
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def releases(tmp_path_factory, real_data):
+    """ml-growth-1: ratings up to the 90% time quantile; ml-growth-2: all of them (same movies)."""
+    tmp = tmp_path_factory.mktemp("growth")
+    ratings = pd.read_csv(real_data / "ratings.csv")
+    cut = ratings["timestamp"].quantile(0.9)
+    folders = []
+    for name, rows in (("ml-growth-1", ratings[ratings["timestamp"] <= cut]), ("ml-growth-2", ratings)):
+        folder = tmp / name
+        folder.mkdir()
+        shutil.copy(real_data / "movies.csv", folder / "movies.csv")
+        rows.to_csv(folder / "ratings.csv", index=False)
+        folders.append(folder)
+    return folders
+
+
+def parent_runs(client):
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    return client.search_runs([experiment.experiment_id], "tags.pipeline = 'train-all'")  # newest first
+
+
+def learned_pairs(client, run_id) -> set:
+    split = pd.read_parquet(client.download_artifacts(run_id, "data/split.parquet"))
+    seen = split[split[C.SPLIT].isin([C.TRAIN, C.VAL])]
+    return set(zip(seen[C.USER_ID], seen[C.MOVIE_ID], strict=True))
+
+
+def test_new_data_is_compared_only_on_rows_the_champion_never_learned_from(harness, releases):
+    from flows.retrain import retrain
+
+    client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
+    first, second = releases
+    config = run_config(first, ["mf"], epochs=3, analysis=False, **{"split.kind": "temporal_global"})
+    assert retrain(config) == {"trained": True, "reason": "there is no champion yet"}
+    (champion_run,) = parent_runs(client)
+    assert champion_run.data.tags["promotion"] == "promoted: no champion yet"
+
+    grown = config.with_source(str(second))
+    outcome = retrain(grown)
+    assert outcome["trained"] and outcome["reason"].startswith("the data changed")
+    latest = parent_runs(client)[0]
+    compared = pd.read_parquet(client.download_artifacts(latest.info.run_id, "promotion/compared_rows.parquet"))
+    test = pd.read_parquet(client.download_artifacts(latest.info.run_id, "data/split.parquet")).query("split == 'test'")
+    assert len(compared) == len(test) == 20001  # a later time cut: every test row is new to the champion
+    assert not set(zip(compared[C.USER_ID], compared[C.MOVIE_ID], strict=True)) & learned_pairs(
+        client, champion_run.info.run_id
+    )
+    check_decision_follows_the_rule(client, latest, compared)
+    assert retrain(grown) == {"trained": False, "reason": "champion is current"}
+
+
+def test_a_random_split_of_the_new_data_drops_the_rows_the_champion_learned(harness, releases):
+    from flows.retrain import retrain
+
+    client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
+    champion = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
+    champion_parent = client.get_run(champion.tags["run_id"]).data.tags["mlflow.parentRunId"]
+    config = run_config(releases[1], ["mf"], epochs=3, analysis=False)  # the study's random 80/20 split
+    assert retrain(config)["reason"].startswith("the settings changed")
+    latest = parent_runs(client)[0]
+    compared = pd.read_parquet(client.download_artifacts(latest.info.run_id, "promotion/compared_rows.parquet"))
+    assert 2000 <= len(compared) < 20001 * 0.5  # most random test rows were in the champion's training rows
+    assert not set(zip(compared[C.USER_ID], compared[C.MOVIE_ID], strict=True)) & learned_pairs(client, champion_parent)
+    check_decision_follows_the_rule(client, latest, compared)
+
+
+def check_decision_follows_the_rule(client, run, compared):
+    """Promoted exactly when the paired interval's lower bound of the gain exceeds the margin (0)."""
+    from recsys.evaluation.promotion import PromotionConfig, compare
+
+    c = compare(
+        compared[C.RATING].to_numpy(),
+        compared["challenger"].to_numpy(),
+        compared["champion"].to_numpy(),
+        "unseen rows",
+        "",
+        PromotionConfig(),
+        seed=int(run.data.params["split_seed"]),
+    )
+    tag = client.get_run(run.info.run_id).data.tags["promotion"]
+    assert tag.startswith("promoted" if c.gain_low > 0 else "kept"), tag
+    assert f"gain {c.gain:+.4f} [{c.gain_low:+.4f}, {c.gain_high:+.4f}] on {len(compared)} rows" in tag
+
+
+def test_a_url_source_trains_when_the_file_changed_and_skips_when_it_did_not(harness, tiny_release, tmp_path):
+    from flows.retrain import retrain
+
+    served = tmp_path / "served"
+    served.mkdir()
+
+    def publish(ratings_csv: str) -> None:
+        with zipfile.ZipFile(served / "ml-tiny.zip", "w") as archive:
+            archive.writestr("ml-tiny/movies.csv", (tiny_release / "movies.csv").read_text())
+            archive.writestr("ml-tiny/ratings.csv", ratings_csv)
+
+    ratings = (tiny_release / "ratings.csv").read_text()
+    publish(ratings)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/ml-tiny.zip"
+        config = apply_overrides(run_config(url, ["mf"], epochs=1, analysis=False), {"promotion.min_compared_rows": 1})
+        assert retrain(config)["trained"]
+        assert retrain(config) == {"trained": False, "reason": "champion is current"}  # 304: not changed
+        publish(ratings + "1,2,4.0,1400000000\n")  # one more rating (a pair not rated before by user 1)
+        os.utime(served / "ml-tiny.zip", (2_000_000_000, 2_000_000_000))  # a later Last-Modified
+        assert retrain(config)["reason"].startswith("the data changed")
+    finally:
+        server.shutdown()
+        server.server_close()
