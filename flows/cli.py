@@ -94,12 +94,14 @@ def _parser() -> argparse.ArgumentParser:
     analyze = sub.add_parser("analyze", help="evaluate and analyse a stored train-all run; report to MLflow")
     analyze.add_argument("--run", required=True, help="the train-all run's MLflow run id")
     analyze.add_argument("--rating-matrix-map", action="store_true", help="add the study's t-SNE of the raw ratings")
-    recommend = sub.add_parser("recommend", help="the champion's top movies for a user, among those unrated")
+    recommend = sub.add_parser("recommend", help="a user's top movies among those the user has not rated")
     recommend.add_argument("--user", type=int, required=True, help="user_id")
-    similar = sub.add_parser("similar", help="movies nearest to a movie in the champion's embedding")
+    recommend.add_argument("--explain", action="store_true", help="for each, the user's most similar rated movies")
+    similar = sub.add_parser("similar", help="a movie's nearest neighbours, with their support")
     similar.add_argument("--movie", type=int, required=True, help="movie_id")
-    for command in (recommend, similar):
+    for command, default in ((recommend, "the champion"), (similar, "knn from the champion's run")):
         command.add_argument("-n", type=positive_int, default=10, help="how many (default 10)")
+        command.add_argument("--variant", help=f"the registered variant that answers (default: {default})")
     services = sub.add_parser("services", help="the real Prefect and MLflow servers and a worker, on 127.0.0.1")
     services.add_argument("action", choices=["start", "stop", "status"])
     return parser
@@ -230,29 +232,42 @@ def _analyze(args) -> int:
 
 def _recommend(args) -> int:
     from recsys import columns as C
-    from recsys.serving import recommend
-    from tasks.champion import load_champion, with_titles
+    from recsys.serving import explain, recommend
+    from tasks.champion import load_variant, with_titles
 
-    champion = load_champion()
-    rated = champion.train.loc[champion.train[C.USER_ID] == args.user, C.MOVIE_ID].to_numpy()
-    top = recommend(champion.model, champion.user_vocab, champion.movie_vocab, args.user, rated, args.n)
-    source = f"movielens-rating v{champion.version} ({champion.variant})"
-    print(f"user {args.user} ({len(rated)} training ratings), by {source}:")
-    print(with_titles(top, champion.movies).round(3).to_string(index=False))
+    answering = load_variant(args.variant)
+    known = answering.known()
+    mine = known[known[C.USER_ID] == args.user]
+    vocabs = answering.user_vocab, answering.movie_vocab
+    top = recommend(answering.model, *vocabs, args.user, mine[C.MOVIE_ID].to_numpy(), args.n)
+    print(f"user {args.user} ({len(mine)} ratings the model knows), answered by {answering.describe()}:")
+    print(with_titles(top, answering.movies).round(3).to_string(index=False))
+    if args.explain and len(top):
+        because = explain(answering.model, answering.movie_vocab, top[C.MOVIE_ID].to_numpy(), mine)
+        because = with_titles(because, answering.movies).rename(columns={C.TITLE: "recommended"})
+        named = answering.movies.rename(columns={C.MOVIE_ID: "because_of", C.TITLE: "because you rated"})
+        because = because.merge(named[["because_of", "because you rated"]], on="because_of", how="left")
+        columns = ["recommended", "because you rated", "your_rating", "similarity"]
+        print("\nwhy: the movies you rated that are most like each one")
+        print(because[columns].round(3).to_string(index=False))
     return 0
 
 
 def _similar(args) -> int:
     import pandas as pd
 
-    from recsys.serving import similar_movies
-    from tasks.champion import load_champion, with_titles
+    from recsys.serving import NEIGHBOUR_VARIANT, similar_movies
+    from tasks.champion import load_variant, with_titles
 
-    champion = load_champion()
-    near = similar_movies(champion.model, champion.movie_vocab, args.movie, args.n)
-    title = with_titles(pd.DataFrame({"movie_id": [args.movie]}), champion.movies)["title"].iloc[0]
-    print(f"movies nearest to {args.movie} ({title}), by movielens-rating v{champion.version} ({champion.variant}):")
-    print(with_titles(near, champion.movies).round(3).to_string(index=False))
+    answering = load_variant(args.variant or NEIGHBOUR_VARIANT, fall_back=args.variant is None)
+    near = similar_movies(answering.model, answering.movie_vocab, answering.support(), args.movie, args.n)
+    title = with_titles(pd.DataFrame({"movie_id": [args.movie]}), answering.movies)["title"].iloc[0]
+    print(f"movies nearest to {args.movie} ({title}), by {answering.describe()}:")
+    print(
+        with_titles(near, answering.movies)[["movie_id", "title", "similarity", "support"]]
+        .round(3)
+        .to_string(index=False)
+    )
     return 0
 
 

@@ -1,13 +1,40 @@
-"""Answers from a trained model: a user's top movies among those they have not rated, and a movie's nearest
-neighbours in a learned embedding. External ids in and out; the vocabularies do the mapping."""
+"""Answers from a trained model: a user's top movies among those the pipeline knows they rated, with the
+user's own movies that explain each; and a movie's nearest neighbours. External ids in and out; the
+vocabularies do the mapping.
+
+Neighbours: a model's similarity of movies is its own item-item similarity where it has one (item-kNN's
+shrunk Pearson-baseline correlation over co-raters) or the cosine of its movie embedding. Rarely rated
+movies have small, noisy vectors whose cosine can be high by accident, so :class:`NeighbourConfig` can shrink
+a candidate's similarity by its support (training ratings ``n``: ``s * n / (n + shrinkage)``) and leave out
+candidates under ``min_support``. The defaults were chosen on validation rows by ``bench/neighbours.py``:
+how often a movie's neighbours are movies the same users liked in held-out rows, each such pair weighted by
+the inverse of how many liked the neighbour (else listing the same blockbusters for every movie wins).
+item-kNN's similarity, which already shrinks by co-raters, with a minimum support of 5, came out best.
+"""
+
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 import torch
+from pydantic import Field
 
 from recsys import columns as C
 from recsys.data.vocab import UNKNOWN_IDX, Vocabulary
 from recsys.models import RatingModel
+from recsys.strict import StrictConfig
+
+NEIGHBOUR_VARIANT = "knn"  # the variant `recsys similar` answers with by default (chosen on validation rows)
+
+
+class NeighbourConfig(StrictConfig):
+    """How a movie's neighbours are found (defaults chosen on validation rows: see the module docstring)."""
+
+    source: Literal["model", "embedding"] = Field(
+        "model", description="model: the model's own item similarity when it has one, else its embedding's cosine"
+    )
+    shrinkage: float = Field(0.0, ge=0, description="similarity times n / (n + shrinkage), n = training ratings")
+    min_support: int = Field(5, ge=0, description="candidates with fewer training ratings are left out")
 
 
 def movie_vectors(model: RatingModel) -> np.ndarray | None:
@@ -17,12 +44,69 @@ def movie_vectors(model: RatingModel) -> np.ndarray | None:
     return None if vectors is None else vectors.detach().cpu().numpy()
 
 
+def movie_support(movie_idx: np.ndarray, n_movies: int) -> np.ndarray:
+    """Training ratings per movie_idx (n_movies,), from the training rows' movie_idx (N,)."""
+    return np.bincount(np.asarray(movie_idx, dtype=np.int64), minlength=n_movies)
+
+
+@torch.no_grad()
+def similarity_rows(model: RatingModel, query_idx: np.ndarray, source: str = "model") -> np.ndarray:
+    """Similarity (Q, n_movies) of each query movie_idx (Q,) to every movie: the model's own item similarity
+    (``source="model"`` and it has one), else the cosine of its movie embedding; raises without either."""
+    query = torch.as_tensor(np.asarray(query_idx, dtype=np.int64))
+    own = model.movie_similarity(query) if source == "model" else None
+    if own is not None:
+        return own.detach().cpu().numpy().astype(np.float64)
+    vectors = movie_vectors(model)
+    if vectors is None:
+        raise ValueError(f"a {type(model).__name__} model has no movie embedding or similarity to compare movies by")
+    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)  # (n_movies, d)
+    return unit[query.numpy()] @ unit.T  # (Q, n_movies)
+
+
+def nearest_movies(
+    similarity: np.ndarray, query_idx: np.ndarray, support: np.ndarray, config: NeighbourConfig, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` best movie_idx (Q, n) for each query row of ``similarity`` (Q, n_movies) and their adjusted
+    similarities (Q, n): shrunk by support, candidates under ``min_support``, the unknown slot and the query
+    itself left out. Ties go to the lower movie_idx."""
+    weight = support / (support + config.shrinkage) if config.shrinkage else np.ones(len(support))
+    scores = similarity * weight[None, :]
+    scores[:, support < config.min_support] = -np.inf
+    scores[:, UNKNOWN_IDX] = -np.inf
+    scores[np.arange(len(query_idx)), query_idx] = -np.inf
+    best = np.argsort(-scores, axis=1, kind="stable")[:, :n]  # (Q, n)
+    return best, np.take_along_axis(scores, best, axis=1)
+
+
+def similar_movies(
+    model: RatingModel,
+    movie_vocab: Vocabulary,
+    support: np.ndarray,
+    movie_id: int,
+    n: int = 10,
+    config: NeighbourConfig = NeighbourConfig(),  # noqa: B008
+) -> pd.DataFrame:
+    """The ``n`` movies nearest to ``movie_id``: movie_id, similarity and support (training ratings), nearest
+    first. Raises for a movie the model never saw."""
+    movie_idx = int(movie_vocab.encode(np.array([movie_id]))[0])
+    if movie_idx == UNKNOWN_IDX:
+        raise ValueError(f"movie {movie_id} has no training ratings, so the model learned nothing about it")
+    query = np.array([movie_idx])
+    best, scores = nearest_movies(similarity_rows(model, query, config.source), query, support, config, n)
+    keep = np.isfinite(scores[0])
+    chosen = best[0][keep]
+    return pd.DataFrame(
+        {C.MOVIE_ID: movie_vocab.decode(chosen), "similarity": scores[0][keep], "support": support[chosen]}
+    )
+
+
 @torch.no_grad()
 def recommend(
-    model: RatingModel, user_vocab: Vocabulary, movie_vocab: Vocabulary, user_id: int, rated: np.ndarray, n: int = 10
+    model: RatingModel, user_vocab: Vocabulary, movie_vocab: Vocabulary, user_id: int, known: np.ndarray, n: int = 10
 ) -> pd.DataFrame:
-    """The ``n`` movies with the highest predicted rating for ``user_id`` among those not in ``rated`` (the
-    movie ids the user rated in training): movie_id and predicted_rating, best first."""
+    """The ``n`` movies with the highest predicted rating for ``user_id`` among those not in ``known`` (the
+    movie ids the user rated in the rows the model learned from): movie_id and predicted_rating, best first."""
     user_idx = int(user_vocab.encode(np.array([user_id]))[0])
     if user_idx == UNKNOWN_IDX:
         raise ValueError(f"user {user_id} has no training ratings, so there is nothing to go on")
@@ -30,23 +114,30 @@ def recommend(
     scores = model.score_matrix(torch.tensor([user_idx], device=model.low.device))[0].cpu().numpy()
     scores = np.clip(scores.astype(np.float64), model.shape.rating_min, model.shape.rating_max)
     scores[UNKNOWN_IDX] = -np.inf
-    scores[movie_vocab.encode(np.asarray(rated))] = -np.inf  # rated ones (an unknown id lands on slot 0, already out)
+    scores[movie_vocab.encode(np.asarray(known))] = -np.inf  # an unknown id lands on slot 0, already out
     best = np.argsort(-scores, kind="stable")[:n]
     best = best[np.isfinite(scores[best])]
     return pd.DataFrame({C.MOVIE_ID: movie_vocab.decode(best), "predicted_rating": scores[best]})
 
 
-def similar_movies(model: RatingModel, movie_vocab: Vocabulary, movie_id: int, n: int = 10) -> pd.DataFrame:
-    """The ``n`` movies nearest to ``movie_id`` by cosine similarity of the model's movie embedding:
-    movie_id and cosine, nearest first."""
-    vectors = movie_vectors(model)
-    if vectors is None:
-        raise ValueError(f"a {type(model).__name__} model has no movie embedding to compare movies by")
-    movie_idx = int(movie_vocab.encode(np.array([movie_id]))[0])
-    if movie_idx == UNKNOWN_IDX:
-        raise ValueError(f"movie {movie_id} has no training ratings, so it has no learned embedding")
-    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)  # (n_movies, d)
-    cosine = unit @ unit[movie_idx]  # (n_movies,)
-    cosine[[UNKNOWN_IDX, movie_idx]] = -np.inf
-    best = np.argsort(-cosine, kind="stable")[:n]
-    return pd.DataFrame({C.MOVIE_ID: movie_vocab.decode(best), "cosine": cosine[best]})
+def explain(
+    model: RatingModel,
+    movie_vocab: Vocabulary,
+    recommended: np.ndarray,
+    rated: pd.DataFrame,
+    per_movie: int = 3,
+    source: str = "model",
+) -> pd.DataFrame:
+    """For each recommended movie_id: the user's own rated movies (``rated``: movie_id, rating) most similar
+    to it, ``per_movie`` of them, with the similarity and the user's rating: the "because you rated" list."""
+    mine = movie_vocab.encode(rated[C.MOVIE_ID].to_numpy())
+    known = mine != UNKNOWN_IDX
+    mine, ratings = mine[known], rated[C.RATING].to_numpy()[known]
+    query = movie_vocab.encode(np.asarray(recommended))
+    similarity = similarity_rows(model, query, source)[:, mine]  # (R, rated)
+    rows = []
+    for i, movie_id in enumerate(recommended):
+        order = np.argsort(-similarity[i], kind="stable")[:per_movie]
+        for j in order:
+            rows.append((movie_id, int(movie_vocab.decode(mine[j : j + 1])[0]), similarity[i, j], ratings[j]))
+    return pd.DataFrame(rows, columns=[C.MOVIE_ID, "because_of", "similarity", "your_rating"])

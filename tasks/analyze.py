@@ -16,7 +16,8 @@ from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from recsys import columns as C
-from recsys.analysis.run import RunData, SeedRun, analyse_run, predict_split_tests, save_analysis
+from recsys.analysis.inputs import RunData, SeedRun, predict_split_tests
+from recsys.analysis.run import analyse_run, save_analysis
 from recsys.data import io
 from recsys.data.features import build_features
 from recsys.data.split import rows_of
@@ -73,7 +74,9 @@ def fetch_run_inputs(run_id: str) -> RunInputs:
             runs[variant] = child.info.run_id
             write_history(client, child.info.run_id, folder / variant / "history.parquet")
     others = tuple(
-        SeedInputs(s, client.download_artifacts(run_id, f"data/seed-{s}/split.parquet", str(folder)), paths)
+        SeedInputs(
+            s, client.download_artifacts(run_id, f"data/seed-{s}/split.parquet", str(folder / f"seed-{s}")), paths
+        )
         for s, paths in sorted(by_seed.items())
         if s != int(seed)
     )
@@ -134,6 +137,9 @@ def analyse_stored_run(inputs: RunInputs, rating_matrix_map: bool = False) -> st
     return str(out)
 
 
+TOPN_METRICS = ("precision", "recall", "ndcg", "map", "hit_rate", "coverage", "novelty", "gini")
+
+
 @task(name="publish-report", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
 def publish_report(report_folder: str, inputs: RunInputs) -> str:
     """Log the report folder as the run's ``report/`` artifacts and the headline numbers as metrics of each
@@ -142,16 +148,16 @@ def publish_report(report_folder: str, inputs: RunInputs) -> str:
     folder = Path(report_folder)
     client.log_artifacts(inputs.run_id, str(folder), artifact_path="report")
     board = io.read_parquet(folder / "leaderboard.parquet")
-    extra = board.merge(io.read_parquet(folder / "ranking.parquet"), on="variant").merge(
-        io.read_parquet(folder / "diversity.parquet"), on="variant"
-    )
+    own = io.read_parquet(folder / "ranking.parquet").set_index("variant")
+    topn = io.read_parquet(folder / "topn.parquet").set_index("model")
     now = int(time.time() * 1000)
-    for row in extra.to_dict("records"):
-        names = {f"test_{k}": k for k in ("mse_low", "mse_high", "rmse_low", "rmse_high")} | {
-            f"{k}_at_10": k for k in ("precision", "recall", "ndcg", "coverage", "novelty", "gini")
-        }
-        metrics = [Metric(name, float(row[key]), now, 0) for name, key in names.items()]
-        client.log_batch(inputs.variant_runs[row["variant"]], metrics=metrics)  # one call per run, not per metric
+    for row in board.to_dict("records"):
+        variant = row["variant"]
+        values = {f"test_{k}": row[k] for k in ("mse_low", "mse_high", "rmse_low", "rmse_high")}
+        values |= {f"{k}_at_10": topn.loc[variant, k] for k in TOPN_METRICS}  # the catalogue, as the field ranks
+        values |= {f"own_rows_{k}_at_10": own.loc[variant, k] for k in ("precision", "recall", "ndcg")}
+        metrics = [Metric(name, float(value), now, 0) for name, value in values.items()]
+        client.log_batch(inputs.variant_runs[variant], metrics=metrics)  # one call per run, not per metric
     create_table_artifact(
         key="model-leaderboard",
         table=board.round(4).to_dict("records"),

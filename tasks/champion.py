@@ -1,10 +1,11 @@
-"""The registered champion, loaded for answers (``recsys recommend`` and ``recsys similar``): its
-checkpoint from the registry, and from its train-all run the training rows and the movie titles."""
+"""Registered models loaded for answers (``recsys recommend`` and ``recsys similar``): a version's checkpoint
+from the registry, and from its train-all run the split (which rows it learned from) and the movie titles."""
 
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 import mlflow
@@ -13,33 +14,69 @@ from recsys.data.split import rows_of
 from recsys.data.vocab import Vocabulary
 from recsys.models import RatingModel
 from recsys.models.checkpoint import TrainedModel, load_checkpoint
+from recsys.serving import movie_support
 from tasks import tracking
 from tasks.runtime import CHAMPION, REGISTERED_MODEL
 
 
 @dataclass(frozen=True)
-class Champion:
+class Answering:
+    """A registered model ready to answer, and what its train-all run stored beside it."""
+
     variant: str
     version: str
     model: RatingModel
     user_vocab: Vocabulary
     movie_vocab: Vocabulary
-    train: pd.DataFrame  # the training rows it learned from
+    split: pd.DataFrame  # every rating of its run with its part: train, val, test
     movies: pd.DataFrame  # the movies table: movie_id, title, year, genres
     pipeline_run_id: str
 
+    def known(self) -> pd.DataFrame:
+        """The rows the pipeline knew when it trained this model (training and validation): a refitted
+        ensemble learned from both, and a user has rated every one of them."""
+        return self.split[self.split[C.SPLIT].isin([C.TRAIN, C.VAL])]
 
-def load_champion(alias: str = CHAMPION) -> Champion:
+    def support(self) -> np.ndarray:
+        """Training ratings per movie_idx (n_movies,)."""
+        train = rows_of(self.split, C.TRAIN)
+        return movie_support(self.movie_vocab.encode(train[C.MOVIE_ID].to_numpy()), self.movie_vocab.size)
+
+    def describe(self) -> str:
+        return f"{self.variant} (movielens-rating v{self.version}, run {self.pipeline_run_id[:8]})"
+
+
+def load_champion(alias: str = CHAMPION) -> Answering:
     """The model behind ``movielens-rating@alias`` and what its run stored beside it."""
+    version = tracking.client().get_model_version_by_alias(REGISTERED_MODEL, alias)
+    return load_answering(version)
+
+
+def load_variant(variant: str | None, fall_back: bool = False) -> Answering:
+    """The champion (``variant`` None or the champion's own), else the registered ``variant`` trained in the
+    champion's run (the same data and split); failing that, the newest registered version of ``variant``;
+    with ``fall_back``, the champion when ``variant`` was never registered."""
     client = tracking.client()
-    version = client.get_model_version_by_alias(REGISTERED_MODEL, alias)
+    champion = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
+    if variant is None or champion.tags.get("variant") == variant:
+        return load_answering(champion)
+    parent = client.get_run(champion.tags["run_id"]).data.tags["mlflow.parentRunId"]
+    versions = client.search_model_versions(f"name = '{REGISTERED_MODEL}' and tags.variant = '{variant}'")
+    if not versions and fall_back:
+        return load_answering(champion)
+    if not versions:
+        raise ValueError(f"no registered version of variant {variant!r}; train it with recsys train-all --variants")
+    in_run = [v for v in versions if client.get_run(v.tags["run_id"]).data.tags.get("mlflow.parentRunId") == parent]
+    return load_answering(max(in_run or versions, key=lambda v: int(v.version)))
+
+
+def load_answering(version) -> Answering:
+    """A registered model version (an MLflow ``ModelVersion``) with its run's split and movies table."""
     loaded = load_version(version.version)
-    parent = client.get_run(version.tags["run_id"]).data.tags["mlflow.parentRunId"]
+    parent = tracking.client().get_run(version.tags["run_id"]).data.tags["mlflow.parentRunId"]
     split, movies = read_run_tables(parent, ("data/split.parquet", "data/movies.parquet"))
-    train = rows_of(split, C.TRAIN)
-    return Champion(
-        loaded.variant, version.version, loaded.model, loaded.user_vocab, loaded.movie_vocab, train, movies, parent
-    )
+    vocabs = loaded.user_vocab, loaded.movie_vocab
+    return Answering(loaded.variant, version.version, loaded.model, *vocabs, split, movies, parent)
 
 
 def load_version(version: str | int) -> TrainedModel:

@@ -114,12 +114,20 @@ def test_analyze_command_redoes_the_analysis_of_a_stored_run(trained, capsys):
 def test_recommend_and_similar_answer_from_the_champion(trained, capsys):
     from flows.cli import main
 
-    assert main(["recommend", "--user", "1", "-n", "5"]) == 0
+    rows, client = trained
+    champion = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
+    assert main(["recommend", "--user", "1", "-n", "5", "--explain"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("user 1 (") and "predicted_rating" in out[1] and len(out) == 2 + 5
-    assert main(["similar", "--movie", "1", "-n", "3"]) == 0
+    assert out[0].startswith("user 1 (") and f"answered by {champion.tags['variant']}" in out[0]
+    assert "predicted_rating" in out[1] and out[8].startswith("why:") and len(out) == 2 + 5 + 2 + 1 + 5 * 3
+    parent = client.get_run(champion.tags["run_id"]).data.tags["mlflow.parentRunId"]
+    split = pd.read_parquet(client.download_artifacts(parent, "data/split.parquet"))
+    learned = split[(split[C.USER_ID] == 1) & split[C.SPLIT].isin(["train", "val"])][C.MOVIE_ID]
+    listed = {int(line.split()[0]) for line in out[2:7]}
+    assert not listed & set(learned)  # never a movie the user rated in rows the model learned from
+    assert main(["similar", "--movie", "1", "-n", "3", "--variant", "baseline"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert "Toy Story" in out[0] and "cosine" in out[1] and len(out) == 2 + 3
+    assert "Toy Story" in out[0] and "by baseline" in out[0] and "support" in out[1] and len(out) == 2 + 3
     assert main(["recommend", "--user", str(10**9)]) == 2
     assert "no training ratings" in capsys.readouterr().err
 
@@ -280,7 +288,7 @@ def test_cli_prints_the_results_table(harness, real_data, capsys):
 def test_several_seeds_log_mean_and_std_per_variant(harness, real_data):
     from flows.train_all import train_all
 
-    rows = train_all(run_config(real_data, ["mf"], epochs=1, seeds=2, analysis=False, **{"split.seed": 7}))
+    rows = train_all(run_config(real_data, ["mf"], epochs=1, seeds=2, **{"split.seed": 7}))
     assert [(r.variant, r.seed) for r in rows] == [("mf", 7), ("mf", 8)]
     client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
     parent = runs(client, "tags.pipeline = 'train-all'")[0]
@@ -292,6 +300,9 @@ def test_several_seeds_log_mean_and_std_per_variant(harness, real_data):
     assert "Rule applied: **unseen rows**" in note  # another split: only rows new to the champion count
     compared = pd.read_parquet(client.download_artifacts(parent.info.run_id, "promotion/compared_rows.parquet"))
     assert 2000 < len(compared) < 20001 and list(compared.columns)[-2:] == ["challenger", "champion"]
+    claims = pd.read_parquet(client.download_artifacts(parent.info.run_id, "report/claims.parquet"))
+    embeddings = claims[claims["claim"].str.startswith("Embeddings matter")].iloc[0]["evidence"]
+    assert embeddings.startswith("2 splits (seeds 7, 8)") and "mf gap" in embeddings  # each seed's own split
     assert {r.data.tags["seed"] for r in runs(client, f"tags.mlflow.parentRunId = '{parent.info.run_id}'")} == {
         "7",
         "8",

@@ -227,7 +227,7 @@ def units_follow_rating_and_year(analysis, data) -> tuple[str, str, str]:
 
 def wide_deep_recommends_more_diverse(analysis, data) -> tuple[str, str, str]:
     claim = "Wide & Deep recommends more diverse movies than the study's other nets"
-    table = analysis.diversity.set_index("variant")
+    table = analysis.topn[analysis.topn["kind"] == "variant"].set_index("model")
     nets = [n for n in ("baseline", *RECURRENT) if n in table.index]
     if "wide_deep" not in table.index or not nets:
         return claim, "not measured", "needs wide_deep and another of the study's nets"

@@ -68,8 +68,9 @@ class ReportContent:
     leaderboard: pd.DataFrame | None = None  # recsys.evaluation.metrics.bootstrap.compare_to_best
     curves_png: Path | None = None  # plot_learning_curves
     breakdown: pd.DataFrame | None = None  # variant, dimension, bucket, n, rmse (and mse, mae)
-    ranking: pd.DataFrame | None = None  # variant, precision, recall, ndcg, k, n_users
-    diversity: pd.DataFrame | None = None  # variant, coverage, mean_popularity, novelty, gini
+    topn: pd.DataFrame | None = None  # model, kind, users, precision..hit_rate, coverage..gini (catalogue top-10)
+    ranking: pd.DataFrame | None = None  # variant, precision, recall, ndcg, k, n_users (each user's own test rows)
+    neighbours: pd.DataFrame | None = None  # movie, 1..5: the nearest neighbours of well-known movies
     units: dict[str, UnitSection] = field(default_factory=dict)  # variant -> its hidden units
     notes: list[str] = field(default_factory=list)
 
@@ -157,12 +158,18 @@ def report_sections(report: ReportContent) -> dict[str, tuple[str, object]]:
         ("leaderboard", "Leaderboard", report.leaderboard, leaderboard_parts),
         ("curves", "Learning curves", report.curves_png, embed_png),
         ("breakdown", "RMSE by user activity and movie popularity", report.breakdown, breakdown_table),
-        ("ranking", "Ranking quality", report.ranking, lambda f: table_html(styled(f, "ranking"))),
-        ("diversity", "Diversity of recommendations", report.diversity, lambda f: table_html(styled(f, "diversity"))),
+        ("topn", "Top-10 over the whole catalogue", report.topn, lambda f: table_html(styled(f, "topn"))),
+        ("ranking", "Ranking of each user's own test rows", report.ranking, lambda f: table_html(styled(f, "ranking"))),
+        ("neighbours", "Nearest neighbours of well-known movies", report.neighbours, neighbours_table),
         ("units", "Hidden units", report.units or None, unit_parts),
         ("notes", "Notes", report.notes or None, list),
     ]
     return {anchor: (heading, render(value)) for anchor, heading, value, render in parts if value is not None}
+
+
+def neighbours_table(frame: pd.DataFrame) -> Markup:
+    """The sanity table: each movie's neighbours (title, training ratings, similarity), text only."""
+    return table_html(styled(frame, "neighbours", [False] * frame.shape[1]))
 
 
 def format_value(value) -> str:

@@ -20,64 +20,23 @@ from recsys import columns as C
 from recsys import files
 from recsys.analysis.activations import collect_activations, hidden_layer, hidden_layer_name, movie_catalogue
 from recsys.analysis.claims import study_claims
+from recsys.analysis.inputs import RunData
 from recsys.analysis.maps import hover_details, plot_map_png, rating_matrix_tsne, tsne_map, write_map_html
+from recsys.analysis.recommendations import TOPN_USERS, catalogue_topn, neighbour_sanity
 from recsys.analysis.units import UnitAnalysis, analyse_units, unit_markdown
 from recsys.data import io
-from recsys.data.features import FeatureTables
 from recsys.data.split import rows_of
-from recsys.data.vocab import Vocabulary
 from recsys.evaluation.metrics import (
     breakdown_metrics,
     compare_to_best,
-    diversity_metrics,
-    movie_popularity,
     ranking_metrics,
-    rated_movies,
-    top_n_recommendations,
 )
 from recsys.evaluation.predictions import predict_ids
 from recsys.models import RatingModel
-from recsys.models.checkpoint import TrainedModel
-from recsys.serving import movie_vectors
+from recsys.serving import NEIGHBOUR_VARIANT, movie_vectors
 
 RATING_MATRIX = "rating matrix"  # the maps entry of the study's t-SNE of the raw ratings
 MAP_MIN_RATINGS = 30  # movies on the t-SNE maps: those with 30+ training ratings (588 on ml-latest-small)
-# Users whose top-10 lists the diversity metrics read: a seeded sample, the same users for every variant.
-# Scoring every movie for every user costs 110 s for the ten variants on ml-latest-small (the recurrent nets
-# and kNN dominate), which alone would double the run; 70 users take a tenth of that. None: all users.
-DIVERSITY_USERS = 70
-
-
-@dataclass(frozen=True)
-class SeedRun:
-    """A further seed of a multi-seed run, as the claims read it: its split and each variant's test-row
-    predictions (N,) in split order."""
-
-    seed: int
-    split: pd.DataFrame
-    predictions: dict[str, np.ndarray]
-
-
-def predict_split_tests(loaded: TrainedModel, split: pd.DataFrame) -> np.ndarray:
-    """``loaded``'s clipped predictions (N,) of ``split``'s test rows."""
-    return predict_ids(loaded.model, loaded.user_vocab, loaded.movie_vocab, rows_of(split, C.TEST))
-
-
-@dataclass(frozen=True)
-class RunData:
-    """What the analysis reads of a run: the split (with its ``split`` column), the movies table, the
-    vocabularies and feature tables of the training rows, the trained models, and their per-epoch history
-    (frames of epoch, train_mse, val_mse)."""
-
-    split: pd.DataFrame
-    movies: pd.DataFrame
-    user_vocab: Vocabulary
-    movie_vocab: Vocabulary
-    features: FeatureTables
-    models: dict[str, RatingModel]
-    histories: dict[str, pd.DataFrame]
-    seed: int = 42
-    other_seeds: tuple[SeedRun, ...] = ()  # the further seeds of a multi-seed run (the claims read them)
 
 
 @dataclass
@@ -86,8 +45,9 @@ class Analysis:
 
     leaderboard: pd.DataFrame
     breakdown: pd.DataFrame
-    ranking: pd.DataFrame
-    diversity: pd.DataFrame
+    ranking: pd.DataFrame  # each user's own test rows ranked
+    topn: pd.DataFrame  # top-10 over the whole catalogue, variants and baselines
+    neighbours: pd.DataFrame | None = None  # the sanity table: neighbours of well-known movies
     units: dict[str, UnitAnalysis] = field(default_factory=dict)
     maps: dict[str, dict[str, Path]] = field(default_factory=dict)  # variant -> colouring -> PNG (and "html")
     claims: pd.DataFrame | None = None
@@ -100,7 +60,7 @@ def analyse_run(
     out: Path,
     log: Callable[[str], None] = print,
     n_boot: int = 1000,
-    diversity_users: int | None = DIVERSITY_USERS,
+    topn_users: int | None = TOPN_USERS,
     rating_matrix_map: bool = False,
 ) -> Analysis:
     """All the steps, writing figures under ``out``; ``log`` hears one line per step (progress). With
@@ -117,15 +77,27 @@ def analyse_run(
 
     predictions = step("predictions", predict_test_rows, data)
     leaderboard, breakdown, ranking = step("scores", score_variants, data, predictions, n_boot)
-    diversity = step("recommendations", recommendation_diversity, data, diversity_users)
+    topn = step("top-10 over the catalogue", catalogue_topn, data, topn_users)
+    neighbours = step("neighbours", neighbour_sanity, data, neighbour_model(data))
     catalogue = movie_catalogue(data.movie_vocab, data.movies, data.features)
     units = step("hidden units", analyse_hidden_units, data, catalogue)
     maps = step("movie maps", draw_movie_maps, data, catalogue, units, out / "maps")
     if rating_matrix_map:
         maps[RATING_MATRIX] = step("rating-matrix map", draw_rating_matrix_map, data, catalogue, out / "maps")
-    result = Analysis(leaderboard, breakdown, ranking, diversity, units, maps, seconds=seconds, predictions=predictions)
+    tables = (leaderboard, breakdown, ranking, topn, neighbours)
+    result = Analysis(*tables, units, maps, seconds=seconds, predictions=predictions)
     result.claims = step("claims", study_claims, result, data)
     return result
+
+
+def neighbour_model(data: RunData, preferred: str = NEIGHBOUR_VARIANT) -> RatingModel:
+    """The model `recsys similar` would answer with: ``preferred`` when the run has it, else the variant with
+    the lowest validation MSE that has a movie embedding or similarity."""
+    if preferred in data.models:
+        return data.models[preferred]
+    best_first = sorted(data.histories, key=lambda name: data.histories[name]["val_mse"].min())
+    usable = [n for n in best_first if movie_vectors(data.models[n]) is not None or n == "knn"]
+    return data.models[(usable or best_first)[0]]
 
 
 def predict_test_rows(data: RunData) -> dict[str, np.ndarray]:
@@ -146,28 +118,6 @@ def score_variants(
     )
     ranking = pd.DataFrame([{"variant": name, **ranking_metrics(test, p)} for name, p in predictions.items()])
     return leaderboard, breakdown, ranking
-
-
-def recommendation_diversity(data: RunData, sample: int | None = None, n: int = 10) -> pd.DataFrame:
-    """Per variant: coverage, popularity, novelty and Gini of exposure of the top ``n`` among the movies they
-    did not rate in training, for every known user or a seeded ``sample`` of them (the same for every
-    variant; the ``users`` column says how many)."""
-    train = rows_of(data.split, C.TRAIN)
-    user_idx, movie_idx = (
-        data.user_vocab.encode(train[C.USER_ID].to_numpy()),
-        data.movie_vocab.encode(train[C.MOVIE_ID]),
-    )
-    exclude = rated_movies(user_idx, movie_idx)
-    popularity = movie_popularity(movie_idx, data.movie_vocab.size)
-    users = np.arange(1, data.user_vocab.size)
-    if sample is not None and sample < len(users):
-        users = np.sort(np.random.default_rng(data.seed).choice(users, sample, replace=False))
-    n_users_total = data.user_vocab.size - 1  # novelty's p(movie) is over all users, sampled or not
-    rows = []
-    for name, model in data.models.items():
-        recommended = top_n_recommendations(model, users, data.movie_vocab.size, exclude, n=n)
-        rows.append({"variant": name, "users": len(users), **diversity_metrics(recommended, popularity, n_users_total)})
-    return pd.DataFrame(rows)
 
 
 def analyse_hidden_units(data: RunData, catalogue: pd.DataFrame) -> dict[str, UnitAnalysis]:
@@ -266,7 +216,8 @@ def save_analysis(analysis: Analysis, data: RunData, out: Path, run_info: dict[s
         "leaderboard": analysis.leaderboard,
         "breakdown": analysis.breakdown,
         "ranking": analysis.ranking,
-        "diversity": analysis.diversity,
+        "topn": analysis.topn,
+        "neighbours": analysis.neighbours,
         "claims": analysis.claims,
     }
     for name, table in tables.items():
@@ -297,8 +248,9 @@ def save_analysis(analysis: Analysis, data: RunData, out: Path, run_info: dict[s
         leaderboard=analysis.leaderboard,
         curves_png=curves,
         breakdown=analysis.breakdown,
+        topn=analysis.topn,
         ranking=analysis.ranking,
-        diversity=analysis.diversity,
+        neighbours=analysis.neighbours,
         units=sections,
         notes=["Seconds per analysis step: " + ", ".join(notes)],
     )

@@ -48,7 +48,8 @@ class RatingModel(nn.Module):
     - A model fitted in closed form rather than by gradient steps sets ``fits_directly`` and implements
       ``fit_directly``; the one trainer then calls it once instead of running epochs.
     - What the analysis and the answers read of a model is declared here, not found by attribute names:
-      :meth:`hidden_layer` (the module whose output is the hidden units) and :meth:`movie_embedding`.
+      :meth:`hidden_layer` (the module whose output is the hidden units), :meth:`movie_embedding` and
+      :meth:`movie_similarity`.
     """
 
     needs_features = False
@@ -93,6 +94,11 @@ class RatingModel(nn.Module):
 
     def movie_embedding(self) -> torch.Tensor | None:
         """The learned movie vectors (n_movies, d), row ``movie_idx``, to compare movies by; None without."""
+        return None
+
+    def movie_similarity(self, query_idx: torch.Tensor) -> torch.Tensor | None:
+        """The model's own item-item similarity (Q, n_movies) of each query movie_idx (Q,) to every movie, for
+        a model that has one (item-kNN); None for the others, whose embedding's cosine serves instead."""
         return None
 
     def set_interactions(self, train: RatingTensors) -> None:

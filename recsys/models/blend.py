@@ -59,6 +59,10 @@ class Blend(RatingModel):
         """The movie vectors of its first member that has some."""
         return next((e for m in self.members.values() if (e := m.movie_embedding()) is not None), None)
 
+    def movie_similarity(self, query_idx: torch.Tensor) -> torch.Tensor | None:
+        """The item similarity of its first member that has one."""
+        return next((s for m in self.members.values() if (s := m.movie_similarity(query_idx)) is not None), None)
+
     def member_predictions(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         """Each member's clipped prediction (B, n_members)."""
         low, high = self.shape.rating_min, self.shape.rating_max

@@ -90,6 +90,12 @@ class ItemKNN(RatingModel):
             self._cache = (ptr.tolist(), neighbours, residuals, sim)
         return self._cache
 
+    def movie_similarity(self, query_idx: torch.Tensor) -> torch.Tensor | None:
+        """Rows of the shrunk Pearson-baseline similarity (Q, n_movies); None when neighbours are users."""
+        if self.config.based_on != "movie":
+            return None
+        return self.tables()[3].index_select(0, query_idx.to(self.residual.device))
+
     def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         """Rows grouped by user (or by movie for user neighbours): each group reads the similarities of its
         targets to its own rated neighbours only, (rows, |N|) rather than (rows, all movies)."""

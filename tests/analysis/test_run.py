@@ -54,10 +54,20 @@ def test_every_variant_is_scored_with_intervals_breakdowns_and_ranking(analysis)
     assert analysis.ranking["ndcg"].between(0, 1).all()
 
 
-def test_diversity_of_each_variants_top_ten(analysis):
-    table = analysis.diversity.set_index("variant")
-    assert sorted(table.index) == sorted(VARIANTS)
-    assert table["coverage"].between(0, 1).all() and table["gini"].between(0, 1).all()
+def test_catalogue_top_ten_of_each_variant_beside_the_three_baselines(analysis):
+    table = analysis.topn.set_index("model")
+    assert sorted(table.index) == sorted([*VARIANTS, "most popular", "highest mean rating (shrunk)", "random"])
+    assert set(table["kind"]) == {"variant", "baseline"} and table["users"].nunique() == 1
+    for column in ("precision", "recall", "ndcg", "map", "hit_rate", "coverage", "gini"):
+        assert table[column].between(0, 1).all(), column
+    assert (table["hit_rate"] >= table["precision"]).all()
+    assert table.loc["most popular", "coverage"] < table.loc["random", "coverage"]  # ten movies for everyone
+
+
+def test_the_sanity_table_lists_five_neighbours_of_ten_well_known_movies(analysis, run_data):
+    table = analysis.neighbours
+    assert len(table) == 10 and list(table.columns) == ["movie", "1", "2", "3", "4", "5"]
+    assert table["movie"].str.match(r".+ \(\d+\)$").all()  # title and its training ratings
 
 
 def test_hidden_units_of_the_nets_only(analysis):
@@ -94,7 +104,7 @@ def test_best_epoch_and_overfitting_gap_by_hand():
 def test_claims_rest_on_every_seed_and_say_when_there_is_only_one(analysis, run_data):
     import dataclasses
 
-    from recsys.analysis.run import SeedRun
+    from recsys.analysis.inputs import SeedRun
 
     one = study_claims(analysis, run_data).set_index("verdict", drop=False)
     embeddings = one[one["claim"].str.startswith("Embeddings matter")].iloc[0]
@@ -119,7 +129,7 @@ def test_saved_analysis_has_every_table_and_one_self_contained_report(run_data, 
     from recsys.analysis.run import save_analysis
 
     report = save_analysis(analysis, run_data, tmp_path, {"run id": "abc"})
-    for name in ("leaderboard", "breakdown", "ranking", "diversity", "claims"):
+    for name in ("leaderboard", "breakdown", "ranking", "topn", "neighbours", "claims"):
         assert (tmp_path / f"{name}.parquet").exists() and (tmp_path / f"{name}.csv").exists()
     for name in ("units", "movies", "clusters"):
         assert (tmp_path / "units" / "baseline" / f"{name}.csv").exists()
@@ -127,6 +137,7 @@ def test_saved_analysis_has_every_table_and_one_self_contained_report(run_data, 
     page = report.read_text()
     assert (tmp_path / "learning_curves.png").exists() and "data:image/png;base64," in page
     assert "http://" not in page and "https://" not in page and "Wide & Deep recommends" in page.replace("&amp;", "&")
+    assert "Top-10 over the whole catalogue" in page and "Nearest neighbours of well-known movies" in page
 
 
 def test_paired_gaps_agree_with_the_metrics_paired_bootstrap():
