@@ -7,8 +7,12 @@ show`` prints the result.
 """
 
 import argparse
+import contextlib
 import os
+import signal
 import sys
+import threading
+from pathlib import Path
 
 
 def _quiet_defaults() -> None:
@@ -19,6 +23,7 @@ def _quiet_defaults() -> None:
         "GX_ANALYTICS_ENABLED": "false",
         "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "PREFECT_LOGGING_EXTRA_LOGGERS": "recsys",  # the library's warnings in the run logs
     }.items():
         os.environ.setdefault(key, value)
 
@@ -78,8 +83,16 @@ def _add_data_options(command: argparse.ArgumentParser) -> None:
     )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad flag reported on one ``error:`` line (exit 2) instead of the usage and the error."""
+
+    def error(self, message: str):
+        print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="recsys", description=__doc__.splitlines()[0])
+    parser = Parser(prog="recsys", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train-all", help="ingest, split, train and register every variant")
     _add_run_options(train)
@@ -158,9 +171,25 @@ def format_table(rows: list[dict], columns) -> str:
     return "\n".join(lines)
 
 
+class Stopped(BaseException):
+    """The process was asked to stop (SIGTERM): unwinds like Ctrl-C, so every cleanup runs."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+def _stop(signum: int, frame) -> None:
+    raise Stopped(signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _quiet_defaults()
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (a worker shutdown, a cancelled run, `kill`) unwinds the stack like Ctrl-C: the runs are marked
+        # KILLED, Prefect's temporary server is stopped at exit, the checkpoints stay for the next run to resume
+        signal.signal(signal.SIGTERM, _stop)
     from pydantic import ValidationError
 
     from recsys.pipeline.config import describe_errors
@@ -169,14 +198,49 @@ def main(argv: list[str] | None = None) -> int:
     commands |= {"recommend": _recommend, "similar": _similar, "services": _services}
     try:
         return commands[args.command](args)
+    except (Stopped, KeyboardInterrupt) as exc:
+        what = exc if isinstance(exc, Stopped) else "stopped by Ctrl-C (SIGINT)"
+        print(f"error: {what}; the same command resumes from the last epoch checkpoints", file=sys.stderr)
+        return 128 + (exc.signum if isinstance(exc, Stopped) else signal.SIGINT)
     except ValidationError as exc:
-        print(f"error: config: {describe_errors(exc)}", file=sys.stderr)
-        return 2
+        return fail(exc, f"config: {describe_errors(exc)}", 2)
     except Exception as exc:
-        if not _is_user_error(exc):
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return fail(exc, explain_error(exc), 2 if _is_user_error(exc) else 1)
+
+
+def explain_error(exc: BaseException) -> str:
+    """One line a user can act on: the tracking server named when it is the one that failed."""
+    from mlflow.exceptions import MlflowException
+
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, MlflowException) and ("Connection" in str(exc) or "Max retries" in str(exc)):
+        from tasks.runtime import tracking_uri
+
+        return f"the MLflow tracking server at {tracking_uri()} did not answer: {first}"
+    return first
+
+
+def fail(exc: BaseException, message: str, code: int) -> int:
+    """Print ``error: message`` (one line) and write the traceback to a log file that the line names."""
+    import tempfile
+    import time
+    import traceback
+
+    from tasks.runtime import work_dir
+
+    text = "".join(traceback.format_exception(exc))
+    name = f"recsys-error-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    for folder in (work_dir() / "logs", Path(tempfile.gettempdir())):  # a full work folder: the temp folder
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text)
+            print(f"error: {message} (traceback: {folder / name})", file=sys.stderr)
+            return code
+        except OSError:
+            with contextlib.suppress(OSError):  # a read-only folder cannot have it removed either
+                (folder / name).unlink(missing_ok=True)
+    print(f"error: {message}", file=sys.stderr)
+    return code
 
 
 def _is_user_error(exc: Exception) -> bool:
@@ -185,17 +249,22 @@ def _is_user_error(exc: Exception) -> bool:
 
     from recsys.data.ingest import QuarantineLimitError
     from recsys.data.io import DataFormatError
+    from recsys.data.io.download import DownloadError
     from tasks.validation import DataValidationError
 
     known = (DataFormatError, DataValidationError, QuarantineLimitError, FileNotFoundError, MlflowException, ValueError)
-    return isinstance(exc, known)
+    return isinstance(exc, known + (DownloadError,))
 
 
 def _train_all(args) -> int:
     config = resolve_config(args)  # fails before any server starts if a setting is wrong
     from flows.train_all import train_all
+    from tasks.ingest import check_source
+    from tasks.runtime import one_writer_at_a_time
 
-    results = [r.to_dict() for r in train_all(config)]
+    check_source(config.data.source)  # a missing folder or an unreachable URL: one error before any flow starts
+    with one_writer_at_a_time(lambda line: print(line, file=sys.stderr)):
+        results = [r.to_dict() for r in train_all(config)]
     print(format_table([r for r in results if r["seed"] == config.split.seed], RESULT_COLUMNS))
     if config.seeds > 1:
         from recsys.evaluation.seeds import summarise_over_seeds
@@ -215,8 +284,9 @@ def _config_show(args) -> int:
 def _ingest(args) -> int:
     from flows.ingest import ingest_data
     from recsys.pipeline.config import DataConfig
-    from tasks.ingest import summarise
+    from tasks.ingest import check_source, summarise
 
+    check_source(args.data)
     settings = {"source": args.data, "refresh": args.refresh, "max_quarantine_share": args.max_quarantine_share}
     report = ingest_data(data=DataConfig(**{k: v for k, v in settings.items() if v is not None}), out=args.out)
     print(summarise(report))
@@ -225,7 +295,9 @@ def _ingest(args) -> int:
 
 def _analyze(args) -> int:
     from flows.analyze import analyze
+    from tasks.analyze import check_analysable
 
+    check_analysable(args.run)  # an unknown run, or one with nothing to analyse: one error before the flow
     print(f"report: {analyze(run_id=args.run, rating_matrix_map=args.rating_matrix_map)}")
     return 0
 

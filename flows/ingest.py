@@ -4,7 +4,7 @@ from prefect import flow
 
 from recsys.pipeline.config import DataConfig
 from tasks.ingest import fetch_data, ingest, report_ingestion
-from tasks.pipeline_run import end_pipeline_run, start_ingest_run
+from tasks.pipeline_run import pipeline_outcome, start_ingest_run
 
 
 @flow(name="ingest")
@@ -15,11 +15,7 @@ def ingest_data(data: DataConfig = DataConfig(), out: str | None = None) -> dict
     than ``data.max_quarantine_share`` of the rows of either table was quarantined. Unchanged input is a
     cache hit unless ``data.refresh``."""
     run_id = start_ingest_run(data, out)
-    try:
+    with pipeline_outcome(run_id):
         ingested = ingest.with_options(refresh_cache=data.refresh)(fetch_data(data.source), out)
         report = report_ingestion(ingested, run_id, data.max_quarantine_share)
-    except BaseException:
-        end_pipeline_run(run_id, "FAILED")
-        raise
-    end_pipeline_run(run_id, "FINISHED")
     return report

@@ -3,13 +3,23 @@ answers: the Prefect server, the MLflow tracking server, the process work pool `
 deployments of ``prefect.yaml``, and a worker. ``stop`` ends the worker first, then the servers, and leaves
 nothing running. CI and the deployment tests use this same command.
 
+Both servers listen on 127.0.0.1 only and let no one in without credentials: the MLflow tracking server
+runs MLflow's basic-auth app (user ``admin``), the Prefect server checks an auth string. The credentials come
+from the environment (``MLFLOW_TRACKING_PASSWORD``, ``PREFECT_API_AUTH_STRING``) or else from
+``SERVICES_DIR/credentials.env``, made with random secrets on the first start (mode 600; ``.services/`` is
+git-ignored) and read by the worker and by ``set -a; . .services/credentials.env; set +a`` in a shell. They
+are never printed or logged.
+
 Settings (environment): ``RECSYS_DATA`` (the data the worker's flows read; required for start),
 ``PREFECT_PORT`` (4200), ``MLFLOW_PORT`` (5000), ``SERVICES_DIR`` (``.services``: pids, logs, Prefect's
-database), ``MLFLOW_STORE_DIR`` (``mlflow/``: the tracking server's sqlite store and artifacts).
+database, the credentials and MLflow's user store), ``MLFLOW_STORE_DIR`` (``mlflow/``: the tracking server's
+sqlite store and artifacts).
 """
 
 import os
+import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 POOL = "recsys"
+ADMIN = "admin"  # MLflow's basic-auth administrator
 
 
 @dataclass(frozen=True)
@@ -39,19 +50,20 @@ class Services:
     def tracking_uri(self) -> str:
         return f"http://127.0.0.1:{self.mlflow_port}"
 
+    @property
+    def credentials_file(self) -> Path:
+        return self.folder / "credentials.env"
+
     def env(self) -> dict[str, str]:
-        """The environment of every service process and of a shell that uses them."""
+        """The environment of every service process and of a shell that uses them (credentials included)."""
         quiet = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "MLFLOW_DISABLE_TELEMETRY": "true"}
-        return (
-            os.environ
-            | quiet
-            | {
-                "GX_ANALYTICS_ENABLED": "false",
-                "PREFECT_HOME": str(self.folder / "prefect"),
-                "PREFECT_API_URL": self.prefect_api,
-                "MLFLOW_TRACKING_URI": self.tracking_uri,
-            }
-        )
+        where = {
+            "GX_ANALYTICS_ENABLED": "false",
+            "PREFECT_HOME": str(self.folder / "prefect"),
+            "PREFECT_API_URL": self.prefect_api,
+            "MLFLOW_TRACKING_URI": self.tracking_uri,
+        }
+        return os.environ | quiet | credentials(self) | where
 
 
 def from_environment() -> Services:
@@ -62,6 +74,42 @@ def from_environment() -> Services:
         mlflow_port=int(os.environ.get("MLFLOW_PORT", "5000")),
         bin=Path(sys.executable).parent,
     )
+
+
+def credentials(s: Services) -> dict[str, str]:
+    """The services' credentials: from the environment when it has them, else from the credentials file,
+    which the first call makes with random secrets (readable by its owner only)."""
+    if os.environ.get("MLFLOW_TRACKING_PASSWORD") and os.environ.get("PREFECT_API_AUTH_STRING"):
+        keys = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "PREFECT_API_AUTH_STRING")
+        return {k: os.environ[k] for k in keys if k in os.environ} | {"MLFLOW_TRACKING_USERNAME": ADMIN}
+    if not s.credentials_file.exists():
+        s.folder.mkdir(parents=True, exist_ok=True)
+        made = {
+            "MLFLOW_TRACKING_USERNAME": ADMIN,
+            "MLFLOW_TRACKING_PASSWORD": secrets.token_urlsafe(18),
+            "PREFECT_API_AUTH_STRING": f"recsys:{secrets.token_urlsafe(18)}",
+            "MLFLOW_FLASK_SERVER_SECRET_KEY": secrets.token_urlsafe(24),  # the server's CSRF key, kept across starts
+        }
+        fd = os.open(s.credentials_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write("".join(f"{k}={v}\n" for k, v in made.items()))
+    lines = s.credentials_file.read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
+def write_auth_config(s: Services) -> Path:
+    """MLflow's basic-auth settings: its user store beside the credentials, nobody allowed anything by default."""
+    path = s.folder / "mlflow-auth.ini"
+    path.write_text(
+        "[mlflow]\n"
+        "default_permission = NO_PERMISSIONS\n"
+        f"database_uri = sqlite:///{s.folder / 'mlflow-users.db'}\n"
+        f"admin_username = {ADMIN}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n"
+        "grant_default_workspace_access = false\n"
+        "auth_cache_ttl_seconds = 60\n"  # one password hash a minute, not one per request (3x the throughput)
+    )
+    return path
 
 
 def run_services(action: str, services: Services | None = None) -> int:
@@ -76,22 +124,37 @@ def start(s: Services) -> None:
         raise ValueError("set RECSYS_DATA to the MovieLens folder or .zip that the worker's flows read")
     s.folder.mkdir(parents=True, exist_ok=True)
     (s.store / "artifacts").mkdir(parents=True, exist_ok=True)
-    prefect, mlflow = str(s.bin / "prefect"), str(s.bin / "mlflow")
+    for name, port in (("prefect-server", s.prefect_port), ("mlflow-server", s.mlflow_port)):
+        if not running(s, name) and port_taken(port):
+            raise RuntimeError(f"port {port} on 127.0.0.1 is taken by another process: stop it, or set another port")
+    prefect, mlflow, secret = str(s.bin / "prefect"), str(s.bin / "mlflow"), credentials(s)
     if not running(s, "prefect-server"):
-        launch(s, "prefect-server", [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(s.prefect_port)])
+        command = [prefect, "server", "start", "--host", "127.0.0.1", "--port", str(s.prefect_port)]
+        launch(s, "prefect-server", command, {"PREFECT_SERVER_API_AUTH_STRING": secret["PREFECT_API_AUTH_STRING"]})
     if not running(s, "mlflow-server"):
-        store = ["--backend-store-uri", f"sqlite:///{s.store / 'mlflow.db'}"]
-        store += ["--artifacts-destination", str(s.store / "artifacts")]
-        address = ["--host", "127.0.0.1", "--port", str(s.mlflow_port), "--workers", "1"]
-        launch(
-            s, "mlflow-server", [mlflow, "server", *store, *address], {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-        )
+        launch(s, "mlflow-server", [mlflow, "server", *mlflow_options(s)], mlflow_env(s, secret))
     wait_for(f"{s.prefect_api}/health", 120, s, "prefect-server")
     wait_for(f"{s.tracking_uri}/health", 120, s, "mlflow-server")
     deploy(s, prefect)
     if not running(s, "worker"):
         launch(s, "worker", [prefect, "worker", "start", "--pool", POOL])
     status(s)
+
+
+def mlflow_options(s: Services) -> list[str]:
+    """The tracking server: sqlite store and artifacts under the store folder, one worker, basic auth."""
+    store = ["--backend-store-uri", f"sqlite:///{s.store / 'mlflow.db'}", "--artifacts-destination"]
+    address = ["--host", "127.0.0.1", "--port", str(s.mlflow_port), "--workers", "1"]
+    return [*store, str(s.store / "artifacts"), *address, "--app-name", "basic-auth"]
+
+
+def mlflow_env(s: Services, secret: dict[str, str]) -> dict[str, str]:
+    return {
+        "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        "MLFLOW_AUTH_CONFIG_PATH": str(write_auth_config(s)),
+        "MLFLOW_AUTH_ADMIN_PASSWORD": secret["MLFLOW_TRACKING_PASSWORD"],
+        "MLFLOW_FLASK_SERVER_SECRET_KEY": secret.get("MLFLOW_FLASK_SERVER_SECRET_KEY", secrets.token_urlsafe(24)),
+    }
 
 
 def deploy(s: Services, prefect: str) -> None:
@@ -143,6 +206,11 @@ def _is_zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
     except (FileNotFoundError, IndexError):
         return False
+
+
+def port_taken(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
 def wait_for(url: str, seconds: float, s: Services, name: str) -> None:
@@ -197,3 +265,4 @@ def status(s: Services) -> None:
     print("use them from a shell with:")
     env = s.env()
     print("  export " + " ".join(f"{k}={env[k]}" for k in ("PREFECT_HOME", "PREFECT_API_URL", "MLFLOW_TRACKING_URI")))
+    print(f"  set -a; . {s.credentials_file}; set +a   # the credentials (never printed)")

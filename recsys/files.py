@@ -79,3 +79,22 @@ def publish_folder(staging: Path, target: Path) -> Path:
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+@contextmanager
+def staged_folder(target: Path, keep: tuple[str, ...] = ()) -> Iterator[Path]:
+    """A fresh folder beside ``target`` for the block to fill; published at ``target`` in one rename when the
+    block ends without an error (the files named in ``keep`` carried over from the old ``target``), removed
+    otherwise, so a reader never takes a half-written set of files for a whole one."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.staging-"))
+    try:
+        yield staging
+        for name in keep:
+            if (target / name).exists() and not (staging / name).exists():
+                shutil.copy2(target / name, staging / name)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    publish_folder(staging, target)

@@ -5,6 +5,7 @@ Reading everything from MLflow (split, movies table, checkpoints, per-epoch hist
 flow's memory is what lets ``recsys analyze --run RUN_ID`` redo the analysis of any stored run.
 """
 
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,20 +49,34 @@ class RunInputs:
     other_seeds: tuple[SeedInputs, ...] = ()
 
 
+def check_analysable(run_id: str) -> None:
+    """Raise unless ``run_id`` is a train-all run with a split and at least one finished variant."""
+    client = tracking.client()
+    parent = client.get_run(run_id)
+    if "split_seed" not in parent.data.params:
+        raise ValueError(f"run {run_id} is not a train-all run with a split (no split_seed param): nothing to analyse")
+    finished = client.search_runs(
+        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}' and attributes.status = 'FINISHED'"
+    )
+    if not finished:
+        raise ValueError(f"run {run_id} has no finished variant with a checkpoint to analyse")
+
+
 @task(name="fetch-run-inputs", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
 def fetch_run_inputs(run_id: str) -> RunInputs:
     """Download the run's split, movies table, each variant's checkpoint and per-epoch history."""
     client = tracking.client()
     parent = client.get_run(run_id)
-    seed = parent.data.params.get("split_seed")
-    if seed is None:
-        raise ValueError(f"run {run_id} is not a train-all run with a split (no split_seed param)")
+    check_analysable(run_id)
+    seed = parent.data.params["split_seed"]
     folder = work_dir() / "analysis" / run_id
     folder.mkdir(parents=True, exist_ok=True)
     split = client.download_artifacts(run_id, "data/split.parquet", str(folder))
     movies = client.download_artifacts(run_id, "data/movies.parquet", str(folder))
-    children = client.search_runs(
-        [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'", order_by=["attributes.start_time ASC"]
+    children = client.search_runs(  # the variants that finished (a failed one has no checkpoint)
+        [parent.info.experiment_id],
+        f"tags.mlflow.parentRunId = '{run_id}' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time ASC"],
     )
     by_seed: dict[int, dict[str, str]] = {}
     runs = {}
@@ -165,4 +180,5 @@ def publish_report(report_folder: str, inputs: RunInputs) -> str:
     )
     uri = f"{client.get_run(inputs.run_id).info.artifact_uri}/report/report.html"
     create_link_artifact(key="analysis-report", link=uri, link_text="analysis report (report/report.html)")
+    shutil.rmtree(inputs.folder, ignore_errors=True)  # local copies only: MLflow holds all of it
     return uri

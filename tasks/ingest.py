@@ -1,6 +1,7 @@
 """Ingestion tasks: find the release (with retries: it may be a download), clean and validate it into
 Parquet (cached on content and code), then report what was kept and set aside to MLflow and Prefect."""
 
+import dataclasses
 import functools
 import hashlib
 import uuid
@@ -12,7 +13,8 @@ from prefect.cache_policies import NO_CACHE
 
 from recsys.data import io, schema
 from recsys.data.ingest import check_quarantine_share, ingest_release
-from recsys.files import write_json
+from recsys.data.io.download import is_url, redact
+from recsys.files import staged_folder, write_json
 from tasks import tracking
 from tasks.handles import IngestedData
 from tasks.runtime import data_source, work_dir
@@ -45,8 +47,15 @@ def _retry_only_io(task, task_run, state) -> bool:
 def fetch_data(source: str | None) -> str:
     """The local folder of the release named by ``source`` (or ``RECSYS_DATA``, or the default URL)."""
     folder = io.resolve_source(data_source(source), work_dir() / "cache")
-    get_run_logger().info("data source %s -> %s", data_source(source) or io.DEFAULT_SOURCE, folder)
+    shown = data_source(source) or io.DEFAULT_SOURCE
+    get_run_logger().info("data source %s -> %s", redact(shown) if is_url(shown) else shown, folder)
     return str(folder)
+
+
+def check_source(source: str | None) -> None:
+    """Raise, naming it, when the data source (or ``RECSYS_DATA``, or the default URL) cannot be read: a
+    missing path, or a URL that does not serve a release (it is downloaded into the cache here)."""
+    io.resolve_source(data_source(source), work_dir() / "cache")
 
 
 def _fingerprint(folder: Path) -> str:
@@ -86,7 +95,21 @@ def ingest(folder: str, out: str | None = None) -> IngestedData:
 
 
 def run_ingestion(release: Path, out_dir: Path, logger=None) -> IngestedData:
-    """The ingest task's work, callable without Prefect (the benchmark times exactly this)."""
+    """The ingest task's work, callable without Prefect (the benchmark times exactly this). Everything is
+    written into a staging folder published at ``out_dir`` in one rename once whole and valid."""
+    with staged_folder(out_dir, keep=(".ingest-id",)) as staging:
+        ingested = write_ingestion(release, staging, logger)
+    return dataclasses.replace(
+        ingested,
+        ratings_path=str(out_dir / "ratings.parquet"),
+        movies_path=str(out_dir / "movies.parquet"),
+        quarantine_path=str(out_dir / "quarantine.parquet"),
+        out_dir=str(out_dir),
+    )
+
+
+def write_ingestion(release: Path, out_dir: Path, logger=None) -> IngestedData:
+    """Clean and validate ``release``, writing every output into ``out_dir``."""
     fingerprint = _fingerprint(release)
     result = ingest_release(release)
     reports = validate_tables(

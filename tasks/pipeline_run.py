@@ -1,12 +1,18 @@
 """The parent MLflow run of a flow: opened first with the resolved config, closed with the flow's outcome."""
 
-from prefect import task
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from recsys.data.io.download import is_url, redact
 from recsys.pipeline.config import DataConfig, PipelineConfig, config_to_yaml, flat_params, settings_fingerprint
 from tasks import tracking
 from tasks.handles import PipelineRun
-from tasks.runtime import data_source
+from tasks.register import drop_undecided_versions
+from tasks.runtime import data_source, work_dir
 
 
 @task(name="start-pipeline-run", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
@@ -17,9 +23,18 @@ def start_pipeline_run(pipeline: str, config: PipelineConfig) -> PipelineRun:
     config = config.with_source(data_source(config.data.source))
     fingerprint = settings_fingerprint(config)
     client = tracking.client()
-    run = client.create_run(tracking.experiment_id(client), run_name=pipeline, tags={"pipeline": pipeline})
-    tracking.log_params(client, run.info.run_id, flat_params(config) | {"settings_fingerprint": fingerprint})
-    client.log_text(run.info.run_id, config_to_yaml(config), "config.yaml")
+    experiment = tracking.experiment_id(client)
+    tags = {"pipeline": pipeline} | tracking.process_tags()
+    run = client.create_run(experiment, run_name=pipeline, tags=tags)
+    orphans = tracking.mark_orphans_killed(client, experiment, run.info.run_id)
+    if orphans:
+        get_run_logger().warning("%d runs of a process that is gone were left RUNNING: now KILLED", len(orphans))
+    dropped = drop_undecided_versions(client)
+    if dropped:
+        get_run_logger().warning("deleted versions %s: their run ended before their alias decision", dropped)
+    shown = config.with_source(redact(config.data.source)) if is_url(config.data.source) else config
+    tracking.log_params(client, run.info.run_id, flat_params(shown) | {"settings_fingerprint": fingerprint})
+    client.log_text(run.info.run_id, config_to_yaml(shown), "config.yaml")  # credentials in a URL never logged
     return PipelineRun(run.info.run_id, config, fingerprint)
 
 
@@ -27,12 +42,34 @@ def start_pipeline_run(pipeline: str, config: PipelineConfig) -> PipelineRun:
 def start_ingest_run(data: DataConfig, out: str | None) -> str:
     """Create the parent run of an ingest-only flow with its settings as params; returns its id."""
     client = tracking.client()
-    run = client.create_run(tracking.experiment_id(client), run_name="ingest", tags={"pipeline": "ingest"})
-    params = data.model_copy(update={"source": data_source(data.source)}).model_dump()
+    tags = {"pipeline": "ingest"} | tracking.process_tags()
+    run = client.create_run(tracking.experiment_id(client), run_name="ingest", tags=tags)
+    source = data_source(data.source)
+    params = data.model_copy(update={"source": redact(source) if is_url(source) else source}).model_dump()
     tracking.log_params(client, run.info.run_id, {"data": params, "out": out})
     return run.info.run_id
 
 
 @task(name="end-pipeline-run", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
 def end_pipeline_run(run_id: str, status: str) -> None:
+    """End the parent run with ``status`` and remove its local model files (MLflow holds the models; an
+    interrupted training resumes from the epoch checkpoints, which live elsewhere), so the work folder does
+    not grow with every scheduled run."""
     tracking.client().set_terminated(run_id, status)
+    shutil.rmtree(work_dir() / "runs" / run_id, ignore_errors=True)
+
+
+@contextmanager
+def pipeline_outcome(run_id: str) -> Iterator[None]:
+    """End the parent run as the block ends: FINISHED, KILLED when it was interrupted (SIGTERM, Ctrl-C) or
+    FAILED when it raised; the exception goes on."""
+    try:
+        yield
+    except BaseException as exc:
+        status = "KILLED" if isinstance(exc, tracking.INTERRUPTS) else "FAILED"
+        try:  # once, no retries: when the tracking server is what failed, the original error is what matters
+            end_pipeline_run.with_options(retries=0)(run_id, status)
+        except Exception:  # noqa: BLE001
+            pass
+        raise
+    end_pipeline_run(run_id, "FINISHED")

@@ -9,6 +9,7 @@ from prefect.cache_policies import NO_CACHE
 from recsys import columns as C
 from recsys.data import io
 from recsys.data.tensors import prepare_features, prepare_split
+from recsys.files import staged_folder
 from recsys.pipeline.config import PipelineConfig
 from tasks import tracking
 from tasks.handles import IngestedData, PreparedData
@@ -24,13 +25,14 @@ def split_and_index(data: IngestedData, config: PipelineConfig, seed: int, paren
     config = config.for_seed(seed)
     prepared = prepare_split(io.read_parquet(Path(data.ratings_path)), config.split)
     out = Path(data.ratings_path).parent / config.split.name
-    split_frame = prepared.split.astype({C.SPLIT: str})
-    split_path = io.write_parquet(split_frame, out / "split.parquet", data.fingerprint)
-    user_vocab = io.write_parquet(prepared.user_vocab.to_frame(C.USER_ID, C.USER_IDX), out / "user_vocab.parquet")
-    movie_vocab = io.write_parquet(prepared.movie_vocab.to_frame(C.MOVIE_ID, C.MOVIE_IDX), out / "movie_vocab.parquet")
     features = prepare_features(prepared, io.read_parquet(Path(data.movies_path)))
-    io.write_parquet(features.movie_features, out / "movie_features.parquet")
-    io.write_parquet(features.user_features, out / "user_features.parquet")
+    with staged_folder(out) as staging:  # the five files appear together or not at all
+        io.write_parquet(prepared.split.astype({C.SPLIT: str}), staging / "split.parquet", data.fingerprint)
+        io.write_parquet(prepared.user_vocab.to_frame(C.USER_ID, C.USER_IDX), staging / "user_vocab.parquet")
+        io.write_parquet(prepared.movie_vocab.to_frame(C.MOVIE_ID, C.MOVIE_IDX), staging / "movie_vocab.parquet")
+        io.write_parquet(features.movie_features, staging / "movie_features.parquet")
+        io.write_parquet(features.user_features, staging / "user_features.parquet")
+    split_path, user_vocab, movie_vocab = (out / f"{name}.parquet" for name in ("split", "user_vocab", "movie_vocab"))
     counts = prepared.counts()
     client = tracking.client()
     if primary:

@@ -37,6 +37,8 @@ from tasks.handles import EvaluatedVariant, PreparedData, RegisteredVariant, loa
 from tasks.registry_lock import registry_lock
 from tasks.runtime import CHALLENGER, CHAMPION, REGISTERED_MODEL
 
+DECISION_TAG, PENDING, DECIDED = "promotion", "pending", "decided"
+
 
 def challenger_of(registered: list[RegisteredVariant]) -> RegisteredVariant:
     """The run's best variant by validation MSE (never by test rows)."""
@@ -48,8 +50,24 @@ def find_or_register(client, result: EvaluatedVariant) -> int:
     found = client.search_model_versions(f"name = '{REGISTERED_MODEL}' and tags.run_id = '{result.run_id}'")
     if found:
         return min(int(v.version) for v in found)
-    tags = {"variant": result.variant, "run_id": result.run_id}
+    tags = {"variant": result.variant, "run_id": result.run_id, DECISION_TAG: PENDING}
     return int(mlflow.register_model(result.model_uri, REGISTERED_MODEL, tags=tags).version)
+
+
+def mark_decided(client, registered: list[RegisteredVariant]) -> None:
+    """The run's versions had their alias decision: no longer pending."""
+    for one in registered:
+        client.set_model_version_tag(REGISTERED_MODEL, str(one.version), DECISION_TAG, DECIDED)
+
+
+def drop_undecided_versions(client) -> list[str]:
+    """Versions registered by a run that ended before its alias decision (the tracking server went down, the
+    process was killed) are deleted, so no version stays registered without one; returns their numbers."""
+    pending = client.search_model_versions(f"name = '{REGISTERED_MODEL}' and tags.`{DECISION_TAG}` = '{PENDING}'")
+    gone = [v for v in pending if client.get_run(v.tags["run_id"]).info.status != "RUNNING"]
+    for version in gone:
+        client.delete_model_version(REGISTERED_MODEL, version.version)
+    return [v.version for v in gone]
 
 
 @task(name="register-models", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
@@ -59,6 +77,9 @@ def register_models(results: list[EvaluatedVariant], seed: int, parent_run_id: s
     client = tracking.client()
     with registry_lock():  # version numbers are handed out one registration at a time
         registered = [RegisteredVariant(r, find_or_register(client, r)) for r in results if r.seed == seed]
+    if not registered:
+        get_run_logger().warning("no variant finished: nothing to register")
+        return []
     best = challenger_of(registered)
     client.set_registered_model_alias(REGISTERED_MODEL, CHALLENGER, str(best.version))
     client.set_tag(parent_run_id, "challenger_variant", best.evaluated.variant)
@@ -85,6 +106,9 @@ def promote_challenger(
     numbers: the parent run's ``promotion`` tag, ``promotion.md`` and ``promotion/compared_rows.parquet``,
     and a Prefect markdown artifact."""
     client, logger = tracking.client(), get_run_logger()
+    if not registered:
+        client.set_tag(parent_run_id, "promotion", "kept: no variant finished")
+        return {"promote": False, "reason": "no variant finished"}
     best = challenger_of(registered)
     with registry_lock() as lock:
         logger.info("promotion holds the %s", lock)
@@ -93,6 +117,7 @@ def promote_challenger(
             client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, str(best.version))
             client.set_tag(parent_run_id, "champion_variant", best.evaluated.variant)
         client.set_tag(parent_run_id, "promotion", decision.tag())
+        mark_decided(client, registered)
     markdown = decision_markdown(decision)
     client.log_text(parent_run_id, markdown, "promotion.md")
     if compared is not None:

@@ -4,12 +4,17 @@ Tasks address runs by id through ``MlflowClient`` rather than through the fluent
 stay correct whichever thread or process Prefect runs them in.
 """
 
+import os
+import socket
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mlflow.entities import Param
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from prefect.exceptions import TerminationSignal
 from prefect.tasks import exponential_backoff
 
 import mlflow
@@ -33,6 +38,56 @@ IO_RETRIES = {
     "retry_delay_seconds": exponential_backoff(backoff_factor=2),
     "retry_condition_fn": transient_failure,
 }
+
+
+INTERRUPTS = (KeyboardInterrupt, SystemExit, TerminationSignal)  # a stop, not a failure of the code
+
+
+@contextmanager
+def ends_run_on_failure(run_id: str) -> Iterator[None]:
+    """Mark run ``run_id`` KILLED when the block is interrupted (SIGTERM, Ctrl-C) and FAILED when it raises,
+    then let the exception go on; a run is never left RUNNING by a process that is still alive to say so."""
+    try:
+        yield
+    except BaseException as exc:
+        status = "KILLED" if isinstance(exc, INTERRUPTS) else "FAILED"
+        try:
+            client().set_terminated(run_id, status)
+        except Exception:  # noqa: BLE001 (the tracking server may be the failure; the original error matters)
+            pass
+        raise
+
+
+def process_tags() -> dict[str, str]:
+    """Who runs this: host, pid and the process's start time (so a reused pid is not mistaken for it)."""
+    return {
+        "recsys.host": socket.gethostname(),
+        "recsys.pid": str(os.getpid()),
+        "recsys.started": _started(os.getpid()),
+    }
+
+
+def _started(pid: int) -> str:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), "" when unknown."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def mark_orphans_killed(mlflow_client: MlflowClient, experiment: str, by_run: str) -> list[str]:
+    """Runs still RUNNING whose process on this host is gone (a SIGKILL, a power cut) end KILLED, with a tag
+    saying which run found them; returns their ids. Runs of other hosts are left: their processes cannot be
+    seen from here."""
+    found = mlflow_client.search_runs(
+        [experiment], f"attributes.status = 'RUNNING' and tags.`recsys.host` = '{socket.gethostname()}'"
+    )
+    gone = [r for r in found if _started(int(r.data.tags.get("recsys.pid", "0"))) != r.data.tags.get("recsys.started")]
+    for run in gone:
+        note = f"its process (pid {run.data.tags.get('recsys.pid')}) was gone; marked KILLED by run {by_run}"
+        mlflow_client.set_tag(run.info.run_id, "recsys.cleanup", note)
+        mlflow_client.set_terminated(run.info.run_id, "KILLED")
+    return [r.info.run_id for r in gone]
 
 
 def client() -> MlflowClient:

@@ -4,6 +4,9 @@ Every variant goes through the same task with its settings from the run's config
 whose config names members) is fitted over the members' trained handles instead of from scratch.
 """
 
+import hashlib
+import json
+import shutil
 import time
 from pathlib import Path
 
@@ -11,11 +14,13 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 import mlflow
+import recsys
 from recsys import columns as C
 from recsys.models import build_model
 from recsys.models.checkpoint import load_checkpoint, save_checkpoint
 from recsys.pipeline.config import VariantSettings
 from recsys.training.ensembles import Member, fit_ensemble
+from recsys.training.resume import FORMAT as CHECKPOINT_FORMAT
 from recsys.training.resume import EpochCheckpoint
 from recsys.training.trainer import Callback, EpochStats, TrainResult, train_model
 from tasks import pyfunc, tracking
@@ -30,10 +35,16 @@ class MlflowEpochLogger(Callback):
         self.client, self.run_id, self.variant, self.epochs = client, run_id, variant, epochs
         self.logger = get_run_logger()
 
+    def on_train_begin(self, state) -> None:
+        """A run resumed from a checkpoint logs the epochs it restored, so its history is whole."""
+        if state.history:
+            self.logger.info("%s resumed after epoch %d from its checkpoint", self.variant, state.epoch)
+            self.client.set_tag(self.run_id, "resumed_after_epoch", str(state.epoch))
+        for stats in state.history:
+            self.log(stats)
+
     def on_epoch_end(self, stats: EpochStats, model) -> bool:
-        now = int(time.time() * 1000)
-        for key in ("train_mse", "val_mse"):
-            self.client.log_metric(self.run_id, key, getattr(stats, key), timestamp=now, step=stats.epoch)
+        self.log(stats)
         self.logger.info(
             "%s epoch %d/%d: train_mse %.4f val_mse %.4f (%.1fs, %.0f ratings/s)",
             self.variant,
@@ -46,6 +57,11 @@ class MlflowEpochLogger(Callback):
         )
         return False
 
+    def log(self, stats: EpochStats) -> None:
+        now = int(time.time() * 1000)
+        for key in ("train_mse", "val_mse"):
+            self.client.log_metric(self.run_id, key, getattr(stats, key), timestamp=now, step=stats.epoch)
+
 
 def open_variant_run(prepared: PreparedData, variant: str, settings: VariantSettings, parent_run_id: str) -> str:
     """A nested MLflow run for ``variant`` under the pipeline run, its whole configuration as params."""
@@ -53,7 +69,8 @@ def open_variant_run(prepared: PreparedData, variant: str, settings: VariantSett
     run = client.create_run(
         tracking.experiment_id(client),
         run_name=variant,
-        tags={"mlflow.parentRunId": parent_run_id, "variant": variant, "seed": str(prepared.split_seed)},
+        tags={"mlflow.parentRunId": parent_run_id, "variant": variant, "seed": str(prepared.split_seed)}
+        | tracking.process_tags(),
     )
     params = {
         "variant": variant,
@@ -103,31 +120,49 @@ def close_variant_run(
 def train_variant(
     prepared: PreparedData, variant: str, parent_run_id: str, members: tuple[TrainedVariant, ...] = ()
 ) -> TrainedVariant:
-    """Train ``variant`` with its settings in the run's config; an ensemble is fitted over ``members``."""
+    """Train ``variant`` with its settings in the run's config; an ensemble is fitted over ``members``. The
+    variant's MLflow run ends FAILED when training fails (a diverged loss, say) and KILLED when the process is
+    stopped; its epoch checkpoints stay for the next run to resume from."""
     settings = prepared.config.selected()[variant]
     run_id = open_variant_run(prepared, variant, settings, parent_run_id)
     callback = MlflowEpochLogger(tracking.client(), run_id, variant, settings.train.epochs)
-    if settings.model.member_names():
-        model, result = _fit_ensemble(prepared, variant, settings, members, callback)
-    else:
-        model, result = _train_single(prepared, variant, settings, callback, parent_run_id)
-    return close_variant_run(prepared, variant, model, result, run_id, parent_run_id)
+    with tracking.ends_run_on_failure(run_id):
+        if settings.model.member_names():
+            model, result = _fit_ensemble(prepared, variant, settings, members, callback)
+        else:
+            model, result = _train_single(prepared, variant, settings, callback)
+        return close_variant_run(prepared, variant, model, result, run_id, parent_run_id)
 
 
-def _train_single(prepared: PreparedData, variant: str, settings: VariantSettings, callback, parent_run_id: str):
+def checkpoint_folder(prepared: PreparedData, variant: str, settings: VariantSettings) -> Path:
+    """Where ``variant``'s epoch checkpoints live: keyed by what decides its training (the data, the split, its
+    resolved settings with the seed, the code's version), not by run, so the same command after a crash
+    or a kill resumes from the last good epoch, whichever run started it."""
+    key = {
+        "data": prepared.fingerprint,
+        "split": prepared.split_name,
+        "variant": variant,
+        "settings": settings.model_dump(mode="json"),
+        "code": [recsys.__version__, CHECKPOINT_FORMAT],
+    }
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
+    return work_dir() / "checkpoints" / f"{variant}-{digest}"
+
+
+def _train_single(prepared: PreparedData, variant: str, settings: VariantSettings, callback):
     data = load_prepared(prepared)
     train = data.tensors(C.TRAIN)
     features = load_features(prepared)
     model = build_model(
         variant, settings.model, data.shape, seed=settings.train.seed, features=features, interactions=train
     )
-    # a checkpoint per epoch: if this task is run again within the flow run (a crash, a retry), it resumes
-    # after the last finished epoch instead of starting over; closed-form models have no epochs to resume
-    folder = (
-        None if model.fits_directly else work_dir() / "runs" / parent_run_id / f"{variant}-{prepared.split_seed}-epochs"
-    )
+    # a checkpoint per epoch, so a crashed or killed run resumes after its last good epoch; closed-form models
+    # have no epochs to resume
+    folder = None if model.fits_directly else checkpoint_folder(prepared, variant, settings)
     callbacks = (callback,) + ((EpochCheckpoint(folder),) if folder else ())
     result = train_model(model, train, data.tensors(C.VAL), settings.train, callbacks, resume_from=folder)
+    if folder is not None:  # trained to the end: nothing left to resume, so the work folder does not grow
+        shutil.rmtree(folder, ignore_errors=True)
     return model, result
 
 

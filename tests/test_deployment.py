@@ -3,10 +3,13 @@ tracking server, the work pool, the deployments of prefect.yaml and a worker on 
 `prefect deployment run train-all/train-all` trains, logs over HTTP and promotes; a worse second run
 leaves the champion; `recsys services stop` leaves no process behind."""
 
+import base64
 import os
 import socket
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -53,11 +56,38 @@ def services(tmp_path_factory, real_data):
     pids = {p.stem: int(p.read_text()) for p in (tmp / "services").glob("*.pid")}
     try:
         assert started.returncode == 0, started.stdout + started.stderr
-        yield env, pids
+        secret = (tmp / "services" / "credentials.env").read_text()
+        assert not [v for v in secret_values(secret) if v in started.stdout + started.stderr]  # never printed
+        credentials = dict(line.split("=", 1) for line in secret.splitlines())
+        saved = {key: os.environ.get(key) for key in credentials}
+        os.environ.update(credentials)  # this process's MLflow client signs in too
+        yield env | credentials, pids
+        for key, value in saved.items():
+            os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
     finally:
         stopped = subprocess.run([*SERVICES, "stop"], env=env, capture_output=True, text=True, timeout=180)
         assert stopped.returncode == 0, stopped.stdout + stopped.stderr
         assert not [name for name, pid in pids.items() if alive(pid)], "a service outlived recsys services stop"
+
+
+def secret_values(text: str) -> list[str]:
+    return [line.split("=", 1)[1] for line in text.splitlines() if "PASSWORD" in line or "AUTH" in line]
+
+
+def status_without_credentials(url: str, body: bytes = b"{}") -> int:
+    request = urllib.request.Request(url, body, {"Content-Type": "application/json"}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_both_servers_let_no_one_in_without_credentials(services):
+    env, _ = services
+    assert status_without_credentials(f"{env['MLFLOW_TRACKING_URI']}/api/2.0/mlflow/experiments/search") == 401
+    assert status_without_credentials(f"{env['PREFECT_API_URL']}/flows/count") == 401
+    assert MlflowClient(env["MLFLOW_TRACKING_URI"]).search_experiments() is not None  # with them: in
 
 
 def prefect(env, *args, timeout=120) -> subprocess.CompletedProcess:
@@ -147,6 +177,9 @@ def test_mlflow_ui_compares_the_variant_runs_by_test_mse(services, tmp_path):
         options.add_argument(flag)
     browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     wait = WebDriverWait(browser, 60)
+    token = base64.b64encode(f"{env['MLFLOW_TRACKING_USERNAME']}:{env['MLFLOW_TRACKING_PASSWORD']}".encode()).decode()
+    browser.execute_cdp_cmd("Network.enable", {})  # the server asks every request for its basic-auth credentials
+    browser.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Authorization": f"Basic {token}"}})
     try:
         query = "searchFilter=metrics.test_mse%20%3C%201&orderByKey=metrics.%60test_mse%60&orderByAsc=true"
         browser.get(f"{env['MLFLOW_TRACKING_URI']}/#/experiments/{experiment}/runs?{query}")

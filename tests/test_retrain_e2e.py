@@ -9,6 +9,7 @@ import os
 import shutil
 import threading
 import zipfile
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -123,9 +124,21 @@ def test_a_url_source_trains_when_the_file_changed_and_skips_when_it_did_not(har
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}/ml-tiny.zip"
+        url = f"http://reader:s3cret@127.0.0.1:{server.server_address[1]}/ml-tiny.zip?signature=abc123"
         config = apply_overrides(run_config(url, ["mf"], epochs=1, analysis=False), {"promotion.min_compared_rows": 1})
         assert retrain(config)["trained"]
+        client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
+        run = client.search_runs(
+            [client.get_experiment_by_name(EXPERIMENT).experiment_id], "tags.pipeline = 'train-all'"
+        )[0]
+        written = (
+            str(run.data.params)
+            + str(run.data.tags)
+            + open(client.download_artifacts(run.info.run_id, "config.yaml")).read()
+        )
+        cached = " ".join(str(p) for p in (Path(os.environ["RECSYS_WORKDIR"]) / "cache").rglob("*"))
+        assert "s3cret" not in written + cached and "abc123" not in written + cached  # credentials never written
+        assert "127.0.0.1" in written  # the source itself is recorded, redacted
         assert retrain(config) == {"trained": False, "reason": "champion is current"}  # 304: not changed
         publish(ratings + "1,2,4.0,1400000000\n")  # one more rating (a pair not rated before by user 1)
         os.utime(served / "ml-tiny.zip", (2_000_000_000, 2_000_000_000))  # a later Last-Modified

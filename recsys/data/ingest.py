@@ -243,6 +243,8 @@ def _older_duplicates(users, movies, stamps, lines, ok) -> np.ndarray:
     """Rows whose (user, movie) pair appears again among ``ok`` rows with a later (timestamp, line)."""
     key = users * (int(movies.max(initial=0)) + 1) + movies
     candidates = np.flatnonzero(ok)
+    if len(candidates) < 2:  # no pair to repeat (a file whose every row was set aside, say: found by fuzzing)
+        return np.zeros(len(ok), dtype=bool)
     keys = key[candidates]
     steps = np.diff(keys)
     if (steps >= 0).all():  # files sorted by user and movie, as GroupLens ships them: neighbours suffice

@@ -5,9 +5,13 @@ epoch: weights, optimiser moments, epochs done, history, the early-stopping stat
 and every random state (Python, numpy, torch on the CPU and on CUDA, and the trainer's own generator).
 ``train_model(..., resume_from=folder)`` loads the newest one and ends with the same weights as a run that
 never stopped. Files are ``epoch-NNNN.pt`` of plain types and tensors (loaded with ``weights_only=True``),
-written to a temporary name, flushed to disk and renamed, so a crash mid-write never leaves a torn file.
+written to a temporary name, flushed to disk and renamed, with a SHA-256 beside each: a file that does not
+match it (a disk error, a copy cut short) is skipped and the one before it used.
 """
 
+import hashlib
+import io
+import logging
 import random
 import re
 from pathlib import Path
@@ -15,9 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from recsys.files import atomic_write
+from recsys.files import write_bytes, write_text
 from recsys.training.callbacks import Callback, EpochStats, TrainState
 
+LOG = logging.getLogger("recsys")
 FORMAT = 1
 _NAME = re.compile(r"epoch-(\d+)\.pt")
 # settings that may change between the crashed run and its continuation without changing the result path
@@ -30,7 +35,7 @@ class EpochCheckpoint(Callback):
     Put it after the callbacks that may stop training, so that their last epoch is saved too.
     """
 
-    def __init__(self, folder: Path, keep: int = 1):
+    def __init__(self, folder: Path, keep: int = 2):
         if keep < 1:
             raise ValueError(f"keep must be at least 1; got {keep}")
         self.folder, self.keep, self.state = Path(folder), keep, None
@@ -77,14 +82,23 @@ def restore_training_state(state: TrainState, saved: dict) -> None:
     _restore_rng(saved["rng"], state.generator)
 
 
-def save_training_state(folder: Path, saved: dict, keep: int = 1) -> Path:
-    """Write ``saved`` atomically as ``folder/epoch-NNNN.pt``, then delete all but the newest ``keep``."""
+def save_training_state(folder: Path, saved: dict, keep: int = 2) -> Path:
+    """Write ``saved`` atomically as ``folder/epoch-NNNN.pt`` with its SHA-256 beside it (written last, so a
+    checkpoint without one never counts), then delete all but the newest ``keep``."""
     path = folder / f"epoch-{saved['epoch']:04d}.pt"
-    with atomic_write(path) as handle:
-        torch.save(saved, handle)
+    buffer = io.BytesIO()
+    torch.save(saved, buffer)
+    data = buffer.getvalue()
+    write_bytes(path, data)
+    write_text(checksum_path(path), hashlib.sha256(data).hexdigest())
     for old in list_checkpoints(folder)[:-keep]:
         old.unlink()
+        checksum_path(old).unlink(missing_ok=True)
     return path
+
+
+def checksum_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
 
 
 def list_checkpoints(folder: Path) -> list[Path]:
@@ -94,14 +108,28 @@ def list_checkpoints(folder: Path) -> list[Path]:
 
 
 def load_last_training_state(folder: Path) -> dict | None:
-    """The newest checkpoint in ``folder`` (tensors on the CPU), or None when nothing was saved yet."""
-    paths = list_checkpoints(folder)
-    if not paths:
+    """The newest intact checkpoint in ``folder`` (tensors on the CPU), or None when there is none. A file
+    whose bytes do not match its SHA-256 (truncated, bit-flipped, or never finished) is skipped with a
+    warning, and the one before it is tried; with none left, training starts from scratch."""
+    for path in reversed(list_checkpoints(folder)):
+        saved = _read_intact(path)
+        if saved is not None:
+            if saved.get("format") != FORMAT:
+                raise ValueError(f"{path} has checkpoint format {saved.get('format')!r}; this code reads {FORMAT}")
+            return saved
+    if list_checkpoints(folder):
+        LOG.warning("no intact checkpoint in %s: training starts from scratch", folder)
+    return None
+
+
+def _read_intact(path: Path) -> dict | None:
+    """The checkpoint at ``path`` if its bytes match the SHA-256 written beside it, else None (warned)."""
+    recorded = checksum_path(path)
+    data = path.read_bytes()
+    if not recorded.exists() or recorded.read_text().strip() != hashlib.sha256(data).hexdigest():
+        LOG.warning("checkpoint %s is damaged or incomplete (its SHA-256 does not match): skipped", path)
         return None
-    saved = torch.load(paths[-1], map_location="cpu", weights_only=True)
-    if saved.get("format") != FORMAT:
-        raise ValueError(f"{paths[-1]} has checkpoint format {saved.get('format')!r}; this code reads {FORMAT}")
-    return saved
+    return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
 
 
 def _check_compatible(saved: dict, config: dict) -> None:

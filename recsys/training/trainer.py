@@ -8,6 +8,7 @@ checkpoints attach from outside as callbacks (see :mod:`recsys.training.callback
 run from the checkpoints of :class:`recsys.training.resume.EpochCheckpoint`.
 """
 
+import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ __all__ = [
     "ProgressBar",
     "TrainResult",
     "TrainState",
+    "TrainingDiverged",
     "make_optimizer",
     "resolve_device",
     "seed_everything",
@@ -124,6 +126,7 @@ def _fit_directly(
     with torch.no_grad():
         train_mse = _validation_mse(model, train)
     stats = EpochStats(1, train_mse, val_mse, seconds, len(train) / seconds)
+    check_finite(stats)
     for callback in callbacks:
         callback.on_epoch_end(stats, model)
     return TrainResult(1, val_mse, time.perf_counter() - started, str(device), [stats])
@@ -142,8 +145,23 @@ def _start(model: RatingModel, config: TrainConfig, resume_from: Path | None) ->
     return state
 
 
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or infinite: the weights are no longer usable and nothing is saved of them."""
+
+
+def check_finite(stats: EpochStats) -> None:
+    """Raise :class:`TrainingDiverged` naming the epoch when its training or validation MSE is not finite."""
+    if not (math.isfinite(stats.train_mse) and math.isfinite(stats.val_mse)):
+        raise TrainingDiverged(
+            f"diverged at epoch {stats.epoch}: train MSE {stats.train_mse}, validation MSE {stats.val_mse} "
+            "(a smaller learning rate or more regularisation usually helps)"
+        )
+
+
 def _end_epoch(state: TrainState, stats: EpochStats, callbacks: tuple[Callback, ...]) -> bool:
-    """Record the epoch, let early stopping and then every callback see it; True to stop."""
+    """Record the epoch, let early stopping and then every callback see it; True to stop. A diverged epoch
+    raises before any callback (a checkpoint, say) sees it."""
+    check_finite(stats)
     state.epoch = stats.epoch
     state.history.append(stats)
     stop = state.stopper.on_epoch_end(stats, state.model)

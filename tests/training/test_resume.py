@@ -42,7 +42,7 @@ def test_crash_after_two_epochs_then_resume_to_four_gives_the_uninterrupted_weig
     straight, expected = run(tiny_prepared, config, variant=variant)
     with pytest.raises(RuntimeError, match="simulated crash"):
         run(tiny_prepared, config, (EpochCheckpoint(tmp_path), CrashAfter(2)), variant=variant)
-    assert [p.name for p in list_checkpoints(tmp_path)] == ["epoch-0002.pt"]
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["epoch-0001.pt", "epoch-0002.pt"]  # the newest two
     torch.rand(10), np.random.rand(), random.random()  # whatever ran in between moved the global streams on
     resumed, result = run(
         tiny_prepared, config, (EpochCheckpoint(tmp_path),), seed=99, variant=variant, resume_from=tmp_path
@@ -81,7 +81,36 @@ def test_resume_refuses_a_checkpoint_trained_with_other_settings(tiny_prepared, 
 
 def test_checkpoints_keep_the_newest_and_leave_no_temporary_files(tiny_prepared, tmp_path):
     run(tiny_prepared, TrainConfig(epochs=4, batch_size=64, patience=10), (EpochCheckpoint(tmp_path, keep=2),))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch-0003.pt", "epoch-0004.pt"]
+    names = ["epoch-0003.pt", "epoch-0003.pt.sha256", "epoch-0004.pt", "epoch-0004.pt.sha256"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
     saved = load_last_training_state(tmp_path)
     assert saved["epoch"] == 4 and len(saved["history"]) == 4
     assert set(saved["rng"]) == {"device", "python", "numpy", "torch", "cuda", "generator"}
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "no checksum"])
+def test_a_damaged_checkpoint_is_skipped_for_the_one_before_it(tiny_prepared, tmp_path, caplog, damage):
+    run(tiny_prepared, TrainConfig(epochs=3, batch_size=64, patience=10), (EpochCheckpoint(tmp_path),))
+    newest = tmp_path / "epoch-0003.pt"
+    data = newest.read_bytes()
+    if damage == "truncate":
+        newest.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        newest.write_bytes(data[:100] + bytes([data[100] ^ 1]) + data[101:])
+    else:
+        (tmp_path / "epoch-0003.pt.sha256").unlink()
+    with caplog.at_level("WARNING", logger="recsys"):
+        saved = load_last_training_state(tmp_path)
+    assert saved["epoch"] == 2 and "epoch-0003.pt is damaged or incomplete" in caplog.text
+
+
+def test_with_every_checkpoint_damaged_training_starts_from_scratch(tiny_prepared, tmp_path, caplog):
+    config = TrainConfig(epochs=2, batch_size=64, patience=10)
+    _, fresh = run(tiny_prepared, config)
+    run(tiny_prepared, config, (EpochCheckpoint(tmp_path),))
+    for path in tmp_path.glob("*.pt"):
+        path.write_bytes(b"garbage")
+    with caplog.at_level("WARNING", logger="recsys"):
+        _, again = run(tiny_prepared, config, resume_from=tmp_path)
+    assert "training starts from scratch" in caplog.text
+    assert again.resumed_from_epoch == 0 and again.best_val_mse == fresh.best_val_mse

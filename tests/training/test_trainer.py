@@ -95,3 +95,17 @@ def test_each_epoch_shuffles_the_rows_and_sends_about_the_configured_share_of_id
         assert 0.09 < float((idx == UNKNOWN_IDX).float().mean()) <= 0.1  # 1000 draws, a few repeated
     both = float(((out.user_idx == UNKNOWN_IDX) & (out.movie_idx == UNKNOWN_IDX)).float().mean())
     assert both < 0.02  # users and movies are dropped independently, not on the same rows
+
+
+def test_a_loss_that_becomes_nan_stops_training_naming_the_epoch(tiny_prepared, tmp_path):
+    from recsys.training.resume import EpochCheckpoint, list_checkpoints
+    from recsys.training.trainer import TrainingDiverged
+
+    model = build_model("mf", None, tiny_prepared.shape, seed=0)
+    config = TrainConfig(epochs=5, batch_size=64, lr=1e30)  # an absurd learning rate blows the weights up
+    with pytest.raises(TrainingDiverged, match=r"diverged at epoch \d"):
+        train_model(
+            model, tiny_prepared.tensors("train"), tiny_prepared.tensors("val"), config, (EpochCheckpoint(tmp_path),)
+        )
+    saved = list_checkpoints(tmp_path)
+    assert all(torch.load(p, weights_only=True)["history"][-1]["train_mse"] < 1e6 for p in saved)  # none diverged

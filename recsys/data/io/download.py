@@ -55,6 +55,10 @@ class Fetched:
     offline: bool  # the server could not be reached; the cached copy was used
 
 
+def is_url(source: str | None) -> bool:
+    return bool(source) and str(source).startswith(("http://", "https://"))
+
+
 def redact(url: str) -> str:
     """``url`` without user, password and secret-looking query parameters (what may be logged or stored)."""
     parts = urllib.parse.urlsplit(url)

@@ -188,7 +188,8 @@ def _parse(path, fmt, encoding, names, wanted, types, threads: bool) -> tuple[pa
     try:
         table = pacsv.read_csv(source, read_options=read, parse_options=parse, convert_options=convert)
     except pa.ArrowInvalid as exc:
-        located = _locate_decode_error(path, fmt, encoding) if "UTF8" in str(exc) and not types else None
+        # bytes not in the encoding: also when they sit on a malformed line, whose handler then cannot decode it
+        located = _locate_decode_error(path, fmt, encoding)
         raise located or DataFormatError(path, None, None, f"cannot be parsed as {fmt.name}: {exc}") from exc
     return table, [(n if n is not None else -1, text) for n, text in malformed]
 
