@@ -3,43 +3,38 @@
 from prefect import flow
 
 from flows.analyze import analyze
+from flows.train_variants import train_variants
 from recsys.pipeline.config import PipelineConfig
-from tasks.evaluate import evaluate_variant, summarise_seeds
+from tasks.evaluate import summarise_seeds
 from tasks.handles import EvaluatedVariant
 from tasks.ingest import fetch_data, ingest, report_ingestion
-from tasks.outcomes import completed_results, raise_for_failures
+from tasks.outcomes import raise_for_failures
 from tasks.pipeline_run import pipeline_outcome, start_pipeline_run
 from tasks.prepare import split_and_index
 from tasks.register import promote_challenger, register_models
-from tasks.train import train_variant
+from tasks.runners import task_runner_for
 
 
 @flow(name="train-all")
 def train_all(config: PipelineConfig = PipelineConfig()) -> list[EvaluatedVariant]:  # noqa: B008
     """Ingest and validate the data, split it, train and test every variant the config lists (each after the
-    members it is built from), register them, promote the best by validation MSE if it beats the champion on
-    rows neither learned from, and analyse the run. With ``config.seeds`` > 1, split and training repeat with
-    the following seeds (models of the first seed are registered). A variant that fails (a diverged loss)
-    does not stop the others: they finish, register and are compared, and the run then fails naming it.
-    Returns one result per finished variant and seed."""
+    members it is built from; in turn, or in parallel on Dask), register them, promote the best by validation
+    MSE if it beats the champion on rows neither learned from, and analyse the run. With ``config.seeds`` > 1,
+    split and training repeat with the following seeds (models of the first seed are registered). A variant
+    that fails (a diverged loss) does not stop the others: they finish, register and are compared, and the
+    run then fails naming it. Returns one result per finished variant and seed."""
     run = start_pipeline_run("train-all", config)
     config = run.config
     with pipeline_outcome(run.run_id):
         dataset = ingest.with_options(refresh_cache=config.data.refresh)(fetch_data(config.data.source))
         report_ingestion(dataset, run.run_id, config.data.max_quarantine_share)
         splits = [split_and_index(dataset, config, seed, run.run_id) for seed in config.run_seeds()]
-        results, outcomes = [], {}
-        for prepared in splits:
-            states = {}
-            for name in config.training_order():
-                members = tuple(states[member] for member in config.members_of(name))
-                states[name] = train_variant(prepared, name, run.run_id, members, return_state=True)
-            results += [evaluate_variant(one, prepared) for one in completed_results(states).values()]
-            outcomes |= {f"{name} (seed {prepared.split_seed})": state for name, state in states.items()}
-        summarise_seeds(results, run.run_id)
-        registered = register_models(results, config.split.seed, run.run_id)
+        runner = task_runner_for(config.runner)
+        outcomes = train_variants.with_options(task_runner=runner)(splits, config, run.run_id)
+        summarise_seeds(outcomes.results, run.run_id)
+        registered = register_models(outcomes.results, config.split.seed, run.run_id)
         promote_challenger(registered, splits[0], run.run_id, config.promotion)
         if config.analysis:
             analyze(run.run_id)
         raise_for_failures(outcomes)
-    return results
+    return outcomes.results

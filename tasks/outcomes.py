@@ -1,24 +1,47 @@
 """What became of each variant of a run: the results of those that finished, and one error that names every
 one that did not (its exception's message), raised after the finished ones were registered and analysed."""
 
+from dataclasses import dataclass, field
+
+from prefect.futures import PrefectFuture
 from prefect.states import State
+
+from tasks.handles import EvaluatedVariant
 
 
 class VariantsFailed(RuntimeError):
     """Some variants did not finish; the others were registered, compared and analysed."""
 
 
-def completed_results(states: dict[str, State]) -> dict[str, object]:
-    """name -> result of each state that completed, in order."""
-    return {name: state.result() for name, state in states.items() if state.is_completed()}
+@dataclass(frozen=True)
+class Outcomes:
+    results: list[EvaluatedVariant] = field(default_factory=list)  # the variants that finished, in order
+    failures: dict[str, str] = field(default_factory=dict)  # "variant (seed N)" -> why it did not finish
 
 
-def raise_for_failures(states: dict[str, State]) -> None:
-    """Raise :class:`VariantsFailed` naming each state that did not complete and why; nothing if all did."""
-    failed = {name: state for name, state in states.items() if not state.is_completed()}
-    if failed:
-        reasons = "; ".join(f"{name}: {why(state)}" for name, state in failed.items())
-        raise VariantsFailed(f"{len(failed)} of {len(states)} variants did not finish: {reasons}")
+def settle(futures: dict[str, tuple[PrefectFuture, PrefectFuture]]) -> Outcomes:
+    """Wait for every (training, test) pair of futures; the test results of those that completed, and why
+    each other one did not (its training's error when the training failed: its test never ran)."""
+    results, failures = [], {}
+    for name, (trained, tested) in futures.items():
+        trained.wait()
+        if not trained.state.is_completed():
+            failures[name] = why(trained.state)
+            continue
+        tested.wait()
+        if tested.state.is_completed():
+            results.append(tested.result())
+        else:
+            failures[name] = why(tested.state)
+    return Outcomes(results, failures)
+
+
+def raise_for_failures(outcomes: Outcomes) -> None:
+    """Raise :class:`VariantsFailed` naming each variant that did not finish and why; nothing if all did."""
+    if outcomes.failures:
+        total = len(outcomes.failures) + len(outcomes.results)
+        reasons = "; ".join(f"{name}: {reason}" for name, reason in outcomes.failures.items())
+        raise VariantsFailed(f"{len(outcomes.failures)} of {total} variants did not finish: {reasons}")
 
 
 def why(state: State) -> str:

@@ -21,7 +21,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError, create_model, model_validator
@@ -33,7 +33,7 @@ from recsys.strict import StrictConfig
 from recsys.training.config import TrainConfig
 
 # the parts of a config that decide what a run learns, besides the data itself: their hash is the settings
-# fingerprint that ``retrain`` compares (where the data lives, the analysis and promotion do not count)
+# fingerprint that ``retrain`` compares (where the data lives, the analysis, promotion and runner do not count)
 LEARNING_FIELDS = ("split", "seeds", "epochs", "variants")
 
 
@@ -47,6 +47,16 @@ class DataConfig(StrictConfig):
         0.01, ge=0, le=1, description="fail when more than this share of a table's rows is quarantined"
     )
     refresh: bool = Field(False, description="ingest again even when the data is unchanged")
+
+
+class RunnerConfig(StrictConfig):
+    """Where the variants train: one after another in this process, or in parallel on a Dask cluster."""
+
+    kind: Literal["local", "dask"] = Field("local", description="local: in turn here; dask: on a Dask cluster")
+    address: str | None = Field(
+        None, description="dask: the scheduler to join (tcp://host:8786); empty: a local cluster"
+    )
+    workers: int = Field(2, ge=1, description="dask, no address: worker processes of the local cluster (1 thread each)")
 
 
 class VariantSettings(StrictConfig):
@@ -109,6 +119,7 @@ class PipelineConfig(StrictConfig):
     )
     analysis: bool = Field(True, description="analyse the run and log its report (report/report.html)")
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+    runner: RunnerConfig = Field(default_factory=RunnerConfig)
 
     @model_validator(mode="before")
     @classmethod

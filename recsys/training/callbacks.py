@@ -92,6 +92,7 @@ class TrainState:
     config: TrainConfig
     epoch: int = 0  # epochs completed
     history: list[EpochStats] = field(default_factory=list)
+    shard: object = None  # a recsys.training.trainer.Shard when training data-parallel
 
 
 class ProgressBar(Callback):

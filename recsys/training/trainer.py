@@ -30,6 +30,7 @@ __all__ = [
     "EpochStats",
     "ProgressBar",
     "TrainResult",
+    "Shard",
     "TrainState",
     "TrainingDiverged",
     "make_optimizer",
@@ -73,6 +74,17 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.O
     return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=fused)
 
 
+@dataclass(frozen=True)
+class Shard:
+    """Data-parallel training: this process is ``rank`` of ``world``; each batch's rows ``rank::world`` are its
+    share, and ``forward`` is the model wrapped in torch's DistributedDataParallel, which averages every
+    parameter's gradient over the processes, so each step is the full batch's step."""
+
+    rank: int
+    world: int
+    forward: torch.nn.Module
+
+
 def train_model(
     model: RatingModel,
     train: RatingTensors,
@@ -81,6 +93,7 @@ def train_model(
     callbacks: tuple[Callback, ...] = (),
     *,
     resume_from: Path | None = None,
+    shard: Shard | None = None,
 ) -> TrainResult:
     """Fit ``model`` in place and return the best epoch, its validation MSE and the per-epoch history.
 
@@ -94,6 +107,7 @@ def train_model(
         return _fit_directly(model, train, val, config, callbacks)
     started = time.perf_counter()
     state = _start(model, config, resume_from)
+    state.shard = shard
     device = state.generator.device
     train, val = train.to(device), val.to(device)
     resumed_from = state.epoch
@@ -200,9 +214,9 @@ def _train_pass(state: TrainState, data: RatingTensors) -> float:
     model.train()
     losses = []  # detached (,) tensors: read back once at the end, so the GPU never waits for the CPU
     for start in range(0, len(data), batch_size):
-        users = data.user_idx[start : start + batch_size]  # (B,) views, no copy
-        movies = data.movie_idx[start : start + batch_size]
-        mse = torch.nn.functional.mse_loss(model(users, movies), data.rating[start : start + batch_size])
+        rows = _rows(state.shard, start, min(start + batch_size, len(data)))
+        users, movies = data.user_idx[rows], data.movie_idx[rows]  # (B,) views, no copy
+        mse = _batch_mse(state, users, movies, data.rating[rows], min(batch_size, len(data) - start))
         loss = mse + model.penalty(users, movies)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -211,6 +225,20 @@ def _train_pass(state: TrainState, data: RatingTensors) -> float:
     sizes = torch.full((len(losses),), float(batch_size), device=losses[0].device)  # rows per batch
     sizes[-1] = len(data) - batch_size * (len(losses) - 1)
     return float(torch.stack(losses) @ sizes) / len(data)
+
+
+def _rows(shard: Shard | None, start: int, stop: int) -> slice:
+    """This process's rows of the batch ``start:stop``: all of them, or every ``world``-th from ``rank``."""
+    return slice(start, stop) if shard is None else slice(start + shard.rank, stop, shard.world)
+
+
+def _batch_mse(state: TrainState, users, movies, ratings, batch_rows: int) -> torch.Tensor:
+    """The batch's MSE; for a shard, its share of the whole batch's squared error scaled so that the
+    gradients averaged over the processes are the whole batch's (a process with no rows adds 0)."""
+    if state.shard is None:
+        return torch.nn.functional.mse_loss(state.model(users, movies), ratings)
+    errors = state.shard.forward(users, movies) - ratings
+    return errors.square().sum() * (state.shard.world / batch_rows)
 
 
 @torch.no_grad()

@@ -1,0 +1,26 @@
+"""The task runner the variants train on, chosen by the run's config: in turn in this process (a thread pool
+of one), or in parallel on Dask through Prefect's Dask integration (prefect-dask): a local cluster of
+``workers`` processes with one thread each, or an existing scheduler at ``address``. Dask workers log to the
+MLflow tracking server over HTTP: a run on Dask with a local sqlite store is refused, since several
+processes writing to one SQLite file fail with "database is locked"."""
+
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from recsys.pipeline.config import RunnerConfig
+from tasks.runtime import tracking_uri
+
+
+def task_runner_for(runner: RunnerConfig):
+    if runner.kind == "local":
+        return ThreadPoolTaskRunner(max_workers=1)
+    if tracking_uri().startswith("sqlite:"):
+        raise ValueError(
+            "runner dask needs an MLflow tracking server (MLFLOW_TRACKING_URI=http://...): Dask workers "
+            "cannot share a sqlite store; `recsys services start` runs one"
+        )
+    from prefect_dask import DaskTaskRunner
+
+    if runner.address:
+        return DaskTaskRunner(address=runner.address)
+    cluster = {"n_workers": runner.workers, "threads_per_worker": 1, "processes": True}
+    return DaskTaskRunner(cluster_class="distributed.LocalCluster", cluster_kwargs=cluster)
