@@ -6,9 +6,10 @@ when there are none). Baselines by alternating least squares with ridge ``reg_us
 similarity the shrunk Pearson-baseline correlation of the baseline residuals over co-rating users,
 ``s_mj = ρ_mj · (n_mj - 1) / (n_mj - 1 + shrinkage)``.
 
-A checkpoint holds the baselines and the training residuals (a few MB); the dense movie-by-movie similarity
-(``n_movies²`` floats: 330 MB for ml-latest-small's 9,066 movies) is recomputed from them on first use and
-not saved. That is why this variant refuses catalogues above :data:`MAX_MOVIES` movies.
+Up to ``dense_up_to`` movies, a checkpoint holds the baselines and the training residuals (a few MB), and
+the dense movie-by-movie similarity (``n_movies²`` floats: 330 MB for ml-latest-small's 9,066 movies) is
+recomputed from them on first use. Beyond (ml-25m's 59k movies would need 14 GB), each movie keeps only its
+``keep`` most similar movies, computed in blocks and saved with the model (:mod:`recsys.models.neighbours`).
 """
 
 from typing import Literal
@@ -20,8 +21,7 @@ from recsys.data.tensors import ModelShape
 from recsys.models.base import ModelConfig, RatingModel
 from recsys.models.biases import fit_biases
 from recsys.models.interactions import group_by
-
-MAX_MOVIES = 20_000  # 1.6 GB of float32 similarity per matrix; ml-25m's 59k movies would need 14 GB
+from recsys.models.neighbours import neighbour_offsets, top_neighbours
 
 
 class KNNConfig(ModelConfig):
@@ -33,20 +33,33 @@ class KNNConfig(ModelConfig):
     reg_user: float = Field(15.0, ge=0)
     reg_movie: float = Field(10.0, ge=0)
     baseline_iterations: int = Field(10, ge=1)
+    dense_up_to: int = Field(20_000, ge=0, description="movies up to which the similarity is kept dense")
+    keep: int = Field(200, ge=1, description="large catalogues: the most similar movies each movie keeps")
+    max_user_ratings: int = Field(
+        1000, ge=1, description="large catalogues: a user's ratings (a seeded sample) entering the similarity"
+    )
 
 
 class ItemKNN(RatingModel):
     fits_directly = True
-    sized_buffers = ("train_user", "train_movie", "residual")
+    sized_buffers = ("train_user", "train_movie", "residual", "nbr_ptr", "nbr_idx", "nbr_sim", "train_keys")
 
     def __init__(self, config: KNNConfig, shape: ModelShape):
         super().__init__(shape)
-        if shape.n_movies > MAX_MOVIES:
+        self.sparse = shape.n_movies > config.dense_up_to  # a large catalogue: each movie's best neighbours only
+        if self.sparse and config.based_on == "user":
             raise ValueError(
-                f"knn keeps a dense movie-by-movie similarity: {shape.n_movies:,} movies is over its limit of "
-                f"{MAX_MOVIES:,}; train the factor models on this release instead"
+                f"knn based on users keeps a dense user-by-user similarity: with {shape.n_movies:,} movies use "
+                "based_on: movie, which keeps each movie's best neighbours only"
             )
         self.config = config
+        for name, dtype in (
+            ("nbr_ptr", torch.long),
+            ("nbr_idx", torch.long),
+            ("nbr_sim", None),
+            ("train_keys", torch.long),
+        ):
+            self.register_buffer(name, torch.zeros(0, dtype=dtype or torch.float32))
         self.register_buffer("mean", torch.tensor(shape.rating_mean))
         self.register_buffer("user_bias", torch.zeros(shape.n_users))
         self.register_buffer("movie_bias", torch.zeros(shape.n_movies))
@@ -69,7 +82,21 @@ class ItemKNN(RatingModel):
         self.train_user, self.train_movie = users.to(device), movies.to(device)
         self.residual = (ratings - mean - bu[users] - bm[movies]).float().to(device)
         self._cache = None
+        if self.sparse:
+            self._fit_neighbours()
         return None
+
+    def _fit_neighbours(self) -> None:
+        """The sparse neighbour table and the sorted (user, movie) keys of the training rows (see
+        :mod:`recsys.models.neighbours`); residuals are reordered to follow the keys."""
+        c, size = self.config, (self.shape.n_users, self.shape.n_movies)
+        users, movies, residual = self.train_user.cpu(), self.train_movie.cpu(), self.residual.cpu()
+        table = top_neighbours(users, movies, residual, size, c.shrinkage, c.keep, c.max_user_ratings)
+        self.nbr_ptr, self.nbr_idx, self.nbr_sim = table
+        keys = users * self.shape.n_movies + movies
+        order = torch.argsort(keys)
+        self.train_keys, self.residual = keys[order], residual[order]
+        self.train_user, self.train_movie = users[order], movies[order]
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
         self._cache = None  # the similarity belongs to the residuals being replaced
@@ -91,14 +118,41 @@ class ItemKNN(RatingModel):
         return self._cache
 
     def movie_similarity(self, query_idx: torch.Tensor) -> torch.Tensor | None:
-        """Rows of the shrunk Pearson-baseline similarity (Q, n_movies); None when neighbours are users."""
+        """Rows of the shrunk Pearson-baseline similarity (Q, n_movies), 0 beyond a large catalogue's kept
+        neighbours; None when neighbours are users."""
         if self.config.based_on != "movie":
             return None
-        return self.tables()[3].index_select(0, query_idx.to(self.residual.device))
+        if not self.sparse:
+            return self.tables()[3].index_select(0, query_idx.to(self.residual.device))
+        rows = torch.zeros(len(query_idx), self.shape.n_movies)
+        for i, movie in enumerate(query_idx.tolist()):
+            first, last = int(self.nbr_ptr[movie]), int(self.nbr_ptr[movie + 1])
+            rows[i, self.nbr_idx[first:last]] = self.nbr_sim[first:last]
+        return rows
+
+    def _predict(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
+        """A large catalogue's prediction from each movie's kept neighbours (B,), in the widened range."""
+        table = (self.nbr_ptr, self.nbr_idx, self.nbr_sim)
+        rated = (self.train_keys, self.residual, self.shape.n_movies)
+        users, movies = user_idx.cpu(), movie_idx.cpu()
+        offset = (
+            torch.cat(
+                [
+                    neighbour_offsets(users[s : s + 4096], movies[s : s + 4096], table, rated, self.config.k)
+                    for s in range(0, len(users), 4096)
+                ]
+            )
+            if len(users)
+            else torch.zeros(0)
+        )
+        out = self.mean.cpu() + self.user_bias.cpu()[users] + self.movie_bias.cpu()[movies] + offset
+        return out.clamp(float(self.low), float(self.low + self.span)).to(user_idx.device)
 
     def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         """Rows grouped by user (or by movie for user neighbours): each group reads the similarities of its
         targets to its own rated neighbours only, (rows, |N|) rather than (rows, all movies)."""
+        if self.sparse:
+            return self._predict(user_idx, movie_idx)
         ptr, neighbours, residuals, sim = self.tables()
         rows, targets = (user_idx, movie_idx) if self.config.based_on == "movie" else (movie_idx, user_idx)
         order = torch.argsort(rows, stable=True)
@@ -127,6 +181,9 @@ class ItemKNN(RatingModel):
         movies (n_movies, |N|), one column gather."""
         if self.config.based_on == "user":
             return super().score_matrix(user_idx)
+        if self.sparse:
+            movies = torch.arange(self.shape.n_movies)
+            return torch.stack([self._predict(u.repeat(len(movies)), movies) for u in user_idx.cpu()])
         ptr, neighbours, residuals, sim = self.tables()
         offset = torch.zeros(len(user_idx), self.shape.n_movies, device=sim.device)
         for i, user in enumerate(user_idx.tolist()):

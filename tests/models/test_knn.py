@@ -48,6 +48,27 @@ def test_prediction_is_the_baseline_plus_the_neighbours_weighted_residuals():
     assert model(torch.tensor([2]), torch.tensor([3])).item() == pytest.approx(float(expected), abs=1e-5)
 
 
-def test_refuses_a_catalogue_too_large_for_a_dense_similarity():
-    with pytest.raises(ValueError, match="over its limit"):
-        build_model("knn", None, ModelShape(10, 30_000, 0.5, 5.0, 3.5), seed=0)
+def test_a_large_catalogue_refuses_user_neighbours_and_keeps_movie_neighbours_sparse():
+    with pytest.raises(ValueError, match="based_on: movie"):
+        build_model("knn", {"based_on": "user"}, ModelShape(10, 30_000, 0.5, 5.0, 3.5), seed=0)
+    assert build_model("knn", None, ModelShape(10, 30_000, 0.5, 5.0, 3.5), seed=0).sparse
+
+
+class TestSparseItemKNN(DirectFitContract):
+    variant = "knn"
+    config = {"dense_up_to": 0}  # the large-catalogue path on the tiny split
+
+
+def test_the_sparse_table_predicts_as_the_dense_similarity_when_it_keeps_every_neighbour(tiny_prepared):
+    train, val = tiny_prepared.tensors("train"), tiny_prepared.tensors("val")
+    dense = build_model("knn", None, tiny_prepared.shape, seed=0)
+    sparse = build_model(
+        "knn", {"dense_up_to": 0, "keep": 10_000, "max_user_ratings": 10_000}, tiny_prepared.shape, seed=0
+    )
+    for model in (dense, sparse):
+        model.fit_directly(train, val)
+    assert sparse.sparse and len(sparse.nbr_idx) > 0
+    with torch.no_grad():
+        assert torch.allclose(dense(val.user_idx, val.movie_idx), sparse(val.user_idx, val.movie_idx), atol=1e-4)
+        query = torch.tensor([1, 2])
+        assert torch.allclose(dense.movie_similarity(query).clamp(min=0), sparse.movie_similarity(query), atol=1e-5)
