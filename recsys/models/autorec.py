@@ -4,9 +4,14 @@ Prediction: ``r(u, m) = squash(W_u · sigmoid(Σ_{v rated m} V_v r_vm + b) + c_u
 movie ``m``'s training ratings (kept as buffers, so a checkpoint carries them), the decoder reads the
 hidden code back out at user ``u``. The paper fits whole movie vectors at a time; here the one trainer feeds
 single ratings, which is the same objective (the squared error over observed entries) sampled by rating,
-and only the batch's distinct movies are encoded. Per-rating L2 on the decoder rows and encoder weights.
-AutoRec is weak alone but its errors differ from the factor models', which is what a blend needs.
+and only the batch's distinct movies are encoded. From 500k training rows the batches follow movies
+(``batch_order: auto``): a batch then reads few movies' vectors, near the paper's whole-vector batches, and
+an epoch reads each training rating about once instead of once per batch its movie appears in.
+Per-rating L2 on the decoder rows and encoder weights. AutoRec is weak alone but its errors differ from
+the factor models', which is what a blend needs.
 """
+
+import itertools
 
 import torch
 from pydantic import Field
@@ -15,6 +20,8 @@ from torch import nn
 from recsys.data.tensors import ModelShape
 from recsys.models.base import Embedding, ModelConfig, RatingModel
 from recsys.models.interactions import group_by, segments
+
+CHUNK_INPUTS = 1 << 18  # training ratings one no-grad encoding step reads: 262k x hidden floats (0.5 GB at 500)
 
 
 class AutoRecConfig(ModelConfig):
@@ -42,6 +49,7 @@ class AutoRec(RatingModel):
         self.register_buffer("rater_users", torch.zeros(0, dtype=torch.long))
         self.register_buffer("rater_ratings", torch.zeros(0))
         self.register_buffer("rating_centre", torch.tensor(shape.rating_mean), persistent=False)
+        self._last_reads = None  # (movie_idx tensor, its reads): see reads
 
     def set_interactions(self, train) -> None:
         """Keep, for each movie, the users who rated it in ``train`` and their ratings."""
@@ -52,18 +60,48 @@ class AutoRec(RatingModel):
         self.rater_ptr.copy_(ptr)
         device = self.rater_ptr.device
         self.rater_users, self.rater_ratings = users.to(device), ratings.to(device)
+        self._last_reads = None
 
-    def encode(self, movie_idx: torch.Tensor) -> torch.Tensor:
-        """The code of each row's movie (B, hidden), from its training ratings centred on the mean."""
+    def reads(self, movie_idx: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The batch's distinct movies (M,) and each row's position among them (B,); the positions of the
+        training ratings their codes read (T,) and which movie each feeds (T,). Kept for the last batch:
+        ``penalty`` reads the same batch as ``forward`` did."""
+        # valid for the same batch tensor over the same rating buffers
+        state = (self.rater_ptr.data_ptr(), self.rater_ptr._version, self.rater_users.data_ptr())
+        if self._last_reads is not None and self._last_reads[0] is movie_idx and self._last_reads[1] == state:
+            return self._last_reads[2]
         movies, inverse = torch.unique(movie_idx, return_inverse=True)  # (M,), (B,)
         positions, owner = segments(self.rater_ptr, movies)  # (T,), (T,)
+        self._last_reads = (movie_idx, state, (movies, inverse, positions, owner))
+        return self._last_reads[2]
+
+    def encode(self, movie_idx: torch.Tensor) -> torch.Tensor:
+        """The code of each row's movie (B, hidden), from its training ratings centred on the mean. Without
+        gradients (validation, scoring) the distinct movies are encoded in chunks of at most ``CHUNK_INPUTS``
+        ratings, so scoring a large release never holds every rating's (hidden,) term at once."""
+        if torch.is_grad_enabled():
+            movies, inverse, positions, owner = self.reads(movie_idx)
+            return self._codes(len(movies), positions, owner)[inverse]
+        movies, inverse = torch.unique(movie_idx, return_inverse=True)  # (M,), (B,)
+        counts = self.rater_ptr[movies + 1] - self.rater_ptr[movies]  # (M,)
+        chunk = torch.div(torch.cumsum(counts, 0) - counts, CHUNK_INPUTS, rounding_mode="floor")  # (M,) ascending
+        codes = torch.empty(len(movies), self.config.hidden, device=movie_idx.device)
+        sizes = torch.unique_consecutive(chunk, return_counts=True)[1].tolist()  # movies per chunk
+        for lo, hi in itertools.pairwise([0, *itertools.accumulate(sizes)]):
+            positions, owner = segments(self.rater_ptr, movies[lo:hi])
+            codes[lo:hi] = self._codes(hi - lo, positions, owner)
+        return codes[inverse]
+
+    def _codes(self, n: int, positions: torch.Tensor, owner: torch.Tensor) -> torch.Tensor:
+        """The codes (n, hidden) of n movies from the training ratings at ``positions``, ``owner`` naming
+        which of the n each feeds."""
         weights = (self.rater_ratings[positions] - self.rating_centre)[:, None]  # (T, 1)
         if self.training and self.config.input_dropout > 0:
             keep = torch.rand_like(weights) >= self.config.input_dropout
             weights = weights * keep / (1 - self.config.input_dropout)
         terms = self.encoder(self.rater_users[positions]) * weights  # (T, hidden)
-        sums = torch.zeros(len(movies), terms.shape[1], dtype=terms.dtype, device=terms.device)
-        return torch.sigmoid(sums.index_add(0, owner, terms) + self.encoder_bias)[inverse]  # (B, hidden)
+        sums = torch.zeros(n, terms.shape[1], dtype=terms.dtype, device=terms.device)
+        return torch.sigmoid(sums.index_add(0, owner, terms) + self.encoder_bias)  # (n, hidden)
 
     def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         code = self.encode(movie_idx)  # (B, hidden)
@@ -79,5 +117,9 @@ class AutoRec(RatingModel):
         """``l2`` times the batch mean of the squared decoder row of each rating's user, plus the encoder's
         squared norm per training rating (it is read by every movie's code)."""
         decoder = self.decoder(user_idx).square().sum(1).mean()
+        if self.encoder.lazy and self.training:  # lazy updates: the encoder rows this batch's codes read
+            _, _, positions, _ = self.reads(movie_idx)
+            encoder = self.encoder(self.rater_users[positions]).square().sum() / max(len(self.rater_users), 1)
+            return self.config.l2 * (decoder + encoder)
         encoder = self.encoder.weight.square().sum() / max(len(self.rater_users), 1)
         return self.config.l2 * (decoder + encoder)

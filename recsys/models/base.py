@@ -139,6 +139,20 @@ class Dropout(nn.Dropout):
         return x * keep
 
 
+_RECENT_DISTINCT: list = []  # the last few index tensors and their distinct rows: tables share the batch's ids
+
+
+def distinct_rows(idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The distinct values (R,) of ``idx`` and each entry's position among them (N,), computed once per index
+    tensor (a user's factors and bias, in forward and in the penalty, read the same batch of user_idx)."""
+    for seen, found in _RECENT_DISTINCT:
+        if seen is idx:
+            return found
+    found = torch.unique(idx.reshape(-1), return_inverse=True)
+    _RECENT_DISTINCT[:] = [*_RECENT_DISTINCT[-3:], (idx, found)]
+    return found
+
+
 class Embedding(nn.Embedding):
     """An embedding table, as :class:`torch.nn.Embedding`, that looks rows up with ``weight.index_select`` on
     the CPU: the same rows forward and the same gradient (up to rounding), but its backward, an
@@ -147,8 +161,32 @@ class Embedding(nn.Embedding):
     options this path does not implement, ``nn.Embedding``'s own (deterministic) lookup is used.
     """
 
+    # Lazy updates (set by the trainer for large tables, see recsys.training.lazy): while training, a lookup reads
+    # the batch's distinct rows into a small leaf tensor and the optimiser updates only those rows, so a step
+    # costs O(rows in the batch) instead of O(table) (the dense gradient and dense Adam over 11M values of an
+    # ml-25m-sized model were most of each step). A second lookup of the same index tensor in the same step
+    # (the penalty after forward) reuses the leaf, so its gradient adds up there.
+    lazy: bool = False
+
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        if self.lazy and self.training and torch.is_grad_enabled():
+            return self._lazy_lookup(idx)
         plain = self.padding_idx is None and self.max_norm is None and not self.scale_grad_by_freq
         if idx.is_cuda or self.sparse or not plain:
             return super().forward(idx)
         return self.weight.index_select(0, idx.reshape(-1)).view(*idx.shape, self.embedding_dim)  # (*idx, dim)
+
+    def _lazy_lookup(self, idx: torch.Tensor) -> torch.Tensor:
+        pending = self.__dict__.setdefault("pending", [])  # (index tensor, rows (R,), leaf (R, dim), inverse (N,))
+        for seen, _, leaf, inverse in pending:
+            if seen is idx:
+                return leaf.index_select(0, inverse).view(*idx.shape, self.embedding_dim)
+        rows, inverse = distinct_rows(idx)
+        leaf = self.weight.detach().index_select(0, rows).requires_grad_()
+        pending.append((idx, rows, leaf, inverse))
+        return leaf.index_select(0, inverse).view(*idx.shape, self.embedding_dim)
+
+    def take_pending(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The (rows, leaf) of this step's lazy lookups, cleared for the next step."""
+        pending = self.__dict__.pop("pending", [])
+        return [(rows, leaf) for _, rows, leaf, _ in pending]

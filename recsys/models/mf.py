@@ -58,12 +58,22 @@ class MatrixFactorization(RatingModel):
         the rows up again: the same number, but its gradient is one dense pass per table instead of a
         second scatter of B rows into each table (1.6 times faster per step at batch 8192 on the CPU).
         """
+        if self.user_factors.lazy and self.training:  # lazy updates: the rows this batch read, looked up again
+            return self.config.l2 * rows_penalty(self, user_idx, movie_idx)
         dtype = self.user_factors.weight.dtype
         user_count = _count(user_idx, self.shape.n_users, dtype)  # (n_users,)
         movie_count = _count(movie_idx, self.shape.n_movies, dtype)  # (n_movies,)
         user_sq = self.user_factors.weight.square().sum(1) + self.user_bias.weight[:, 0].square()  # (n_users,)
         movie_sq = self.movie_factors.weight.square().sum(1) + self.movie_bias.weight[:, 0].square()  # (n_movies,)
         return self.config.l2 * (user_count @ user_sq + movie_count @ movie_sq) / user_idx.shape[0]
+
+
+def rows_penalty(model: MatrixFactorization, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
+    """The batch mean of ``|p_u|² + |q_m|² + b_u² + b_m²`` from the rows' lookups (the same number as the
+    counting form; its gradient reaches only the rows read, as lazy updates need)."""
+    tables = ((model.user_factors, user_idx), (model.user_bias, user_idx))
+    tables += ((model.movie_factors, movie_idx), (model.movie_bias, movie_idx))
+    return sum(table(idx).square().sum() for table, idx in tables) / user_idx.shape[0]
 
 
 def _count(idx: torch.Tensor, size: int, dtype: torch.dtype) -> torch.Tensor:

@@ -76,6 +76,10 @@ class SVDpp(MatrixFactorization):
         users, inverse, positions, owner = self.reads(user_idx)
         rows_per_user = torch.bincount(inverse, minlength=len(users)).to(self.implicit_factors.weight.dtype)  # (U,)
         movies = self.rated_movies[positions]  # (T,)
+        if self.implicit_factors.lazy and self.training:  # the same sum from the rows read (lazy updates)
+            weights = rows_per_user[owner]  # (T,)
+            implicit = (weights * self.implicit_factors(movies).square().sum(1)).sum() / weights.sum().clamp(min=1)
+            return super().penalty(user_idx, movie_idx) + self.config.implicit_l2 * implicit
         uses = torch.zeros_like(self.implicit_factors.weight[:, 0]).index_add(0, movies, rows_per_user[owner])
         implicit = uses @ self.implicit_factors.weight.square().sum(1) / uses.sum().clamp(min=1)
         return super().penalty(user_idx, movie_idx) + self.config.implicit_l2 * implicit

@@ -24,3 +24,13 @@ class TrainConfig(StrictConfig):
     restore_best: bool = Field(
         True, description="end with the best validation epoch's weights (False: the last epoch's, for a refit)"
     )
+    batch_order: Literal["rows", "movies", "auto"] = Field(
+        "rows",
+        description="rows: each epoch in a random row order; movies: the movies in a random order, each movie's "
+        "rows together, so a batch reads few movies (I-AutoRec's whole-vector batches); auto: movies from "
+        "500k training rows",
+    )
+    embedding_updates: Literal["auto", "dense", "lazy"] = Field(
+        "auto",
+        description="lazy: Adam on the rows each batch reads (large tables); auto: lazy above 4M embedding values",
+    )

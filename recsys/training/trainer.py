@@ -22,7 +22,10 @@ from recsys.data.vocab import UNKNOWN_IDX
 from recsys.models.base import RatingModel
 from recsys.training.callbacks import Callback, EarlyStopping, EpochStats, ProgressBar, TrainState
 from recsys.training.config import TrainConfig
+from recsys.training.lazy import LazyAdam, wants_lazy
 from recsys.training.resume import load_last_training_state, restore_training_state
+
+MOVIE_ORDER_FROM = 500_000  # batch_order auto: training rows from which batches follow movies (ml-1m up)
 
 __all__ = [
     "Callback",
@@ -69,7 +72,10 @@ def seed_everything(seed: int) -> None:
 def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """The trainer's optimiser: Adam with the config's learning rate and weight decay, fused (one kernel per
     step for all parameters) where the parameters' device supports it, since for these small models the
-    optimiser step over every embedding row is a large share of each batch's time."""
+    optimiser step over every embedding row is a large share of each batch's time; for large embedding tables
+    (see :mod:`recsys.training.lazy`), Adam on the rows each batch reads."""
+    if wants_lazy(model, config.embedding_updates):
+        return LazyAdam(model, lr=config.lr, weight_decay=config.weight_decay)
     fused = all(p.device.type in ("cpu", "cuda") and p.dtype.is_floating_point for p in model.parameters())
     return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=fused)
 
@@ -185,15 +191,25 @@ def _end_epoch(state: TrainState, stats: EpochStats, callbacks: tuple[Callback, 
 def _run_epoch(state: TrainState, train: RatingTensors, val: RatingTensors) -> EpochStats:
     """One pass over shuffled training rows, then the validation MSE."""
     epoch_start = time.perf_counter()
-    train_mse = _train_pass(state, _shuffle(train, state.config.unknown_id_rate, state.generator))
+    by_movie = state.config.batch_order == "movies" or (
+        state.config.batch_order == "auto" and len(train) >= MOVIE_ORDER_FROM
+    )
+    train_mse = _train_pass(state, _shuffle(train, state.config.unknown_id_rate, state.generator, by_movie))
     seconds = time.perf_counter() - epoch_start
     return EpochStats(state.epoch + 1, train_mse, _validation_mse(state.model, val), seconds, len(train) / seconds)
 
 
-def _shuffle(data: RatingTensors, unknown_id_rate: float, generator: torch.Generator) -> RatingTensors:
-    """The rows in a fresh random order, about a share ``unknown_id_rate`` of user ids and, independently, of
+def _shuffle(
+    data: RatingTensors, unknown_id_rate: float, generator: torch.Generator, by_movie: bool = False
+) -> RatingTensors:
+    """The rows in a fresh random order (``by_movie``: the movies in a random order, each movie's rows
+    together in a random order), about a share ``unknown_id_rate`` of user ids and, independently, of
     movie ids replaced by the unknown slot, so its embedding learns an average."""
     order = torch.randperm(len(data), generator=generator, device=data.rating.device)  # (N,)
+    if by_movie:
+        n_movies = int(data.movie_idx.max()) + 1 if len(data) else 1
+        rank = torch.randperm(n_movies, generator=generator, device=data.rating.device)  # (n_movies,)
+        order = order[torch.sort(rank[data.movie_idx[order]], stable=True).indices]
     users, movies = data.user_idx[order], data.movie_idx[order]  # fresh tensors: safe to write into
     n_drop = round(unknown_id_rate * len(data))
     if n_drop:

@@ -1,7 +1,7 @@
 import torch
 
 from recsys.data.tensors import RatingTensors
-from recsys.models import build_model
+from recsys.models import autorec, build_model
 from tests.models.contract import SHAPE, ModelContract
 
 
@@ -25,3 +25,21 @@ def test_code_reads_the_movies_centred_training_ratings():
     expected = torch.sigmoid(torch.tensor([[1.5, -1.5]]))
     assert torch.allclose(model.encode(torch.tensor([4])), expected)
     assert torch.allclose(model.encode(torch.tensor([7])), torch.sigmoid(torch.zeros(1, 2)))  # nobody rated 7
+
+
+def test_scoring_encodes_in_chunks_with_the_same_codes(monkeypatch):
+    generator = torch.Generator().manual_seed(0)
+    n = 3000
+    rows = RatingTensors(
+        torch.randint(1, SHAPE.n_users, (n,), generator=generator),
+        torch.randint(1, SHAPE.n_movies, (n,), generator=generator),
+        torch.randint(1, 11, (n,), generator=generator) / 2,
+    )
+    model = build_model("autorec", {"hidden": 8}, SHAPE, seed=0, interactions=rows).eval()
+    movies = torch.arange(SHAPE.n_movies)
+    with torch.no_grad():
+        whole = model.encode(movies)
+        for size in (7, 300):  # ~150 ratings a movie: each movie larger than a chunk, then two a chunk
+            monkeypatch.setattr(autorec, "CHUNK_INPUTS", size)
+            assert torch.allclose(model.encode(movies), whole, atol=1e-6)
+    assert torch.allclose(model.encode(movies), whole, atol=1e-6)  # with gradients: one step, same codes

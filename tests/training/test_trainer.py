@@ -97,6 +97,19 @@ def test_each_epoch_shuffles_the_rows_and_sends_about_the_configured_share_of_id
     assert both < 0.02  # users and movies are dropped independently, not on the same rows
 
 
+def test_movie_ordered_batches_keep_each_movies_rows_together_in_a_fresh_movie_order():
+    movies = torch.arange(1, 2001).repeat_interleave(5)  # 2000 movies, 5 rows each
+    data = RatingTensors(torch.arange(len(movies)), movies, torch.arange(len(movies)).float())
+    first = _shuffle(data, 0.0, torch.Generator().manual_seed(0), by_movie=True)
+    second = _shuffle(data, 0.0, torch.Generator().manual_seed(1), by_movie=True)
+    assert torch.equal(first.rating.sort().values, data.rating)  # every row once
+    assert torch.equal(first.movie_idx, data.movie_idx[first.rating.long()])  # rows stay whole
+    runs = torch.unique_consecutive(first.movie_idx)
+    assert len(runs) == 2000  # each movie's rows are consecutive
+    assert not torch.equal(runs, torch.unique_consecutive(second.movie_idx))  # in a new order each epoch
+    assert not torch.equal(runs, torch.arange(1, 2001))
+
+
 def test_a_loss_that_becomes_nan_stops_training_naming_the_epoch(tiny_prepared, tmp_path):
     from recsys.training.resume import EpochCheckpoint, list_checkpoints
     from recsys.training.trainer import TrainingDiverged
