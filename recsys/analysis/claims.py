@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 
 from recsys import columns as C
+from recsys.analysis.inputs import BOOTSTRAP_ROWS, sampled
 from recsys.data.split import rows_of
 from recsys.data.tensors import ModelShape
 from recsys.data.vocab import fit_vocabulary
@@ -93,8 +94,9 @@ def gaps_over_seeds(runs: list[SeedRows], names: list[str], reference) -> dict[s
     per_seed = []
     for run in runs:
         test = run.test()
-        y = test[C.RATING].to_numpy()
-        per_seed.append(paired_gaps(y, {n: run.predictions[n] for n in names}, reference(run), run.seed))
+        rows = sampled(len(test), BOOTSTRAP_ROWS, run.seed)  # all of them unless the release is large
+        y, base = test[C.RATING].to_numpy()[rows], reference(run)[rows]
+        per_seed.append(paired_gaps(y, {n: run.predictions[n][rows] for n in names}, base, run.seed))
     return {name: [gaps[name] for gaps in per_seed] for name in names}
 
 
@@ -182,6 +184,7 @@ def overfitting_gap(history: pd.DataFrame, train_mse: float) -> float:
 def eval_train_mse(data, name: str) -> float:
     """MSE of variant ``name`` (its best-epoch weights, dropout off) on the run's training rows."""
     train = rows_of(data.split, C.TRAIN)
+    train = train.iloc[sampled(len(train), BOOTSTRAP_ROWS, data.seed)]  # all of them unless the release is large
     predicted = predict_ids(data.models[name], data.user_vocab, data.movie_vocab, train)
     return float(np.mean((predicted - train[C.RATING].to_numpy()) ** 2))
 

@@ -45,3 +45,16 @@ class RunData:
     histories: dict[str, pd.DataFrame]
     seed: int = 42
     other_seeds: tuple[SeedRun, ...] = ()  # the further seeds of a multi-seed run (the claims read them)
+
+
+# Sample sizes of the analysis on large releases (the sizes of ml-latest-small are below every one of them, so
+# there nothing is sampled): bootstrap intervals and paired gaps on at most BOOTSTRAP_ROWS test rows, hidden
+# units on at most UNIT_ROWS validation rows, movie maps of at most MAP_MOVIES movies (the most rated).
+BOOTSTRAP_ROWS, UNIT_ROWS, MAP_MOVIES = 200_000, 200_000, 3_000
+
+
+def sampled(n: int, at_most: int, seed: int) -> np.ndarray:
+    """Sorted positions of a seeded sample of ``at_most`` of ``n`` rows, or all of them."""
+    if n <= at_most:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, at_most, replace=False))

@@ -20,7 +20,7 @@ from recsys import columns as C
 from recsys import files
 from recsys.analysis.activations import collect_activations, hidden_layer, hidden_layer_name, movie_catalogue
 from recsys.analysis.claims import study_claims
-from recsys.analysis.inputs import RunData
+from recsys.analysis.inputs import BOOTSTRAP_ROWS, MAP_MOVIES, UNIT_ROWS, RunData, sampled
 from recsys.analysis.maps import hover_details, plot_map_png, rating_matrix_tsne, tsne_map, write_map_html
 from recsys.analysis.recommendations import TOPN_USERS, catalogue_topn, neighbour_sanity
 from recsys.analysis.units import UnitAnalysis, analyse_units, unit_markdown
@@ -112,7 +112,9 @@ def score_variants(
     """Leaderboard with 95% bootstrap intervals and paired gaps to the best, error by user activity and
     movie popularity bucket, and precision/recall/NDCG at 10, from the test rows' ``predictions``."""
     test, train = rows_of(data.split, C.TEST), rows_of(data.split, C.TRAIN)
-    leaderboard = compare_to_best(test[C.RATING].to_numpy(), predictions, n_boot=n_boot, seed=data.seed)
+    rows = sampled(len(test), BOOTSTRAP_ROWS, data.seed)  # all of them unless the release is large
+    sample = {name: p[rows] for name, p in predictions.items()}
+    leaderboard = compare_to_best(test[C.RATING].to_numpy()[rows], sample, n_boot=n_boot, seed=data.seed)
     breakdown = pd.concat(
         [breakdown_metrics(test, p, train).assign(variant=name) for name, p in predictions.items()], ignore_index=True
     )
@@ -127,6 +129,7 @@ def analyse_hidden_units(data: RunData, catalogue: pd.DataFrame) -> dict[str, Un
     user_idx = torch.from_numpy(data.user_vocab.encode(val[C.USER_ID].to_numpy()))
     movie_idx = torch.from_numpy(data.movie_vocab.encode(val[C.MOVIE_ID].to_numpy()))
     known = (user_idx > 0) & (movie_idx > 0)  # unknown movies have no title, year or genre to compare
+    known[torch.from_numpy(np.setdiff1d(np.arange(len(known)), sampled(len(known), UNIT_ROWS, data.seed)))] = False
     out = {}
     for name, model in data.models.items():
         layer = hidden_layer(model)
@@ -143,6 +146,7 @@ def draw_movie_maps(
     to colour by), over movies with at least :data:`MAP_MIN_RATINGS` training ratings: PNGs coloured by
     average rating, release year, main genre and activation cluster, and one interactive HTML map each."""
     shown = catalogue[catalogue["popularity"] >= (min_ratings or MAP_MIN_RATINGS)]
+    shown = shown.nlargest(MAP_MOVIES, "popularity").sort_index() if len(shown) > MAP_MOVIES else shown
     folder.mkdir(parents=True, exist_ok=True)
     maps = {}
     for name in units:
@@ -241,6 +245,15 @@ def save_analysis(analysis: Analysis, data: RunData, out: Path, run_info: dict[s
         sections["raw rating matrix (study)"] = UnitSection(text, {}, maps, html)
     curves = plot_learning_curves(data.histories, out / "learning_curves.png")
     notes = [f"{step}: {seconds:.1f} s" for step, seconds in analysis.seconds.items()]
+    sizes = {part: int((data.split[C.SPLIT] == part).sum()) for part in (C.TEST, C.VAL)}
+    users = int(analysis.topn["users"].iloc[0]) if len(analysis.topn) else 0
+    samples = (
+        f"Samples (seeded, the same for every variant): intervals, gaps and claims on "
+        f"{min(sizes[C.TEST], BOOTSTRAP_ROWS):,} of {sizes[C.TEST]:,} test rows; hidden units on "
+        f"{min(sizes[C.VAL], UNIT_ROWS):,} of {sizes[C.VAL]:,} validation rows; movie maps of at most "
+        f"{MAP_MOVIES:,} movies (the most rated of those with {MAP_MIN_RATINGS}+ ratings); "
+        f"top-10 lists of {users} users."
+    )
     content = ReportContent(
         title="movielens-pipeline: train-all analysis",
         run=run_info,
@@ -252,6 +265,6 @@ def save_analysis(analysis: Analysis, data: RunData, out: Path, run_info: dict[s
         ranking=analysis.ranking,
         neighbours=analysis.neighbours,
         units=sections,
-        notes=["Seconds per analysis step: " + ", ".join(notes)],
+        notes=[samples, "Seconds per analysis step: " + ", ".join(notes)],
     )
     return write_report(out / "report.html", content)
