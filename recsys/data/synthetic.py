@@ -60,19 +60,28 @@ def write_large_release(
 
     folder.mkdir(parents=True, exist_ok=True)
     io.write_release_csv(folder, make_ratings(2, 2, 1, seed).head(0), make_movies(n_movies, seed))
+    options = pacsv.WriteOptions(include_header=False)
+    with open(folder / "ratings.csv", "ab") as out:
+        for part in large_rating_chunks(n_ratings, n_users, n_movies, seed, chunk):
+            table = pa.table(
+                {"userId": part[C.USER_ID], "movieId": part[C.MOVIE_ID]}
+                | {"rating": part[C.RATING], "timestamp": part[C.TIMESTAMP]}
+            )
+            pacsv.write_csv(table, out, write_options=options)
+    return folder
+
+
+def large_rating_chunks(n_ratings: int, n_users: int, n_movies: int, seed: int, chunk: int = 5_000_000):
+    """The ratings of :func:`write_large_release` as frames of ``chunk`` rows (our column names), in order."""
     keys = _unique_pairs(n_ratings, n_users, n_movies, seed)
     rng = np.random.default_rng(seed + 1)
     bias = rng.normal(0, 0.5, n_movies)
-    options = pacsv.WriteOptions(include_header=False)
-    with open(folder / "ratings.csv", "ab") as out:
-        for start in range(0, n_ratings, chunk):
-            part = keys[start : start + chunk]
-            users, movies = part // n_movies, part % n_movies
-            rating = np.clip(np.round((3.5 + bias[movies] + rng.normal(0, 0.9, len(part))) * 2) / 2, 0.5, 5.0)
-            stamps = TIMESTAMP_MIN + rng.integers(0, 750_000_000, len(part))
-            table = pa.table({"userId": users + 1, "movieId": movies + 1, "rating": rating, "timestamp": stamps})
-            pacsv.write_csv(table, out, write_options=options)
-    return folder
+    for start in range(0, n_ratings, chunk):
+        part = keys[start : start + chunk]
+        users, movies = part // n_movies, part % n_movies
+        rating = np.clip(np.round((3.5 + bias[movies] + rng.normal(0, 0.9, len(part))) * 2) / 2, 0.5, 5.0)
+        stamps = TIMESTAMP_MIN + rng.integers(0, 750_000_000, len(part))
+        yield pd.DataFrame({C.USER_ID: users + 1, C.MOVIE_ID: movies + 1, C.RATING: rating, C.TIMESTAMP: stamps})
 
 
 def _unique_pairs(n: int, n_users: int, n_movies: int, seed: int) -> np.ndarray:
