@@ -74,7 +74,9 @@ def _add_run_options(command: argparse.ArgumentParser) -> None:
 
 
 def _add_data_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--data", help="MovieLens folder, .zip or URL (default: $RECSYS_DATA, else download)")
+    command.add_argument(
+        "--data", help="MovieLens folder, .zip, URL or s3://, gs://, hdfs:// URI (default: $RECSYS_DATA, else download)"
+    )
     command.add_argument("--refresh", action="store_true", help="ingest again even if the data is unchanged")
     command.add_argument(
         "--max-quarantine-share",

@@ -9,7 +9,7 @@ from tasks.pipeline_run import pipeline_outcome, start_ingest_run
 
 @flow(name="ingest")
 def ingest_data(data: DataConfig = DataConfig(), out: str | None = None) -> dict:  # noqa: B008
-    """Ingest ``data.source`` (folder, .zip or URL) into ``out``; returns the ingestion report.
+    """Ingest ``data.source`` (folder, .zip, URL or object-storage URI) into ``out``; returns the ingestion report.
 
     Fails on an unreadable file, on data that breaks its expectations after cleaning, or when more
     than ``data.max_quarantine_share`` of the rows of either table was quarantined. Unchanged input is a

@@ -1,6 +1,6 @@
 """Where a run reads and writes: settings from the environment, resolved in one place.
 
-- ``RECSYS_DATA``: the data source (folder, .zip or URL) when the flow is given none;
+- ``RECSYS_DATA``: the data source (folder, .zip, URL or object-storage URI) when the flow is given none;
 - ``RECSYS_WORKDIR``: Parquet files, checkpoints and downloads (default ``./.recsys``);
 - ``MLFLOW_TRACKING_URI``: the tracking store (default ``sqlite:///./mlflow/mlflow.db``, artifacts
   beside the database in ``artifacts/``).

@@ -41,7 +41,9 @@ class DataConfig(StrictConfig):
     """Where the ratings come from and how much bad data a run tolerates."""
 
     source: str | None = Field(
-        None, description="MovieLens folder, .zip or URL; empty: $RECSYS_DATA, else the GroupLens download"
+        None,
+        description="MovieLens folder, .zip, URL or s3:// / gs:// / hdfs:// URI; empty: $RECSYS_DATA, "
+        "else the GroupLens download",
     )
     max_quarantine_share: float = Field(
         0.01, ge=0, le=1, description="fail when more than this share of a table's rows is quarantined"

@@ -79,3 +79,38 @@ def test_url_source_is_downloaded_once_into_the_cache(tiny_release, tmp_path):
     assert cached.read_bytes() == archive.read_bytes()
     assert (folder / "movies.csv").read_bytes() == (tiny_release / "movies.csv").read_bytes()
     assert io.resolve_source(url, tmp_path / "cache") == folder  # server gone: served from the cache
+
+
+def test_object_storage_folder_is_copied_once_and_refreshed_when_it_changes(tiny_release, tmp_path):
+    uri = tiny_release.resolve().as_uri()  # file:///...: pyarrow's filesystem layer, as for s3:// or gs://
+    assert uri.startswith("file://")
+    folder = io.resolve_source(uri, tmp_path / "cache")
+    assert (folder / "ratings.csv").read_bytes() == (tiny_release / "ratings.csv").read_bytes()
+    copied = (folder / "ratings.csv").stat().st_mtime_ns
+    assert io.resolve_source(uri, tmp_path / "cache") == folder
+    assert (folder / "ratings.csv").stat().st_mtime_ns == copied  # unchanged at the source: not copied again
+    with open(tiny_release / "ratings.csv", "a") as f:
+        f.write("1,1,3.0,1000000000\n")
+    (tiny_release / "links.csv").write_text("movieId,imdbId,tmdbId\n")
+    io.resolve_source(uri, tmp_path / "cache")
+    assert (folder / "ratings.csv").read_bytes() == (tiny_release / "ratings.csv").read_bytes()
+    (tiny_release / "links.csv").unlink()
+    io.resolve_source(uri, tmp_path / "cache")
+    assert not (folder / "links.csv").exists()  # removed at the source: removed from the copy
+
+
+def test_object_storage_zip_is_copied_then_extracted(tiny_release, tmp_path):
+    archive = tmp_path / "bucket" / "ml-tiny.zip"
+    archive.parent.mkdir()
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in tiny_release.iterdir():
+            zf.write(f, f"ml-tiny/{f.name}")
+    folder = io.resolve_source(archive.as_uri(), tmp_path / "cache")
+    assert (folder / "ratings.csv").read_bytes() == (tiny_release / "ratings.csv").read_bytes()
+
+
+def test_a_missing_object_names_the_uri(tmp_path):
+    from recsys.data.io.download import SourceError
+
+    with pytest.raises(SourceError, match="nope.*no such file or folder"):
+        io.resolve_source((tmp_path / "nope").as_uri(), tmp_path / "cache")

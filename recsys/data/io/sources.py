@@ -1,5 +1,7 @@
-"""Finding a release: a local folder, a local ``.zip`` or an http(s) URL (downloaded into a cache that is
-revalidated on every use), recognised by the files it holds; and the content fingerprint of those files."""
+"""Finding a release: a local folder, a local ``.zip``, an http(s) URL (downloaded into a cache that is
+revalidated on every use) or an object-storage URI (``s3://``, ``gs://``, ``hdfs://``, ``file://``: copied
+into the cache, refreshed when its files change), recognised by the files it holds; and the content
+fingerprint of those files."""
 
 import hashlib
 import os
@@ -12,6 +14,7 @@ from recsys import columns as C
 from recsys import files
 from recsys.data.io.archive import extract
 from recsys.data.io.download import fetch
+from recsys.data.io.objects import fetch_objects, is_object_uri
 from recsys.data.io.text import DataFormatError
 from recsys.data.releases import CSV, LAYOUTS, Release, name_release
 
@@ -24,9 +27,13 @@ def resolve_source(source: str | os.PathLike | None, cache_dir: Path) -> Path:
     source = str(source) if source else DEFAULT_SOURCE
     if source.startswith(("http://", "https://")):
         source = str(fetch(source, cache_dir).path)
+    elif is_object_uri(source):
+        source = str(fetch_objects(source, cache_dir))
     path = Path(source).expanduser()
     if not path.exists():
-        raise DataFormatError(path, None, None, "data source does not exist (expected a folder, .zip or URL)")
+        raise DataFormatError(
+            path, None, None, "data source does not exist (expected a folder, .zip, URL or s3:// / gs:// URI)"
+        )
     if path.is_file():
         if not zipfile.is_zipfile(path):
             raise DataFormatError(path, None, None, "data source is a file but not a zip archive")
