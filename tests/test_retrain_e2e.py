@@ -103,6 +103,7 @@ def check_decision_follows_the_rule(client, run, compared):
         seed=int(run.data.params["split_seed"]),
     )
     tag = client.get_run(run.info.run_id).data.tags["promotion"]
+    print(f"promotion decision: {tag}")  # the figures the closing notes quote (pytest -s or -rP shows them)
     assert tag.startswith("promoted" if c.gain_low > 0 else "kept"), tag
     assert f"gain {c.gain:+.4f} [{c.gain_low:+.4f}, {c.gain_high:+.4f}] on {len(compared)} rows" in tag
 

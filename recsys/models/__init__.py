@@ -32,7 +32,7 @@ register_variant("bilstm", BiLSTMConfig, BiLSTMNet, **RECURRENT_TRAIN)
 register_variant("wide_deep", WideDeepConfig, WideDeep, lr=2e-3, batch_size=1024)
 # the classic models a blend needs beside the study's: they err differently from the nets
 register_variant("svdpp", SVDppConfig, SVDpp, lr=1.5e-2, batch_size=4096)
-register_variant("autorec", AutoRecConfig, AutoRec, lr=1e-2, batch_size=16384, patience=4, batch_order="auto")
+register_variant("autorec", AutoRecConfig, AutoRec, lr=1e-2, batch_size=16384, patience=4, batch_order="movies")
 register_variant("knn", KNNConfig, ItemKNN, epochs=1)  # closed form: one fit, no epochs
 register_variant("blend", BlendConfig, Blend, epochs=1)  # fitted on its members' validation predictions
 

@@ -5,13 +5,11 @@ movie ``m``'s training ratings (kept as buffers, so a checkpoint carries them), 
 hidden code back out at user ``u``. The paper fits whole movie vectors at a time; here the one trainer feeds
 single ratings, which is the same objective (the squared error over observed entries) sampled by rating,
 and only the batch's distinct movies are encoded. From 500k training rows the batches follow movies
-(``batch_order: auto``): a batch then reads few movies' vectors, near the paper's whole-vector batches, and
+(``batch_order: movies``): a batch then reads few movies' vectors, near the paper's whole-vector batches, and
 an epoch reads each training rating about once instead of once per batch its movie appears in.
 Per-rating L2 on the decoder rows and encoder weights. AutoRec is weak alone but its errors differ from
 the factor models', which is what a blend needs.
 """
-
-import itertools
 
 import torch
 from pydantic import Field
@@ -19,7 +17,7 @@ from torch import nn
 
 from recsys.data.tensors import ModelShape
 from recsys.models.base import Embedding, ModelConfig, RatingModel
-from recsys.models.interactions import group_by, segments
+from recsys.models.interactions import group_by, segment_sums, segments
 
 CHUNK_INPUTS = 1 << 18  # training ratings one no-grad encoding step reads: 262k x hidden floats (0.5 GB at 500)
 
@@ -81,27 +79,21 @@ class AutoRec(RatingModel):
         ratings, so scoring a large release never holds every rating's (hidden,) term at once."""
         if torch.is_grad_enabled():
             movies, inverse, positions, owner = self.reads(movie_idx)
-            return self._codes(len(movies), positions, owner)[inverse]
-        movies, inverse = torch.unique(movie_idx, return_inverse=True)  # (M,), (B,)
-        counts = self.rater_ptr[movies + 1] - self.rater_ptr[movies]  # (M,)
-        chunk = torch.div(torch.cumsum(counts, 0) - counts, CHUNK_INPUTS, rounding_mode="floor")  # (M,) ascending
-        codes = torch.empty(len(movies), self.config.hidden, device=movie_idx.device)
-        sizes = torch.unique_consecutive(chunk, return_counts=True)[1].tolist()  # movies per chunk
-        for lo, hi in itertools.pairwise([0, *itertools.accumulate(sizes)]):
-            positions, owner = segments(self.rater_ptr, movies[lo:hi])
-            codes[lo:hi] = self._codes(hi - lo, positions, owner)
-        return codes[inverse]
+            terms = self._terms(positions)  # (T, hidden)
+            sums = torch.zeros(len(movies), terms.shape[1], dtype=terms.dtype, device=terms.device)
+            sums = sums.index_add(0, owner, terms)  # (M, hidden)
+        else:
+            movies, inverse = torch.unique(movie_idx, return_inverse=True)  # (M,), (B,)
+            sums = segment_sums(self.rater_ptr, movies, self._terms, self.config.hidden, CHUNK_INPUTS)
+        return torch.sigmoid(sums + self.encoder_bias)[inverse]  # (B, hidden)
 
-    def _codes(self, n: int, positions: torch.Tensor, owner: torch.Tensor) -> torch.Tensor:
-        """The codes (n, hidden) of n movies from the training ratings at ``positions``, ``owner`` naming
-        which of the n each feeds."""
+    def _terms(self, positions: torch.Tensor) -> torch.Tensor:
+        """Each read training rating's input to its movie's code (T, hidden): V_v times the centred rating."""
         weights = (self.rater_ratings[positions] - self.rating_centre)[:, None]  # (T, 1)
         if self.training and self.config.input_dropout > 0:
             keep = torch.rand_like(weights) >= self.config.input_dropout
             weights = weights * keep / (1 - self.config.input_dropout)
-        terms = self.encoder(self.rater_users[positions]) * weights  # (T, hidden)
-        sums = torch.zeros(n, terms.shape[1], dtype=terms.dtype, device=terms.device)
-        return torch.sigmoid(sums.index_add(0, owner, terms) + self.encoder_bias)  # (n, hidden)
+        return self.encoder(self.rater_users[positions]) * weights
 
     def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         code = self.encode(movie_idx)  # (B, hidden)

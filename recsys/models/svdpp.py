@@ -12,12 +12,22 @@ from torch import nn
 
 from recsys.data.tensors import ModelShape
 from recsys.models.base import Embedding
-from recsys.models.interactions import group_by, segments
+from recsys.models.interactions import cap_segments, group_by, segment_sums, segments
 from recsys.models.mf import MatrixFactorization, MFConfig
+
+CHUNK_INPUTS = 1 << 20  # rated movies one no-grad step reads: 1M x dim floats
 
 
 class SVDppConfig(MFConfig):
     implicit_l2: float = Field(60.0, ge=0, description="L2 on the implicit factors y, per use in a batch")
+    max_implicit: int | None = Field(
+        256,
+        ge=1,
+        description="from implicit_cap_from training rows, at most this many of a user's rated movies (a fixed "
+        "random subset) make the implicit sum: a heavy rater of a large release has thousands, read on every "
+        "batch; None: all of them",
+    )
+    implicit_cap_from: int = Field(500_000, ge=0, description="training rows from which max_implicit applies")
 
 
 class SVDpp(MatrixFactorization):
@@ -33,9 +43,15 @@ class SVDpp(MatrixFactorization):
         self._last_reads = None  # (user_idx tensor, buffer state, its reads): see reads
 
     def set_interactions(self, train) -> None:
-        """Keep, for each user, the movies they rated in ``train`` (ids dropped to the unknown slot excluded)."""
+        """Keep, for each user, the movies they rated in ``train`` (ids dropped to the unknown slot excluded;
+        on a large release at most ``max_implicit`` of them)."""
         known = (train.user_idx > 0) & (train.movie_idx > 0)
-        ptr, movies = group_by(train.user_idx[known], self.shape.n_users, train.movie_idx[known])
+        users, movies = train.user_idx[known], train.movie_idx[known]
+        cap = self.config.max_implicit if len(train) >= self.config.implicit_cap_from else None
+        if cap is not None:  # a fixed random subset of each heavy rater's movies
+            kept, _, _ = cap_segments(torch.arange(len(users)), users, self.shape.n_users, cap)
+            users, movies = users[kept], movies[kept]
+        ptr, movies = group_by(users, self.shape.n_users, movies)
         self.rated_ptr.copy_(ptr)
         self.rated_movies = movies.to(self.rated_ptr.device)
         self._last_reads = None
@@ -54,11 +70,18 @@ class SVDpp(MatrixFactorization):
         return self._last_reads[2]
 
     def implicit(self, user_idx: torch.Tensor) -> torch.Tensor:
-        """``|N(u)|^-1/2 Σ_{j ∈ N(u)} y_j`` for each row (B, dim); zeros for a user with no rated movies."""
-        users, inverse, positions, owner = self.reads(user_idx)
-        y = self.implicit_factors(self.rated_movies[positions])  # (T, dim)
-        sums = torch.zeros(len(users), y.shape[1], dtype=y.dtype, device=y.device).index_add(0, owner, y)
-        sizes = (self.rated_ptr[users + 1] - self.rated_ptr[users]).clamp(min=1).to(y.dtype)  # (U,)
+        """``|N(u)|^-1/2 Σ_{j ∈ N(u)} y_j`` for each row (B, dim); zeros for a user with no rated movies.
+        Without gradients (validation, scoring) the users are summed in chunks of ``CHUNK_INPUTS`` movies."""
+        dim = self.config.dim
+        if torch.is_grad_enabled():
+            users, inverse, positions, owner = self.reads(user_idx)
+            y = self.implicit_factors(self.rated_movies[positions])  # (T, dim)
+            sums = torch.zeros(len(users), dim, dtype=y.dtype, device=y.device).index_add(0, owner, y)
+        else:
+            users, inverse = torch.unique(user_idx, return_inverse=True)
+            rated = lambda positions: self.implicit_factors(self.rated_movies[positions])  # noqa: E731
+            sums = segment_sums(self.rated_ptr, users, rated, dim, CHUNK_INPUTS)  # (U, dim)
+        sizes = (self.rated_ptr[users + 1] - self.rated_ptr[users]).clamp(min=1).to(sums.dtype)  # (U,)
         return (sums * sizes.rsqrt()[:, None])[inverse]  # (B, dim)
 
     def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:

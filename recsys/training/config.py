@@ -24,11 +24,14 @@ class TrainConfig(StrictConfig):
     restore_best: bool = Field(
         True, description="end with the best validation epoch's weights (False: the last epoch's, for a refit)"
     )
-    batch_order: Literal["rows", "movies", "auto"] = Field(
+    batch_order: Literal["rows", "movies", "users"] = Field(
         "rows",
-        description="rows: each epoch in a random row order; movies: the movies in a random order, each movie's "
-        "rows together, so a batch reads few movies (I-AutoRec's whole-vector batches); auto: movies from "
-        "500k training rows",
+        description="rows: each epoch in a random row order; movies (users): the movies (users) in a random "
+        "order, each one's rows together, so a batch reads few movies' (users') rating lists (I-AutoRec's "
+        "whole-vector batches, SVD++'s implicit sums); applies from order_from training rows",
+    )
+    order_from: int = Field(
+        500_000, ge=0, description="training rows from which batch_order applies (below: a random row order)"
     )
     embedding_updates: Literal["auto", "dense", "lazy"] = Field(
         "auto",

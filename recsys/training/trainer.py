@@ -25,8 +25,6 @@ from recsys.training.config import TrainConfig
 from recsys.training.lazy import LazyAdam, wants_lazy
 from recsys.training.resume import load_last_training_state, restore_training_state
 
-MOVIE_ORDER_FROM = 500_000  # batch_order auto: training rows from which batches follow movies (ml-1m up)
-
 __all__ = [
     "Callback",
     "EarlyStopping",
@@ -191,25 +189,25 @@ def _end_epoch(state: TrainState, stats: EpochStats, callbacks: tuple[Callback, 
 def _run_epoch(state: TrainState, train: RatingTensors, val: RatingTensors) -> EpochStats:
     """One pass over shuffled training rows, then the validation MSE."""
     epoch_start = time.perf_counter()
-    by_movie = state.config.batch_order == "movies" or (
-        state.config.batch_order == "auto" and len(train) >= MOVIE_ORDER_FROM
-    )
-    train_mse = _train_pass(state, _shuffle(train, state.config.unknown_id_rate, state.generator, by_movie))
+    config = state.config
+    key = None  # rows with the same key (a movie or a user) kept together: see TrainConfig.batch_order
+    if config.batch_order != "rows" and len(train) >= config.order_from:
+        key = train.movie_idx if config.batch_order == "movies" else train.user_idx
+    train_mse = _train_pass(state, _shuffle(train, config.unknown_id_rate, state.generator, key))
     seconds = time.perf_counter() - epoch_start
     return EpochStats(state.epoch + 1, train_mse, _validation_mse(state.model, val), seconds, len(train) / seconds)
 
 
 def _shuffle(
-    data: RatingTensors, unknown_id_rate: float, generator: torch.Generator, by_movie: bool = False
+    data: RatingTensors, unknown_id_rate: float, generator: torch.Generator, key: torch.Tensor | None = None
 ) -> RatingTensors:
-    """The rows in a fresh random order (``by_movie``: the movies in a random order, each movie's rows
+    """The rows in a fresh random order (with ``key`` (N,), ids: the keys in a random order, each key's rows
     together in a random order), about a share ``unknown_id_rate`` of user ids and, independently, of
     movie ids replaced by the unknown slot, so its embedding learns an average."""
     order = torch.randperm(len(data), generator=generator, device=data.rating.device)  # (N,)
-    if by_movie:
-        n_movies = int(data.movie_idx.max()) + 1 if len(data) else 1
-        rank = torch.randperm(n_movies, generator=generator, device=data.rating.device)  # (n_movies,)
-        order = order[torch.sort(rank[data.movie_idx[order]], stable=True).indices]
+    if key is not None and len(data):
+        rank = torch.randperm(int(key.max()) + 1, generator=generator, device=key.device)  # (n_keys,)
+        order = order[torch.sort(rank[key[order]], stable=True).indices]
     users, movies = data.user_idx[order], data.movie_idx[order]  # fresh tensors: safe to write into
     n_drop = round(unknown_id_rate * len(data))
     if n_drop:

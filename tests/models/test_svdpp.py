@@ -56,3 +56,33 @@ def test_reads_are_reused_for_the_same_batch_and_redone_after_a_reload():
     other = RatingTensors(torch.tensor([1, 2, 2]), torch.tensor([4, 3, 5]), torch.tensor([4.0, 3.0, 5.0]))
     model.load_state_dict(build_model("svdpp", None, SHAPE, seed=0, interactions=other).state_dict())
     assert model.reads(users) is not first and model.rated_movies.tolist() == [4, 3, 5]
+
+
+def test_on_a_large_release_a_heavy_rater_keeps_a_fixed_subset_of_max_implicit_movies():
+    users = torch.tensor([1] * 10 + [2] * 2)
+    many = RatingTensors(users, torch.tensor([*range(1, 11), 1, 2]), torch.full((12,), 4.0))
+    capped = build_model("svdpp", {"max_implicit": 4, "implicit_cap_from": 12}, SHAPE, seed=0, interactions=many)
+    kept = capped.rated_movies[capped.rated_ptr[1] : capped.rated_ptr[2]].tolist()
+    assert len(kept) == 4 and set(kept) <= set(range(1, 11))  # 4 of user 1's 10 movies
+    assert capped.rated_movies[capped.rated_ptr[2] : capped.rated_ptr[3]].tolist() == [1, 2]  # under the cap
+    small = build_model("svdpp", {"max_implicit": 4, "implicit_cap_from": 13}, SHAPE, seed=0, interactions=many)
+    assert int(small.rated_ptr[2] - small.rated_ptr[1]) == 10  # below implicit_cap_from rows: every movie
+
+
+def test_scoring_sums_in_chunks_the_same_as_training_does(monkeypatch):
+    from recsys.models import svdpp
+
+    generator = torch.Generator().manual_seed(0)
+    n = 2000
+    many = RatingTensors(
+        torch.randint(1, SHAPE.n_users, (n,), generator=generator),
+        torch.randint(1, SHAPE.n_movies, (n,), generator=generator),
+        torch.full((n,), 4.0),
+    )
+    model = build_model("svdpp", {"dim": 4}, SHAPE, seed=0, interactions=many)
+    users = torch.arange(SHAPE.n_users)
+    whole = model.implicit(users).detach()  # with gradients: one step
+    with torch.no_grad():
+        for size in (5, 300):  # ~200 movies a user: each user larger than a chunk, then one or two a chunk
+            monkeypatch.setattr(svdpp, "CHUNK_INPUTS", size)
+            assert torch.allclose(model.implicit(users), whole, atol=1e-6)

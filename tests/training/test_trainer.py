@@ -100,8 +100,8 @@ def test_each_epoch_shuffles_the_rows_and_sends_about_the_configured_share_of_id
 def test_movie_ordered_batches_keep_each_movies_rows_together_in_a_fresh_movie_order():
     movies = torch.arange(1, 2001).repeat_interleave(5)  # 2000 movies, 5 rows each
     data = RatingTensors(torch.arange(len(movies)), movies, torch.arange(len(movies)).float())
-    first = _shuffle(data, 0.0, torch.Generator().manual_seed(0), by_movie=True)
-    second = _shuffle(data, 0.0, torch.Generator().manual_seed(1), by_movie=True)
+    first = _shuffle(data, 0.0, torch.Generator().manual_seed(0), data.movie_idx)
+    second = _shuffle(data, 0.0, torch.Generator().manual_seed(1), data.movie_idx)
     assert torch.equal(first.rating.sort().values, data.rating)  # every row once
     assert torch.equal(first.movie_idx, data.movie_idx[first.rating.long()])  # rows stay whole
     runs = torch.unique_consecutive(first.movie_idx)
