@@ -38,14 +38,15 @@ from recsys.data.tensors import prepare_features, prepare_split
 from recsys.models import build_model, get_variant
 from recsys.pipeline.config import train_defaults
 import dataclasses
-variant, path, overrides = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+variant, path, overrides, device = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
 torch.set_num_threads(2)
 ratings = pd.read_parquet(path)
 prepared = prepare_split(ratings, SplitConfig())
 features = prepare_features(prepared, make_movies(59_047, 0))
 shape = dataclasses.replace(prepared.shape, n_genres=len(features.genres))
 train, val = prepared.tensors(C.TRAIN), prepared.tensors(C.VAL)
-settings = train_defaults(get_variant(variant)).model_copy(update={"epochs": 1} | overrides.get("train", {}))
+update = {"epochs": 1, "device": device} | overrides.get("train", {})
+settings = train_defaults(get_variant(variant)).model_copy(update=update)
 model = build_model(variant, overrides.get("model"), shape, seed=42, features=features, interactions=train)
 from recsys.training.trainer import train_model
 started = time.perf_counter()
@@ -54,7 +55,8 @@ epoch = result.history[0]
 fit_seconds = time.perf_counter() - started
 print(json.dumps({"train_rows": len(train), "epoch_seconds": epoch.seconds, "fit_seconds": fit_seconds,
                   "ratings_per_second": epoch.ratings_per_second, "val_mse": epoch.val_mse,
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else 0.0}))
 """
 
 
@@ -72,9 +74,9 @@ def ratings_file(n: int) -> Path:
     return path
 
 
-def one_epoch(variant: str, n: int) -> dict:
+def one_epoch(variant: str, n: int, device: str = "auto") -> dict:
     overrides: dict = {}  # every variant at its defaults
-    command = [sys.executable, "-c", CHILD, variant, str(ratings_file(n)), json.dumps(overrides)]
+    command = [sys.executable, "-c", CHILD, variant, str(ratings_file(n)), json.dumps(overrides), device]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     if done.returncode:
         return {"variant": variant, "ratings": n, "error": done.stderr.strip().splitlines()[-1][:300]}
@@ -124,6 +126,7 @@ def main() -> None:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--train-all", action="store_true", help="also time recsys train-all at 25M")
     parser.add_argument("--epochs", type=int, default=1, help="train-all's epoch budget per variant")
+    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "scale.json")
     args = parser.parse_args()
     sizes = [] if args.sizes == "none" else [int(s) for s in args.sizes.split(",")]
@@ -135,7 +138,7 @@ def main() -> None:
     ]
     for n in sizes:
         for variant in args.variants.split(","):
-            row = one_epoch(variant, n)
+            row = one_epoch(variant, n, args.device)
             rows.append(row)
             shown = {k: round(v, 2) if isinstance(v, float) else v for k, v in row.items() if k != "overrides"}
             print(json.dumps(shown), flush=True)
