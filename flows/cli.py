@@ -182,6 +182,9 @@ class Stopped(BaseException):
 
 
 def _stop(signum: int, frame) -> None:
+    from recsys.training.stopping import request_stop
+
+    request_stop()  # training in a worker thread stops at its next batch; this thread unwinds now
     raise Stopped(signum)
 
 

@@ -7,6 +7,7 @@ from recsys.pipeline.config import PipelineConfig
 from tasks.evaluate import evaluate_variant
 from tasks.handles import PreparedData
 from tasks.outcomes import Outcomes, settle
+from tasks.runners import stops_training_when_interrupted
 from tasks.train import train_variant
 
 
@@ -15,13 +16,14 @@ def train_variants(splits: list[PreparedData], config: PipelineConfig, run_id: s
     """Submit each seed's variants (each after its members) and each one's test; returns the results of those
     that finished and, by name, why each of the others did not."""
     tested = {}
-    for prepared in splits:
-        trained = {}
-        for name in config.training_order():
-            members = tuple(trained[member] for member in config.members_of(name))
-            trained[name] = train_variant.submit(prepared, name, run_id, members)
-            tested[f"{name} (seed {prepared.split_seed})"] = (
-                trained[name],
-                evaluate_variant.submit(trained[name], prepared),
-            )
-    return settle(tested)
+    with stops_training_when_interrupted():
+        for prepared in splits:
+            trained = {}
+            for name in config.training_order():
+                members = tuple(trained[member] for member in config.members_of(name))
+                trained[name] = train_variant.submit(prepared, name, run_id, members)
+                tested[f"{name} (seed {prepared.split_seed})"] = (
+                    trained[name],
+                    evaluate_variant.submit(trained[name], prepared),
+                )
+        return settle(tested)

@@ -24,6 +24,7 @@ from recsys.training.callbacks import Callback, EarlyStopping, EpochStats, Progr
 from recsys.training.config import TrainConfig
 from recsys.training.lazy import LazyAdam, wants_lazy
 from recsys.training.resume import load_last_training_state, restore_training_state
+from recsys.training.stopping import check_stop
 
 __all__ = [
     "Callback",
@@ -228,6 +229,7 @@ def _train_pass(state: TrainState, data: RatingTensors) -> float:
     model.train()
     losses = []  # detached (,) tensors: read back once at the end, so the GPU never waits for the CPU
     for start in range(0, len(data), batch_size):
+        check_stop()  # a SIGTERM stops training within a batch, in whichever thread it runs
         rows = _rows(state.shard, start, min(start + batch_size, len(data)))
         users, movies = data.user_idx[rows], data.movie_idx[rows]  # (B,) views, no copy
         mse = _batch_mse(state, users, movies, data.rating[rows], min(batch_size, len(data) - start))

@@ -1,6 +1,7 @@
 """Per-epoch checkpoints and resuming: a crashed run, resumed, ends exactly where an unbroken run ends."""
 
 import random
+import threading
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import torch
 from recsys.models import build_model
 from recsys.training.config import TrainConfig
 from recsys.training.resume import EpochCheckpoint, list_checkpoints, load_last_training_state
+from recsys.training.stopping import TrainingStopped, clear_stop, request_stop
 from recsys.training.trainer import Callback, train_model
 
 
@@ -114,3 +116,33 @@ def test_with_every_checkpoint_damaged_training_starts_from_scratch(tiny_prepare
         _, again = run(tiny_prepared, config, resume_from=tmp_path)
     assert "training starts from scratch" in caplog.text
     assert again.resumed_from_epoch == 0 and again.best_val_mse == fresh.best_val_mse
+
+
+class StopAfter(Callback):
+    """Asks for a stop from another thread once ``epoch`` ends, as the SIGTERM handler of the CLI does."""
+
+    def __init__(self, epoch):
+        self.epoch = epoch
+
+    def on_epoch_end(self, stats, model):
+        if stats.epoch == self.epoch:
+            thread = threading.Thread(target=request_stop)
+            thread.start()
+            thread.join()
+        return False
+
+
+def test_a_stop_requested_from_another_thread_ends_training_at_the_next_batch_and_keeps_its_checkpoints(
+    tiny_prepared, tmp_path
+):
+    config = TrainConfig(epochs=4, batch_size=64, patience=10, lr=1e-2, seed=3)
+    straight, expected = run(tiny_prepared, config)
+    try:
+        with pytest.raises(TrainingStopped):
+            run(tiny_prepared, config, (StopAfter(2), EpochCheckpoint(tmp_path)))
+    finally:
+        clear_stop()
+    assert [p.name for p in list_checkpoints(tmp_path)] == ["epoch-0001.pt", "epoch-0002.pt"]  # no epoch 3 begun
+    resumed, result = run(tiny_prepared, config, resume_from=tmp_path)
+    assert result.resumed_from_epoch == 2
+    assert [s.val_mse for s in result.history] == [s.val_mse for s in expected.history]
