@@ -21,7 +21,7 @@ CHUNK_INPUTS = 1 << 20  # rated movies one no-grad step reads: 1M x dim floats
 class SVDppConfig(MFConfig):
     implicit_l2: float = Field(60.0, ge=0, description="L2 on the implicit factors y, per use in a batch")
     max_implicit: int | None = Field(
-        256,
+        32,
         ge=1,
         description="from implicit_cap_from training rows, at most this many of a user's rated movies (a fixed "
         "random subset) make the implicit sum: a heavy rater of a large release has thousands, read on every "

@@ -37,9 +37,24 @@ def test_scoring_encodes_in_chunks_with_the_same_codes(monkeypatch):
     )
     model = build_model("autorec", {"hidden": 8}, SHAPE, seed=0, interactions=rows).eval()
     movies = torch.arange(SHAPE.n_movies)
+    whole = model.encode(movies).detach()  # with gradients: one step over every rating
     with torch.no_grad():
-        whole = model.encode(movies)
         for size in (7, 300):  # ~150 ratings a movie: each movie larger than a chunk, then two a chunk
             monkeypatch.setattr(autorec, "CHUNK_INPUTS", size)
+            model.train()  # no cached catalogue: the distinct movies of the batch, in chunks
             assert torch.allclose(model.encode(movies), whole, atol=1e-6)
-    assert torch.allclose(model.encode(movies), whole, atol=1e-6)  # with gradients: one step, same codes
+            model.eval()  # the whole catalogue encoded in chunks, then read from the cache
+            assert torch.allclose(model.encode(movies), whole, atol=1e-6)
+            assert torch.allclose(model.encode(movies[5:9]), whole[5:9], atol=1e-6)
+
+
+def test_cached_catalogue_codes_follow_the_weights():
+    rows = RatingTensors(torch.tensor([1, 2, 3]), torch.tensor([4, 4, 5]), torch.tensor([5.0, 2.0, 3.5]))
+    model = build_model("autorec", {"hidden": 2}, SHAPE, seed=0, interactions=rows).eval()
+    with torch.no_grad():
+        before = model.encode(torch.tensor([4, 5])).clone()
+        model.encoder.weight.mul_(2)  # an in-place write, as an optimiser step or loading weights makes
+        after = model.encode(torch.tensor([4, 5]))
+        model.encoder.weight.div_(2)
+        assert not torch.allclose(before, after)
+        assert torch.allclose(model.encode(torch.tensor([4, 5])), before)
