@@ -7,20 +7,25 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
 from recsys import columns as C
-from recsys.data.split import rows_of
 from recsys.evaluation.predictions import predict_ids, regression_metrics
 from recsys.evaluation.seeds import summarise_over_seeds
 from recsys.models.checkpoint import load_checkpoint
 from tasks import tracking
-from tasks.handles import EvaluatedVariant, PreparedData, TrainedVariant, load_prepared
+from tasks.handles import EvaluatedVariant, PreparedData, TrainedVariant, load_rows
+from tasks.runtime import release_memory
+
+
+def _test_scores(trained: TrainedVariant, prepared: PreparedData) -> dict[str, float]:
+    loaded = load_checkpoint(Path(trained.checkpoint_path))
+    test = load_rows(prepared, C.TEST)
+    return regression_metrics(test[C.RATING], predict_ids(loaded.model, loaded.user_vocab, loaded.movie_vocab, test))
 
 
 @task(name="evaluate-variant", task_run_name="evaluate-{trained.variant}-seed-{trained.seed}", cache_policy=NO_CACHE)
 def evaluate_variant(trained: TrainedVariant, prepared: PreparedData) -> EvaluatedVariant:
     """Test MSE, RMSE and MAE of the checkpoint on the split's test rows, with the training summary."""
-    loaded = load_checkpoint(Path(trained.checkpoint_path))
-    test = rows_of(load_prepared(prepared).split, C.TEST)
-    scores = regression_metrics(test[C.RATING], predict_ids(loaded.model, loaded.user_vocab, loaded.movie_vocab, test))
+    scores = _test_scores(trained, prepared)
+    release_memory()  # the model and the test rows went with _test_scores's frame
     client = tracking.client()
     for key, value in scores.items():
         client.log_metric(trained.run_id, f"test_{key}", value)

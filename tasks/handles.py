@@ -4,10 +4,12 @@ frozen: a task returns a new handle and never changes the ones it was given."""
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from recsys import columns as C
 from recsys.data import io
 from recsys.data.features import FeatureTables
-from recsys.data.tensors import ModelShape, PreparedSplit
+from recsys.data.tensors import ModelShape, PreparedSplit, RatingTensors, make_tensors
 from recsys.data.vocab import Vocabulary
 from recsys.pipeline.config import PipelineConfig
 
@@ -98,6 +100,23 @@ def load_features(handle: PreparedData) -> FeatureTables:
 
 def load_prepared(handle: PreparedData) -> PreparedSplit:
     """The split, vocabularies and shape that ``handle`` points to, read back from Parquet."""
+    user_vocab, movie_vocab = load_vocabularies(handle)
+    return PreparedSplit(io.read_parquet(Path(handle.split_path)), user_vocab, movie_vocab, handle.shape)
+
+
+def load_vocabularies(handle: PreparedData) -> tuple[Vocabulary, Vocabulary]:
+    """The user and movie vocabularies of the split that ``handle`` points to."""
     user_vocab = Vocabulary.from_frame(io.read_parquet(Path(handle.user_vocab_path)), C.USER_ID, C.USER_IDX)
     movie_vocab = Vocabulary.from_frame(io.read_parquet(Path(handle.movie_vocab_path)), C.MOVIE_ID, C.MOVIE_IDX)
-    return PreparedSplit(io.read_parquet(Path(handle.split_path)), user_vocab, movie_vocab, handle.shape)
+    return user_vocab, movie_vocab
+
+
+def load_rows(handle: PreparedData, part: str) -> pd.DataFrame:
+    """Only the split's rows of ``part`` (train, val or test): at 25M ratings the whole split frame is about
+    1 GB, and a task that needs one part does not hold the others."""
+    return io.read_parquet(Path(handle.split_path), filters=[(C.SPLIT, "==", part)])
+
+
+def load_tensors(handle: PreparedData, part: str) -> RatingTensors:
+    """The tensors of one part of the split (encoded with its vocabularies)."""
+    return make_tensors(load_rows(handle, part), *load_vocabularies(handle))

@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 import mlflow
 import recsys
 from recsys import columns as C
+from recsys.data import io
 from recsys.models import build_model
 from recsys.models.checkpoint import load_checkpoint, save_checkpoint
 from recsys.pipeline.config import VariantSettings
@@ -24,8 +25,8 @@ from recsys.training.resume import FORMAT as CHECKPOINT_FORMAT
 from recsys.training.resume import EpochCheckpoint
 from recsys.training.trainer import Callback, EpochStats, TrainResult, train_model
 from tasks import pyfunc, tracking
-from tasks.handles import PreparedData, TrainedVariant, load_features, load_prepared
-from tasks.runtime import work_dir
+from tasks.handles import PreparedData, TrainedVariant, load_features, load_tensors, load_vocabularies
+from tasks.runtime import release_memory, work_dir
 
 
 class MlflowEpochLogger(Callback):
@@ -88,13 +89,13 @@ def close_variant_run(
     prepared: PreparedData, variant: str, model, result: TrainResult, run_id: str, parent_run_id: str
 ) -> TrainedVariant:
     """Save the checkpoint, log the training summary and the pyfunc model; the handle the next tasks use."""
-    data = load_prepared(prepared)
+    user_vocab, movie_vocab = load_vocabularies(prepared)
     checkpoint = save_checkpoint(
         work_dir() / "runs" / parent_run_id / f"{variant}-{prepared.split_seed}.pt",
         variant,
         model.cpu(),
-        data.user_vocab,
-        data.movie_vocab,
+        user_vocab,
+        movie_vocab,
     )
     client = tracking.client()
     summary = {"best_epoch": result.best_epoch, "best_val_mse": result.best_val_mse, "fit_seconds": result.fit_seconds}
@@ -103,7 +104,7 @@ def close_variant_run(
     client.set_tag(run_id, "device", result.device)
     client.log_artifact(run_id, str(checkpoint), artifact_path="checkpoint")  # what `recsys analyze` reads back
     with mlflow.start_run(run_id=run_id):
-        model_uri = pyfunc.log_model(checkpoint, data.split.head(5))
+        model_uri = pyfunc.log_model(checkpoint, io.read_head(Path(prepared.split_path), 5))
     return TrainedVariant(
         variant,
         prepared.split_seed,
@@ -127,11 +128,17 @@ def train_variant(
     run_id = open_variant_run(prepared, variant, settings, parent_run_id)
     callback = MlflowEpochLogger(tracking.client(), run_id, variant, settings.train.epochs)
     with tracking.ends_run_on_failure(run_id):
-        if settings.model.member_names():
-            model, result = _fit_ensemble(prepared, variant, settings, members, callback)
-        else:
-            model, result = _train_single(prepared, variant, settings, callback)
-        return close_variant_run(prepared, variant, model, result, run_id, parent_run_id)
+        trained = _train_and_close(prepared, variant, settings, members, callback, run_id, parent_run_id)
+    release_memory()  # the model, its optimiser and its tensors went with _train_and_close's frame
+    return trained
+
+
+def _train_and_close(prepared, variant, settings, members, callback, run_id, parent_run_id) -> TrainedVariant:
+    if settings.model.member_names():
+        model, result = _fit_ensemble(prepared, variant, settings, members, callback)
+    else:
+        model, result = _train_single(prepared, variant, settings, callback)
+    return close_variant_run(prepared, variant, model, result, run_id, parent_run_id)
 
 
 def checkpoint_folder(prepared: PreparedData, variant: str, settings: VariantSettings) -> Path:
@@ -150,17 +157,16 @@ def checkpoint_folder(prepared: PreparedData, variant: str, settings: VariantSet
 
 
 def _train_single(prepared: PreparedData, variant: str, settings: VariantSettings, callback):
-    data = load_prepared(prepared)
-    train = data.tensors(C.TRAIN)
+    train, val = load_tensors(prepared, C.TRAIN), load_tensors(prepared, C.VAL)  # never the whole split frame
     features = load_features(prepared)
     model = build_model(
-        variant, settings.model, data.shape, seed=settings.train.seed, features=features, interactions=train
+        variant, settings.model, prepared.shape, seed=settings.train.seed, features=features, interactions=train
     )
     # a checkpoint per epoch, so a crashed or killed run resumes after its last good epoch; closed-form models
     # have no epochs to resume
     folder = None if model.fits_directly else checkpoint_folder(prepared, variant, settings)
     callbacks = (callback,) + ((EpochCheckpoint(folder),) if folder else ())
-    result = train_model(model, train, data.tensors(C.VAL), settings.train, callbacks, resume_from=folder)
+    result = train_model(model, train, val, settings.train, callbacks, resume_from=folder)
     if folder is not None:  # trained to the end: nothing left to resume, so the work folder does not grow
         shutil.rmtree(folder, ignore_errors=True)
     return model, result
@@ -172,14 +178,13 @@ def _fit_ensemble(prepared: PreparedData, variant: str, settings: VariantSetting
         Member(m.variant, load_checkpoint(Path(m.checkpoint_path)).model, config[m.variant].train, m.best_epoch)
         for m in members
     ]
-    data = load_prepared(prepared)
     features = load_features(prepared)
     return fit_ensemble(
         variant,
         settings.model,
         trained,
-        data.tensors(C.TRAIN),
-        data.tensors(C.VAL),
+        load_tensors(prepared, C.TRAIN),
+        load_tensors(prepared, C.VAL),
         features=features,
         callbacks=(callback,),
     )

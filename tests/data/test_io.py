@@ -48,6 +48,14 @@ def test_parquet_round_trip_keeps_fingerprint_and_leaves_no_temp_file(tmp_path, 
     assert [p.name for p in path.parent.iterdir()] == ["r.parquet"]
 
 
+def test_parquet_reads_one_part_by_filter_and_the_first_rows_alone(tmp_path, tiny_ratings):
+    frame = tiny_ratings.assign(split=["test" if i % 3 == 0 else "train" for i in range(len(tiny_ratings))])
+    path = io.write_parquet(frame, tmp_path / "split.parquet")
+    test = io.read_parquet(path, filters=[("split", "==", "test")])
+    assert test.reset_index(drop=True).equals(frame[frame["split"] == "test"].reset_index(drop=True))
+    assert io.read_head(path, 5).equals(frame.head(5))
+
+
 def test_fingerprint_changes_with_content(tiny_release):
     files = io.release_files(tiny_release, CSV)
     before = io.fingerprint_files(files)

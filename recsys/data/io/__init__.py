@@ -1,6 +1,6 @@
 """All file I/O of the library: finding a release, reading its text files, and Parquet in and out."""
 
-from recsys.data.io.parquet import read_fingerprint, read_parquet, write_parquet
+from recsys.data.io.parquet import read_fingerprint, read_head, read_parquet, write_parquet
 from recsys.data.io.sources import (
     DEFAULT_SOURCE,
     detect_release,
@@ -18,6 +18,7 @@ __all__ = [
     "detect_release",
     "fingerprint_files",
     "read_fingerprint",
+    "read_head",
     "read_parquet",
     "read_text_table",
     "release_files",

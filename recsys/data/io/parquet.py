@@ -20,9 +20,16 @@ def write_parquet(df: pd.DataFrame | pa.Table, path: Path, fingerprint: str | No
     return atomic_write_with(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
-def read_parquet(path: Path) -> pd.DataFrame:
-    """Read a Parquet file written by :func:`write_parquet` into pandas."""
-    return pq.read_table(path).to_pandas()
+def read_parquet(path: Path, filters: list[tuple] | None = None) -> pd.DataFrame:
+    """Read a Parquet file written by :func:`write_parquet` into pandas; with ``filters`` (pyarrow's, e.g.
+    ``[("split", "==", "test")]``) only the matching rows, so a large file is never read whole for a part."""
+    return pq.read_table(path, filters=filters).to_pandas()
+
+
+def read_head(path: Path, n: int) -> pd.DataFrame:
+    """The first ``n`` rows of a Parquet file, without reading the rest."""
+    batch = next(pq.ParquetFile(path).iter_batches(batch_size=n), None)
+    return batch.to_pandas() if batch is not None else pq.read_schema(path).empty_table().to_pandas()
 
 
 def read_fingerprint(path: Path) -> str | None:
