@@ -7,6 +7,8 @@ import pandas as pd
 def summarise_over_seeds(rows: list[dict]) -> list[dict]:
     """Per variant (in first-seen order): number of seeds, mean and sample standard deviation of test MSE
     (0 for a single seed), and mean test RMSE."""
+    if not rows:  # no variant finished: nothing to summarise (the run then fails naming each one)
+        return []
     frame = pd.DataFrame(rows)
     out = []
     for variant, group in frame.groupby("variant", sort=False):
