@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # GPU bench: bench/scale.py's 25M row on CUDA, one short script for a lent GPU machine (sized for 5 minutes
-# on an H100/H200: not yet run, no GPU was lent to the session that wrote it). The machine has torch with CUDA, pandas, pyarrow, scipy and PyYAML but not pydantic, so its
-# wheels travel in .whl/ (git-ignored through .git/info/exclude). Once, here:
+# on an H100/H200: not yet run, no GPU was lent to the session that wrote it). The machine has torch with
+# CUDA, pandas, pyarrow, scipy and PyYAML but not pydantic, so its wheels travel in .whl/ (git-ignored
+# through .git/info/exclude). Once, here:
 #
 #   echo /.whl/ >> .git/info/exclude
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
