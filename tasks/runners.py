@@ -1,5 +1,6 @@
-"""The task runner the variants train on, chosen by the run's config: in turn in this process (a thread pool
-of one), or in parallel on Dask through Prefect's Dask integration (prefect-dask): a local cluster of
+"""The task runner the variants train on, chosen by the run's config: in turn in this process (the flow then
+calls each task in its own thread, see flows/train_variants.py; the pool of one is the subflow's nominal
+runner), or in parallel on Dask through Prefect's Dask integration (prefect-dask): a local cluster of
 ``workers`` processes with one thread each, or an existing scheduler at ``address``. Dask workers log to the
 MLflow tracking server over HTTP: a run on Dask with a local sqlite store is refused, since several
 processes writing to one SQLite file fail with "database is locked"."""
