@@ -83,6 +83,16 @@ def test_a_dat_file_of_separators_only_is_refused_or_quarantined_not_crashed(tmp
         assert result.ratings.rows_read == len(result.ratings.kept) + len(result.ratings.quarantine)
 
 
+def test_a_header_with_a_stray_tab_is_refused_naming_the_file_and_line(tmp_path):
+    """What the fuzzer found next: a tab inserted before "userId" raised pyarrow's ArrowKeyError."""
+    write_csv(tmp_path, RATINGS, MOVIES)
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_bytes(b"\t" + ratings.read_bytes())
+    with pytest.raises(DataFormatError, match="ratings.csv") as caught:
+        ingest_release(tmp_path)
+    assert caught.value.line == 1
+
+
 def test_the_fuzzer_reaches_both_outcomes():
     """Not a tautology: some corruptions are refused, some are read with rows quarantined."""
     folder = Path(tempfile.mkdtemp(prefix="fuzz-"))

@@ -187,6 +187,8 @@ def _parse(path, fmt, encoding, names, wanted, types, threads: bool) -> tuple[pa
     )
     try:
         table = pacsv.read_csv(source, read_options=read, parse_options=parse, convert_options=convert)
+    except pa.ArrowKeyError as exc:  # the header as Arrow reads it lacks a column (a stray tab before "userId")
+        raise DataFormatError(path, 1, None, f"the header line does not name the columns of {fmt.name}: {exc}") from exc
     except pa.ArrowInvalid as exc:
         # bytes not in the encoding: also when they sit on a malformed line, whose handler then cannot decode it
         located = _locate_decode_error(path, fmt, encoding)
