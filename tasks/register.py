@@ -14,7 +14,6 @@ from prefect.cache_policies import NO_CACHE
 
 import mlflow
 from recsys import columns as C
-from recsys.data.split import rows_of
 from recsys.evaluation.predictions import predict_ids
 from recsys.evaluation.promotion import (
     RETRAINED_RECIPE,
@@ -33,7 +32,7 @@ from recsys.pipeline.config import PipelineConfig
 from recsys.pipeline.recipe import train_recipe
 from tasks import tracking
 from tasks.champion import load_version, read_run_tables, read_run_text
-from tasks.handles import EvaluatedVariant, PreparedData, RegisteredVariant, load_features, load_prepared
+from tasks.handles import EvaluatedVariant, PreparedData, RegisteredVariant, load_features, load_prepared, load_rows
 from tasks.registry_lock import registry_lock
 from tasks.runtime import CHALLENGER, CHAMPION, REGISTERED_MODEL
 
@@ -163,7 +162,7 @@ def compare_with_champion(
     champion_parent = client.get_run(champion_version.tags["run_id"]).data.tags["mlflow.parentRunId"]
     (champion_split,) = read_run_tables(champion_parent, ("data/split.parquet",))
     seen = champion_split[champion_split[C.SPLIT].isin([C.TRAIN, C.VAL])]
-    test = rows_of(load_prepared(prepared).split, C.TEST)
+    test = load_rows(prepared, C.TEST)  # the test part alone, not the whole split
     unseen = unseen_rows(test, seen)
     if len(unseen) >= promotion.min_compared_rows:
         why = (

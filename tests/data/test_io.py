@@ -7,6 +7,13 @@ from recsys.data import io
 from recsys.data.releases import CSV
 
 
+def zip_release(release, archive):
+    """``release``'s files as ``archive``, in one ml-tiny/ folder as GroupLens zips are laid out."""
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in release.iterdir():
+            zf.write(f, f"ml-tiny/{f.name}")
+
+
 def test_reads_text_columns_renamed_with_their_lines(tiny_release, tiny_ratings):
     raw = io.read_text_table(tiny_release / "ratings.csv", CSV.ratings)
     assert raw.table.column_names == C.RATING_COLUMNS
@@ -22,9 +29,7 @@ def test_detects_the_csv_release_by_its_files(tiny_release, real_data):
 
 def test_zip_source_is_extracted_to_the_release_folder(tiny_release, tmp_path):
     archive = tmp_path / "ml-tiny.zip"
-    with zipfile.ZipFile(archive, "w") as zf:
-        for f in tiny_release.iterdir():
-            zf.write(f, f"ml-tiny/{f.name}")
+    zip_release(tiny_release, archive)
     folder = io.resolve_source(str(archive), tmp_path / "cache")
     assert (folder / "ratings.csv").read_bytes() == (tiny_release / "ratings.csv").read_bytes()
     assert io.resolve_source(str(archive), tmp_path / "cache") == folder  # second time: same extraction
@@ -71,9 +76,7 @@ def test_url_source_is_downloaded_once_into_the_cache(tiny_release, tmp_path):
 
     archive = tmp_path / "served" / "ml-tiny.zip"
     archive.parent.mkdir()
-    with zipfile.ZipFile(archive, "w") as zf:
-        for f in tiny_release.iterdir():
-            zf.write(f, f"ml-tiny/{f.name}")
+    zip_release(tiny_release, archive)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(archive.parent))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -110,9 +113,7 @@ def test_object_storage_folder_is_copied_once_and_refreshed_when_it_changes(tiny
 def test_object_storage_zip_is_copied_then_extracted(tiny_release, tmp_path):
     archive = tmp_path / "bucket" / "ml-tiny.zip"
     archive.parent.mkdir()
-    with zipfile.ZipFile(archive, "w") as zf:
-        for f in tiny_release.iterdir():
-            zf.write(f, f"ml-tiny/{f.name}")
+    zip_release(tiny_release, archive)
     folder = io.resolve_source(archive.as_uri(), tmp_path / "cache")
     assert (folder / "ratings.csv").read_bytes() == (tiny_release / "ratings.csv").read_bytes()
 
