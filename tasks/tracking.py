@@ -99,11 +99,18 @@ def client() -> MlflowClient:
 
 
 def experiment_id(mlflow_client: MlflowClient) -> str:
-    """The id of the ``movielens`` experiment, created on first use."""
+    """The id of the ``movielens`` experiment, created on first use. Two runs started together on a fresh
+    store both find none and both create it: the one that loses that race reads the winner's."""
     found = mlflow_client.get_experiment_by_name(EXPERIMENT)
     if found is not None:
         return found.experiment_id
-    return mlflow_client.create_experiment(EXPERIMENT, artifact_location=artifact_location(tracking_uri()))
+    try:
+        return mlflow_client.create_experiment(EXPERIMENT, artifact_location=artifact_location(tracking_uri()))
+    except MlflowException:
+        found = mlflow_client.get_experiment_by_name(EXPERIMENT)
+        if found is None:
+            raise
+        return found.experiment_id
 
 
 def flatten(prefix: str, values: dict) -> dict[str, str]:
