@@ -9,10 +9,10 @@ from prefect.cache_policies import NO_CACHE
 from recsys import columns as C
 from recsys.evaluation.predictions import predict_ids, regression_metrics
 from recsys.evaluation.seeds import summarise_over_seeds
+from recsys.memory import release_memory
 from recsys.models.checkpoint import load_checkpoint
 from tasks import tracking
 from tasks.handles import EvaluatedVariant, PreparedData, TrainedVariant, load_rows
-from tasks.runtime import release_memory
 
 
 def _test_scores(trained: TrainedVariant, prepared: PreparedData) -> dict[str, float]:

@@ -6,8 +6,7 @@
   beside the database in ``artifacts/``).
 """
 
-import ctypes
-import gc
+import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,8 +22,9 @@ os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
 os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
-# the library's own warnings (a damaged checkpoint skipped, say) reach the Prefect run logs
+# the library's own messages (a damaged checkpoint skipped, a blend member refitting) reach the Prefect run logs
 os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "recsys")
+logging.getLogger("recsys").setLevel(logging.INFO)
 
 EXPERIMENT = "movielens"
 REGISTERED_MODEL = "movielens-rating"
@@ -78,20 +78,3 @@ def one_writer_at_a_time(say) -> Iterator[None]:
         yield
     finally:
         lock.release()
-
-
-def release_memory() -> None:
-    """Hand the memory a finished task freed back to the system: the variants of a run train one after another
-    in one process, and the allocators (glibc's, Arrow's) otherwise keep what a 25M-rating task freed, so the
-    process's footprint would grow with each variant instead of staying at the largest one."""
-    gc.collect()
-    try:
-        import pyarrow
-
-        pyarrow.default_memory_pool().release_unused()
-    except ImportError:  # pragma: no cover (pyarrow is a dependency)
-        pass
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)  # glibc only: elsewhere nothing to do
-    except (OSError, AttributeError):
-        pass

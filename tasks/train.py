@@ -17,6 +17,7 @@ import mlflow
 import recsys
 from recsys import columns as C
 from recsys.data import io
+from recsys.memory import release_memory
 from recsys.models import build_model
 from recsys.models.checkpoint import load_checkpoint, save_checkpoint
 from recsys.pipeline.config import VariantSettings
@@ -26,7 +27,7 @@ from recsys.training.resume import EpochCheckpoint
 from recsys.training.trainer import Callback, EpochStats, TrainResult, train_model
 from tasks import pyfunc, tracking
 from tasks.handles import PreparedData, TrainedVariant, load_features, load_tensors, load_vocabularies
-from tasks.runtime import release_memory, work_dir
+from tasks.runtime import work_dir
 
 
 class MlflowEpochLogger(Callback):
@@ -174,17 +175,18 @@ def _train_single(prepared: PreparedData, variant: str, settings: VariantSetting
 
 def _fit_ensemble(prepared: PreparedData, variant: str, settings: VariantSettings, members, callback):
     config = prepared.config.selected()
-    trained = [
-        Member(m.variant, load_checkpoint(Path(m.checkpoint_path)).model, config[m.variant].train, m.best_epoch)
-        for m in members
-    ]
-    features = load_features(prepared)
+    # the member models and the training rows are built in the call, not named here: fit_ensemble then holds
+    # their only references and frees each member (and the rows, once joined with the validation rows) when
+    # it is done with it, which keeps a 25M-rating blend to one set of models
     return fit_ensemble(
         variant,
         settings.model,
-        trained,
+        [
+            Member(m.variant, load_checkpoint(Path(m.checkpoint_path)).model, config[m.variant].train, m.best_epoch)
+            for m in members
+        ],
         load_tensors(prepared, C.TRAIN),
         load_tensors(prepared, C.VAL),
-        features=features,
+        features=load_features(prepared),
         callbacks=(callback,),
     )

@@ -14,16 +14,21 @@ holds them in ``members`` and fits its own weights in closed form (``fits_direct
 Test rows are read by neither step.
 """
 
+import logging
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from recsys.data.features import FeatureTables
 from recsys.data.tensors import ModelShape, RatingTensors
+from recsys.memory import release_memory
 from recsys.models import ModelConfig, RatingModel, build_model
 from recsys.training.callbacks import Callback
 from recsys.training.config import TrainConfig
 from recsys.training.trainer import TrainResult, train_model
+
+LOG = logging.getLogger("recsys")
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,11 @@ def fit_ensemble(
 ) -> tuple[RatingModel, TrainResult]:
     """The ensemble variant ``name`` over ``members`` (in ``config.member_names()`` order, each of them
     required), weights fitted on ``val``, members refitted on ``train`` + ``val`` when the config says so; and
-    its one-epoch train result. Raises ValueError naming the members that were not trained."""
+    its one-epoch train result. Raises ValueError naming the members that were not trained.
+
+    The members' models become the ensemble's (no copy is made), and with a refit each is dropped before its
+    replacement trains: a caller that hands over members it keeps no other reference to (as the train task
+    does at 25M ratings) holds one set of member models at a time, not two or three."""
     by_name = {m.name: m for m in members}
     missing = [member for member in config.member_names() if member not in by_name]
     if missing:
@@ -57,19 +66,40 @@ def fit_ensemble(
     config = config.model_copy(update={"member_configs": {m.name: m.model.config.model_dump() for m in chosen}})
     shape, seed = chosen[0].model.shape, chosen[0].train_config.seed
     ensemble = build_model(name, config, shape, seed=seed)
-    for member in chosen:
-        ensemble.members[member.name].load_state_dict(member.model.state_dict())
+    for member in chosen:  # the trained module itself, not a copy of its weights into the empty one built
+        ensemble.members[member.name] = member.model
+    recipes = [Refit(m.name, m.model.config, m.train_config, m.best_epoch) for m in chosen]
+    del members, by_name, chosen, member  # from here the ensemble holds the only reference the callee has
+    release_memory()
     result = train_model(ensemble, train, val, TrainConfig(epochs=1, seed=seed), callbacks)
     if config.refits_members():
         both = concat(train, val)
-        for member in chosen:
-            refitted = refit_member(member, both, val, shape, features)
-            ensemble.members[member.name].load_state_dict(refitted.state_dict())
+        del train  # inside ``both`` now
+        for done, recipe in enumerate(recipes):
+            ensemble.members[recipe.name] = nn.Module()  # the member trained on fewer rows goes first
+            release_memory()
+            LOG.info(
+                "%s: refitting member %s (%d/%d) on %d training + validation rows for %d epochs",
+                name, recipe.name, done + 1, len(recipes), len(both.rating), max(recipe.best_epoch, 1),
+            )  # fmt: skip
+            ensemble.members[recipe.name] = refit_member(recipe, both, val, shape, features)
+        del both
+        release_memory()
     return ensemble.cpu().eval(), result
 
 
+@dataclass(frozen=True)
+class Refit:
+    """What refitting a member needs of it: how it was configured and trained, not its weights."""
+
+    name: str
+    model_config: ModelConfig
+    train_config: TrainConfig
+    best_epoch: int
+
+
 def refit_member(
-    member: Member, rows: RatingTensors, val: RatingTensors, shape: ModelShape, features: FeatureTables | None
+    member: Refit, rows: RatingTensors, val: RatingTensors, shape: ModelShape, features: FeatureTables | None
 ) -> RatingModel:
     """``member`` trained afresh on ``rows`` for its best number of epochs, ending with the last epoch's
     weights (``val`` is inside ``rows`` here: the trainer reports it, nothing is chosen on it)."""
@@ -77,7 +107,7 @@ def refit_member(
     config = TrainConfig(
         **member.train_config.model_dump() | {"epochs": epochs, "patience": epochs, "restore_best": False}
     )
-    model = build_model(member.name, member.model.config, shape, seed=config.seed, features=features, interactions=rows)
+    model = build_model(member.name, member.model_config, shape, seed=config.seed, features=features, interactions=rows)
     train_model(model, rows, val, config)
     return model.cpu()
 

@@ -1,3 +1,6 @@
+import logging
+import weakref
+
 import numpy as np
 import pytest
 import torch
@@ -71,3 +74,26 @@ def test_blend_scores_every_movie_as_its_forward_does(tiny_prepared):
     with torch.no_grad():
         expected = torch.stack([blend(u.repeat(n), torch.arange(n)) for u in users])
         assert torch.allclose(blend.score_matrix(users), expected, atol=1e-5)
+
+
+def test_a_refit_frees_each_handed_over_member_and_says_which_it_refits(tiny_prepared, caplog):
+    """At 25M ratings the blend's memory is its members: the trained ones are the ensemble's own modules (not
+    copies) and each is gone once its refit begins, so no second or third set of models is held."""
+    train, val = tiny_prepared.tensors("train"), tiny_prepared.tensors("val")
+    trained = []
+
+    def handed_over():  # the caller keeps no reference to the members, as the train task does
+        out = members(tiny_prepared)
+        trained.extend(weakref.ref(m.model) for m in out)
+        return out
+
+    caplog.set_level(logging.INFO, logger="recsys")
+    blend, _ = fit_ensemble("blend", CONFIG, handed_over(), train, val)
+    assert len(trained) == 2 and [ref() for ref in trained] == [None, None]
+    rows = len(concat(train, val).rating)
+    refits = [m for m in caplog.messages if "refitting member" in m]
+    assert [m.split(" on ")[0] for m in refits] == [
+        "blend: refitting member mf (1/2)",
+        "blend: refitting member knn (2/2)",
+    ]
+    assert all(f" on {rows} training + validation rows" in m for m in refits)
