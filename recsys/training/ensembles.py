@@ -15,7 +15,9 @@ Test rows are read by neither step.
 """
 
 import logging
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -55,9 +57,10 @@ def fit_ensemble(
     required), weights fitted on ``val``, members refitted on ``train`` + ``val`` when the config says so; and
     its one-epoch train result. Raises ValueError naming the members that were not trained.
 
-    The members' models become the ensemble's (no copy is made), and with a refit each is dropped before its
-    replacement trains: a caller that hands over members it keeps no other reference to (as the train task
-    does at 25M ratings) holds one set of member models at a time, not two or three."""
+    The members' models become the ensemble's (no copy is made), and with a refit they are dropped once the
+    weights are fitted and the refitted ones are held one at a time (:func:`_refit_members`): a caller that
+    hands over members it keeps no other reference to (as the train task does) holds at most one set of
+    member models, and during the refits one member."""
     by_name = {m.name: m for m in members}
     missing = [member for member in config.member_names() if member not in by_name]
     if missing:
@@ -75,17 +78,42 @@ def fit_ensemble(
     if config.refits_members():
         both = concat(train, val)
         del train  # inside ``both`` now
-        for done, recipe in enumerate(recipes):
-            ensemble.members[recipe.name] = nn.Module()  # the member trained on fewer rows goes first
-            release_memory()
-            LOG.info(
-                "%s: refitting member %s (%d/%d) on %d training + validation rows for %d epochs",
-                name, recipe.name, done + 1, len(recipes), len(both.rating), max(recipe.best_epoch, 1),
-            )  # fmt: skip
-            ensemble.members[recipe.name] = refit_member(recipe, both, val, shape, features)
+        _refit_members(name, ensemble, recipes, both, val, shape, features)
         del both
         release_memory()
     return ensemble.cpu().eval(), result
+
+
+def _refit_members(
+    name: str,
+    ensemble: RatingModel,
+    recipes: list["Refit"],
+    rows: RatingTensors,
+    val: RatingTensors,
+    shape: ModelShape,
+    features: FeatureTables | None,
+) -> None:
+    """Refit every member of ``ensemble`` on ``rows``, holding one member at a time: the trained members are
+    dropped before the first refit (the weights were fitted, nothing reads them again), and each refitted
+    member waits in a temporary file until the last is done. At 25M ratings a member's training is the peak
+    (I-AutoRec's tables and Adam moments), and the other four held beside it had taken the blend past 10 GB."""
+    for recipe in recipes:
+        ensemble.members[recipe.name] = nn.Module()
+    release_memory()
+    with tempfile.TemporaryDirectory(prefix=f"recsys-{name}-refits-") as folder:
+        for done, recipe in enumerate(recipes):
+            LOG.info(
+                "%s: refitting member %s (%d/%d) on %d training + validation rows for %d epochs",
+                name, recipe.name, done + 1, len(recipes), len(rows.rating), max(recipe.best_epoch, 1),
+            )  # fmt: skip
+            refitted = refit_member(recipe, rows, val, shape, features)
+            torch.save(refitted.state_dict(), Path(folder) / f"{recipe.name}.pt")
+            del refitted
+            release_memory()
+        for recipe in recipes:  # the same tensors back (a checkpoint's round trip): nothing is recomputed
+            member = build_model(recipe.name, recipe.model_config, shape, seed=0, restoring=True)
+            member.load_state_dict(torch.load(Path(folder) / f"{recipe.name}.pt", weights_only=True))
+            ensemble.members[recipe.name] = member
 
 
 @dataclass(frozen=True)
