@@ -22,7 +22,7 @@ from recsys.analysis.run import analyse_run, save_analysis
 from recsys.data import io
 from recsys.data.features import build_features
 from recsys.data.split import rows_of
-from recsys.models.checkpoint import load_checkpoint
+from recsys.models.checkpoint import StoredModels, load_checkpoint
 from tasks import tracking
 from tasks.runtime import work_dir
 
@@ -116,15 +116,15 @@ def write_history(client, run_id: str, path: Path) -> None:
 
 def load_run_data(inputs: RunInputs) -> RunData:
     """The models and tables the analysis reads, from the local copies."""
-    loaded = {variant: load_checkpoint(Path(path)) for variant, path in inputs.checkpoints.items()}
-    if not loaded:
+    if not inputs.checkpoints:
         raise ValueError(f"run {inputs.run_id} has no trained variants to analyse")
-    first = next(iter(loaded.values()))  # every variant of a run shares the split's vocabularies
+    first = load_checkpoint(Path(next(iter(inputs.checkpoints.values()))))  # the variants share the vocabularies
     user_vocab, movie_vocab = first.user_vocab, first.movie_vocab
+    del first
     split, movies = io.read_parquet(Path(inputs.split_path)), io.read_parquet(Path(inputs.movies_path))
     features = build_features(rows_of(split, C.TRAIN), movies, user_vocab, movie_vocab)
     histories = {v: io.read_parquet(Path(inputs.folder) / v / "history.parquet") for v in inputs.checkpoints}
-    models = {variant: one.model for variant, one in loaded.items()}
+    models = StoredModels({variant: Path(path) for variant, path in inputs.checkpoints.items()})  # one at a time
     seeds = tuple(load_seed_run(other) for other in inputs.other_seeds)
     return RunData(split, movies, user_vocab, movie_vocab, features, models, histories, inputs.seed, seeds)
 

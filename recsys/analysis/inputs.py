@@ -1,6 +1,7 @@
 """What the analysis of a run reads: its split, movies table, vocabularies, feature tables, trained models and
 their per-epoch histories, and, for a multi-seed run, the further seeds' test-row predictions."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,7 +42,7 @@ class RunData:
     user_vocab: Vocabulary
     movie_vocab: Vocabulary
     features: FeatureTables
-    models: dict[str, RatingModel]
+    models: Mapping[str, RatingModel]  # a run's models are loaded as they are read: StoredModels
     histories: dict[str, pd.DataFrame]
     seed: int = 42
     other_seeds: tuple[SeedRun, ...] = ()  # the further seeds of a multi-seed run (the claims read them)

@@ -66,10 +66,12 @@ def catalogue_topn(data: RunData, sample: int | None = TOPN_USERS, n: int = 10) 
     relevant = relevant_sets(*encoded(data, C.TEST))
     users = sample_users(relevant, sample, data.seed)
     popularity = movie_popularity(train_m, data.movie_vocab.size)
-    providers = {name: ("variant", model) for name, model in data.models.items()}
-    providers |= {name: ("baseline", scores) for name, scores in baselines(data).items()}
+    # the variants' models are read one at a time (a run's models are loaded as they are read: RunData.models)
+    fixed = baselines(data)
+    providers = [(name, "variant") for name in data.models] + [(name, "baseline") for name in fixed]
     rows = []
-    for name, (kind, scores) in providers.items():
+    for name, kind in providers:
+        scores = data.models[name] if kind == "variant" else fixed[name]
         lists = top_n_recommendations(scores, users, data.movie_vocab.size, known, n=n)
         spread = diversity_metrics(lists, popularity, data.user_vocab.size - 1)
         rows.append(

@@ -16,6 +16,7 @@ from recsys.data.tensors import ModelShape, RatingTensors
 from recsys.strict import StrictConfig
 
 SQUASH_MARGIN = 0.25
+SCORE_PAIRS = 65_536  # (user, movie) pairs one default score_matrix forward reads, as predict batches rows
 
 
 class ModelConfig(StrictConfig):
@@ -82,10 +83,17 @@ class RatingModel(nn.Module):
 
     def score_matrix(self, user_idx: torch.Tensor) -> torch.Tensor:
         """Predicted ratings of every movie_idx for each user (U, n_movies), as ``forward`` gives them; the
-        default runs ``forward`` on all pairs, models with a cheaper way (a matrix product) override it."""
+        default runs ``forward`` on all pairs, at most :data:`SCORE_PAIRS` at a time (64 users of ml-25m's 59k
+        movies in one forward of the LSTM took the analysis past 20 GB); models with a cheaper way (a matrix
+        product) override it."""
         n = self.shape.n_movies
-        movies = torch.arange(n, device=user_idx.device).repeat(len(user_idx))  # (U * n,)
-        return self(user_idx.repeat_interleave(n), movies).view(len(user_idx), n)
+        per = max(1, SCORE_PAIRS // n)  # users per forward
+        parts = []
+        for start in range(0, len(user_idx), per):
+            users = user_idx[start : start + per]
+            movies = torch.arange(n, device=user_idx.device).repeat(len(users))  # (u * n,)
+            parts.append(self(users.repeat_interleave(n), movies).view(len(users), n))
+        return torch.cat(parts) if parts else torch.zeros(0, n, device=user_idx.device)
 
     def hidden_layer(self) -> nn.Module | None:
         """The module whose output (B, units) is the model's hidden layer, for activation analysis: an

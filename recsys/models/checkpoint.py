@@ -4,6 +4,7 @@ A checkpoint is one ``torch.save`` file of plain types and tensors only, so it l
 ``weights_only=True`` (no pickled code runs on load), written atomically (:mod:`recsys.files`).
 """
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,3 +53,27 @@ def load_checkpoint(path: Path) -> TrainedModel:
     return TrainedModel(
         payload["variant"], model, Vocabulary(payload["user_ids"].numpy()), Vocabulary(payload["movie_ids"].numpy())
     )
+
+
+class StoredModels(Mapping[str, RatingModel]):
+    """Checkpoints read as ``{variant: model}``, each loaded when it is read and only the last one kept: the
+    analysis of a 25M-rating run reads ten models one after another (the blend holds five more), and loading
+    them all at once held about 5 GB for the whole analysis."""
+
+    def __init__(self, paths: Mapping[str, Path]):
+        self._paths = {variant: Path(path) for variant, path in paths.items()}
+        self._last: tuple[str, RatingModel] | None = None
+
+    def __getitem__(self, variant: str) -> RatingModel:
+        if self._last is not None and self._last[0] == variant:
+            return self._last[1]
+        self._last = None  # the previous model is let go before the next one loads
+        model = load_checkpoint(self._paths[variant]).model
+        self._last = (variant, model)
+        return model
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)

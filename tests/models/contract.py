@@ -9,7 +9,7 @@ from recsys.data.synthetic import make_movies
 from recsys.data.tensors import ModelShape, RatingTensors, prepare_features
 from recsys.data.vocab import fit_vocabulary
 from recsys.evaluation.predictions import predict
-from recsys.models import build_model, get_variant
+from recsys.models import base, build_model, get_variant
 from recsys.models.base import SQUASH_MARGIN
 from recsys.models.checkpoint import load_checkpoint, save_checkpoint
 from recsys.training.config import TrainConfig
@@ -87,6 +87,14 @@ class ModelContract:
         with torch.no_grad():
             expected = torch.stack([model(u.repeat(SHAPE.n_movies), torch.arange(SHAPE.n_movies)) for u in users])
             assert torch.allclose(model.score_matrix(users), expected, atol=1e-5)
+
+    def test_score_matrix_in_chunks_of_users_gives_the_same_scores(self, monkeypatch):
+        model = self.build(seed=4).eval()
+        users = torch.tensor([0, 3, 1, 3, 2])
+        with torch.no_grad():
+            whole = model.score_matrix(users)
+            monkeypatch.setattr(base, "SCORE_PAIRS", SHAPE.n_movies * 3 // 2)  # one user per forward
+            assert torch.allclose(model.score_matrix(users), whole, atol=1e-6)
 
     def test_unknown_ids_get_finite_in_range_predictions_and_a_trained_slot(self, tiny_prepared):
         train = tiny_prepared.tensors("train")
