@@ -86,18 +86,22 @@ def open_variant_run(prepared: PreparedData, variant: str, settings: VariantSett
     return run.info.run_id
 
 
-def close_variant_run(
-    prepared: PreparedData, variant: str, model, result: TrainResult, run_id: str, parent_run_id: str
-) -> TrainedVariant:
-    """Save the checkpoint, log the training summary and the pyfunc model; the handle the next tasks use."""
+def save_variant_checkpoint(prepared: PreparedData, variant: str, model, parent_run_id: str) -> Path:
+    """The trained model's checkpoint in the run's folder, which the rest of the run reads."""
     user_vocab, movie_vocab = load_vocabularies(prepared)
-    checkpoint = save_checkpoint(
+    return save_checkpoint(
         work_dir() / "runs" / parent_run_id / f"{variant}-{prepared.split_seed}.pt",
         variant,
         model.cpu(),
         user_vocab,
         movie_vocab,
     )
+
+
+def close_variant_run(
+    prepared: PreparedData, variant: str, checkpoint: Path, result: TrainResult, run_id: str
+) -> TrainedVariant:
+    """Log the training summary, the checkpoint and the pyfunc model; the handle the next tasks use."""
     client = tracking.client()
     summary = {"best_epoch": result.best_epoch, "best_val_mse": result.best_val_mse, "fit_seconds": result.fit_seconds}
     for key, value in summary.items():
@@ -139,7 +143,12 @@ def _train_and_close(prepared, variant, settings, members, callback, run_id, par
         model, result = _fit_ensemble(prepared, variant, settings, members, callback)
     else:
         model, result = _train_single(prepared, variant, settings, callback)
-    return close_variant_run(prepared, variant, model, result, run_id, parent_run_id)
+    checkpoint = save_variant_checkpoint(prepared, variant, model, parent_run_id)
+    # the model in memory goes before MLflow loads the saved one back to check the pyfunc's input example: at 25M
+    # the blend held twice (1.8 GB each) took the process to 10.8 GB there
+    del model
+    release_memory()
+    return close_variant_run(prepared, variant, checkpoint, result, run_id)
 
 
 def checkpoint_folder(prepared: PreparedData, variant: str, settings: VariantSettings) -> Path:
