@@ -118,13 +118,12 @@ def load_run_data(inputs: RunInputs) -> RunData:
     """The models and tables the analysis reads, from the local copies."""
     if not inputs.checkpoints:
         raise ValueError(f"run {inputs.run_id} has no trained variants to analyse")
-    first = load_checkpoint(Path(next(iter(inputs.checkpoints.values()))))  # the variants share the vocabularies
+    models = StoredModels({variant: Path(path) for variant, path in inputs.checkpoints.items()})  # one at a time
+    first = models.loaded(next(iter(models)))  # the variants share the vocabularies; the first stays loaded
     user_vocab, movie_vocab = first.user_vocab, first.movie_vocab
-    del first
     split, movies = io.read_parquet(Path(inputs.split_path)), io.read_parquet(Path(inputs.movies_path))
     features = build_features(rows_of(split, C.TRAIN), movies, user_vocab, movie_vocab)
     histories = {v: io.read_parquet(Path(inputs.folder) / v / "history.parquet") for v in inputs.checkpoints}
-    models = StoredModels({variant: Path(path) for variant, path in inputs.checkpoints.items()})  # one at a time
     seeds = tuple(load_seed_run(other) for other in inputs.other_seeds)
     return RunData(split, movies, user_vocab, movie_vocab, features, models, histories, inputs.seed, seeds)
 

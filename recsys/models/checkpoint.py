@@ -62,15 +62,17 @@ class StoredModels(Mapping[str, RatingModel]):
 
     def __init__(self, paths: Mapping[str, Path]):
         self._paths = {variant: Path(path) for variant, path in paths.items()}
-        self._last: tuple[str, RatingModel] | None = None
+        self._last: TrainedModel | None = None
+
+    def loaded(self, variant: str) -> TrainedModel:
+        """``variant``'s checkpoint, model and vocabularies (kept until another one is read)."""
+        if self._last is None or self._last.variant != variant:
+            self._last = None  # the previous model is let go before the next one loads
+            self._last = load_checkpoint(self._paths[variant])
+        return self._last
 
     def __getitem__(self, variant: str) -> RatingModel:
-        if self._last is not None and self._last[0] == variant:
-            return self._last[1]
-        self._last = None  # the previous model is let go before the next one loads
-        model = load_checkpoint(self._paths[variant]).model
-        self._last = (variant, model)
-        return model
+        return self.loaded(variant).model
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._paths)
