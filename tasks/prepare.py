@@ -26,12 +26,12 @@ def split_and_index(data: IngestedData, config: PipelineConfig, seed: int, paren
     prepared = prepare_split(io.read_parquet(Path(data.ratings_path)), config.split)
     out = Path(data.ratings_path).parent / config.split.name
     features = prepare_features(prepared, io.read_parquet(Path(data.movies_path)))
-    with staged_folder(out) as staging:  # the five files appear together or not at all
-        io.write_parquet(prepared.split.astype({C.SPLIT: str}), staging / "split.parquet", data.fingerprint)
-        io.write_parquet(prepared.user_vocab.to_frame(C.USER_ID, C.USER_IDX), staging / "user_vocab.parquet")
-        io.write_parquet(prepared.movie_vocab.to_frame(C.MOVIE_ID, C.MOVIE_IDX), staging / "movie_vocab.parquet")
-        io.write_parquet(features.movie_features, staging / "movie_features.parquet")
-        io.write_parquet(features.user_features, staging / "user_features.parquet")
+    files = ("split", "user_vocab", "movie_vocab", "movie_features", "user_features")
+    # a folder already there is whole (staged folders appear complete or not at all) and holds the same rows,
+    # written by an earlier or a concurrent run of the same data and split: publishing it again moved it aside
+    # for an instant, and a run training from it then failed with FileNotFoundError (CI, two runs at once)
+    if not all((out / f"{name}.parquet").exists() for name in files):
+        _write_split(out, prepared, features, data.fingerprint)
     split_path, user_vocab, movie_vocab = (out / f"{name}.parquet" for name in ("split", "user_vocab", "movie_vocab"))
     counts = prepared.counts()
     client = tracking.client()
@@ -56,3 +56,13 @@ def split_and_index(data: IngestedData, config: PipelineConfig, seed: int, paren
         data.fingerprint,
         config,
     )
+
+
+def _write_split(out: Path, prepared, features, fingerprint: str) -> None:
+    """The split, both vocabularies and the feature tables, published together in ``out``."""
+    with staged_folder(out) as staging:  # the five files appear together or not at all
+        io.write_parquet(prepared.split.astype({C.SPLIT: str}), staging / "split.parquet", fingerprint)
+        io.write_parquet(prepared.user_vocab.to_frame(C.USER_ID, C.USER_IDX), staging / "user_vocab.parquet")
+        io.write_parquet(prepared.movie_vocab.to_frame(C.MOVIE_ID, C.MOVIE_IDX), staging / "movie_vocab.parquet")
+        io.write_parquet(features.movie_features, staging / "movie_features.parquet")
+        io.write_parquet(features.user_features, staging / "user_features.parquet")
