@@ -1,6 +1,8 @@
 """Great Expectations for real: the suite generated from recsys.data.schema passes clean data and names
 the lines, columns and values of bad data."""
 
+import gc
+import weakref
 from pathlib import Path
 
 import pytest
@@ -43,6 +45,18 @@ def test_clean_tables_pass_and_data_docs_are_built(tiny_ratings, tmp_path):
     assert reports[1].rows == len(tiny_ratings)
     assert (tmp_path / "docs" / "index.html").exists()
     assert len(list((tmp_path / "docs" / "validations").rglob("*.html"))) == 2
+
+
+def test_a_validated_table_is_not_kept_by_great_expectations(tiny_ratings):
+    """GX keeps its last context for the process; the context must not keep the frames it validated (at 25M
+    ratings the ratings table, about 1 GB, stayed for the whole train-all)."""
+    frame = tiny_ratings.copy()
+    kept = weakref.ref(frame)
+    (report,) = validate_tables([TableToValidate(schema.RATINGS, frame, Path("ratings.csv"))])
+    assert report.success
+    del frame
+    gc.collect()
+    assert kept() is None
 
 
 def test_bad_rows_are_named_by_line_column_and_value(tiny_ratings):
