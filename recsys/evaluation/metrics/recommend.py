@@ -23,9 +23,15 @@ def rated_movies(user_idx, movie_idx) -> dict[int, np.ndarray]:
     users, movies = np.asarray(user_idx, dtype=np.int64), np.asarray(movie_idx, dtype=np.int64)
     if users.shape != movies.shape or users.ndim != 1:
         raise ValueError(f"user_idx {users.shape} and movie_idx {movies.shape} must be aligned (N,) arrays")
-    pairs = np.unique(np.column_stack([users, movies]), axis=0)  # (P, 2) sorted by user, then movie
-    keys, starts = np.unique(pairs[:, 0], return_index=True)
-    return {int(u): part for u, part in zip(keys, np.split(pairs[:, 1], starts[1:]), strict=True)}
+    if len(users) == 0:
+        return {}
+    # one int64 key per pair, sorted by user then movie: a row-wise np.unique of the (N, 2) pairs sorts them as
+    # structured records, several copies of 22.5M pairs for a 25M-rating release
+    width = int(movies.max()) + 1
+    pairs = np.unique(users * width + movies)  # (P,)
+    pair_users, pair_movies = np.divmod(pairs, width)
+    keys, starts = np.unique(pair_users, return_index=True)
+    return {int(u): part for u, part in zip(keys, np.split(pair_movies, starts[1:]), strict=True)}
 
 
 def rated_by(exclude, user: int, n_movies: int) -> np.ndarray:
