@@ -3,7 +3,6 @@
 import gc
 
 import mlflow
-
 from recsys.models.base import RatingModel
 from recsys.models.checkpoint import save_checkpoint
 from recsys.models.registry import build_model
