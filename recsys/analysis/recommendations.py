@@ -77,6 +77,7 @@ def catalogue_topn(data: RunData, sample: int | None = TOPN_USERS, n: int = 10) 
         rows.append(
             {"model": name, "kind": kind, "users": len(users), **topn_accuracy(lists, users, relevant), **spread}
         )
+        del scores  # a variant's model goes before the next one loads, not after
     return pd.DataFrame(rows)
 
 

@@ -103,7 +103,8 @@ def neighbour_model(data: RunData, preferred: str = NEIGHBOUR_VARIANT) -> Rating
 def predict_test_rows(data: RunData) -> dict[str, np.ndarray]:
     """Each variant's clipped predictions (N,) of the test rows."""
     test = rows_of(data.split, C.TEST)
-    return {name: predict_ids(model, data.user_vocab, data.movie_vocab, test) for name, model in data.models.items()}
+    # by name, not .items(): the loop would still hold the last model while the next one loads (two at once)
+    return {name: predict_ids(data.models[name], data.user_vocab, data.movie_vocab, test) for name in data.models}
 
 
 def score_variants(
@@ -131,11 +132,13 @@ def analyse_hidden_units(data: RunData, catalogue: pd.DataFrame) -> dict[str, Un
     known = (user_idx > 0) & (movie_idx > 0)  # unknown movies have no title, year or genre to compare
     known[torch.from_numpy(np.setdiff1d(np.arange(len(known)), sampled(len(known), UNIT_ROWS, data.seed)))] = False
     out = {}
-    for name, model in data.models.items():
+    for name in data.models:
+        model = data.models[name]
         layer = hidden_layer(model)
         if layer is not None:
             acts = collect_activations(model, layer, user_idx[known], movie_idx[known])
             out[name] = analyse_units(acts, movie_idx[known].numpy(), catalogue)
+        del model, layer  # let it go before the next one loads
     return out
 
 

@@ -162,3 +162,40 @@ def test_the_studys_rating_matrix_map_is_an_option_with_its_own_report_section(r
     assert all(path.exists() for path in files.values())
     page = save_analysis(analysis, run_data, tmp_path, {}).read_text()
     assert "raw rating matrix (study)" in page and 'href="maps/ratings-map.html"' in page
+
+
+def test_the_analysis_reads_the_stored_models_one_at_a_time(run_data, tmp_path):
+    """A step that still held the last model while the next one loaded had two in memory at once (at 25M
+    ratings, knn and the blend with its five members)."""
+    import gc
+    import weakref
+
+    from recsys.analysis.activations import movie_catalogue
+    from recsys.analysis.recommendations import catalogue_topn
+    from recsys.analysis.run import analyse_hidden_units, predict_test_rows
+    from recsys.models.checkpoint import StoredModels, save_checkpoint
+
+    class Watched(StoredModels):
+        """Counts, at each load, the models read earlier that are still alive."""
+
+        def __init__(self, paths):
+            super().__init__(paths)
+            self.earlier, self.alive_at_load = [], []
+
+        def loaded(self, variant):
+            if self._last is None or self._last.variant != variant:
+                self._last = None
+                gc.collect()
+                self.alive_at_load.append(sum(ref() is not None for ref in self.earlier))
+                self.earlier.append(weakref.ref(super().loaded(variant).model))
+            return super().loaded(variant)
+
+    vocabs = run_data.user_vocab, run_data.movie_vocab
+    paths = {n: save_checkpoint(tmp_path / f"{n}.pt", n, m, *vocabs) for n, m in run_data.models.items()}
+    models = Watched(paths)
+    data = dataclasses.replace(run_data, models=models)
+    predict_test_rows(data)
+    analyse_hidden_units(data, movie_catalogue(data.movie_vocab, data.movies, data.features))
+    catalogue_topn(data, 20)
+    assert len(models.alive_at_load) >= 3 * len(VARIANTS) - 2  # each step reads every variant
+    assert set(models.alive_at_load) == {0}
