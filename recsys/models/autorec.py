@@ -63,15 +63,17 @@ class AutoRec(RatingModel):
 
     def reads(self, movie_idx: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The batch's distinct movies (M,) and each row's position among them (B,); the positions of the
-        training ratings their codes read (T,) and which movie each feeds (T,). Kept for the last batch:
-        ``penalty`` reads the same batch as ``forward`` did."""
+        training ratings their codes read (T,), grouped by movie, where each movie's group starts (M,), and the
+        user of each (T,). Kept for the last batch: ``penalty`` reads the same batch as ``forward`` did."""
         # valid for the same batch tensor over the same rating buffers
         state = (self.rater_ptr.data_ptr(), self.rater_ptr._version, self.rater_users.data_ptr())
         if self._last_reads is not None and self._last_reads[0] is movie_idx and self._last_reads[1] == state:
             return self._last_reads[2]
         movies, inverse = torch.unique(movie_idx, return_inverse=True)  # (M,), (B,)
-        positions, owner = segments(self.rater_ptr, movies)  # (T,), (T,)
-        self._last_reads = (movie_idx, state, (movies, inverse, positions, owner))
+        positions, _ = segments(self.rater_ptr, movies)  # (T,), grouped by movie in the order of movies
+        lengths = self.rater_ptr[movies + 1] - self.rater_ptr[movies]  # (M,)
+        offsets = torch.cumsum(lengths, 0) - lengths  # (M,)
+        self._last_reads = (movie_idx, state, (movies, inverse, positions, offsets, self.rater_users[positions]))
         return self._last_reads[2]
 
     def encode(self, movie_idx: torch.Tensor) -> torch.Tensor:
@@ -79,10 +81,8 @@ class AutoRec(RatingModel):
         gradients (validation, scoring) the distinct movies are encoded in chunks of at most ``CHUNK_INPUTS``
         ratings, so scoring a large release never holds every rating's (hidden,) term at once."""
         if torch.is_grad_enabled():
-            movies, inverse, positions, owner = self.reads(movie_idx)
-            terms = self._terms(positions)  # (T, hidden)
-            sums = torch.zeros(len(movies), terms.shape[1], dtype=terms.dtype, device=terms.device)
-            sums = sums.index_add(0, owner, terms)  # (M, hidden)
+            movies, inverse, positions, offsets, users = self.reads(movie_idx)
+            sums = self.encoder.weighted_bag_sums(users, offsets, self._input_weights(positions))  # (M, hidden)
         elif not self.training:
             return self.catalogue_codes()[movie_idx]
         else:
@@ -106,13 +106,18 @@ class AutoRec(RatingModel):
         self._catalogue = None  # optimisers may write the weights in place without a version bump
         return super().train(mode)
 
-    def _terms(self, positions: torch.Tensor) -> torch.Tensor:
-        """Each read training rating's input to its movie's code (T, hidden): V_v times the centred rating."""
-        weights = (self.rater_ratings[positions] - self.rating_centre)[:, None]  # (T, 1)
+    def _input_weights(self, positions: torch.Tensor) -> torch.Tensor:
+        """Each read training rating's weight in its movie's code (T,): the centred rating (input dropout in
+        training)."""
+        weights = self.rater_ratings[positions] - self.rating_centre  # (T,)
         if self.training and self.config.input_dropout > 0:
             keep = torch.rand_like(weights) >= self.config.input_dropout
             weights = weights * keep / (1 - self.config.input_dropout)
-        return self.encoder(self.rater_users[positions]) * weights
+        return weights
+
+    def _terms(self, positions: torch.Tensor) -> torch.Tensor:
+        """Each read training rating's input to its movie's code (T, hidden): V_v times its weight."""
+        return self.encoder(self.rater_users[positions]) * self._input_weights(positions)[:, None]
 
     def forward(self, user_idx: torch.Tensor, movie_idx: torch.Tensor) -> torch.Tensor:
         code = self.encode(movie_idx)  # (B, hidden)
@@ -129,8 +134,8 @@ class AutoRec(RatingModel):
         squared norm per training rating (it is read by every movie's code)."""
         decoder = self.decoder(user_idx).square().sum(1).mean()
         if self.encoder.lazy and self.training:  # lazy updates: the encoder rows this batch's codes read
-            _, _, positions, _ = self.reads(movie_idx)
-            encoder = self.encoder(self.rater_users[positions]).square().sum() / max(len(self.rater_users), 1)
+            users = self.reads(movie_idx)[-1]  # each distinct user's row once, times how often the batch read it
+            encoder = self.encoder.summed_squares(users) / max(len(self.rater_users), 1)
             return self.config.l2 * (decoder + encoder)
         encoder = self.encoder.weight.square().sum() / max(len(self.rater_users), 1)
         return self.config.l2 * (decoder + encoder)
