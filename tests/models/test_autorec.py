@@ -58,3 +58,46 @@ def test_cached_catalogue_codes_follow_the_weights():
         model.encoder.weight.div_(2)
         assert not torch.allclose(before, after)
         assert torch.allclose(model.encode(torch.tensor([4, 5])), before)
+
+
+def test_training_step_matches_the_plain_lookup_then_sum_in_loss_and_gradients():
+    """The step sums codes with embedding_bag and counts each distinct user's penalty once (memory at 25M);
+    the loss and the encoder's gradient are those of one looked-up row per read rating, lazy or dense."""
+    from recsys.models.interactions import segments
+
+    generator = torch.Generator().manual_seed(0)
+    n = 800
+    rows = RatingTensors(
+        torch.randint(1, SHAPE.n_users, (n,), generator=generator),
+        torch.randint(1, SHAPE.n_movies, (n,), generator=generator),
+        torch.randint(1, 11, (n,), generator=generator).float() / 2,
+    )
+    users, movies = rows.user_idx[:32], rows.movie_idx[:32]
+
+    def plain_loss(model):
+        distinct, inverse = torch.unique(movies, return_inverse=True)
+        positions, owner = segments(model.rater_ptr, distinct)
+        read = model.encoder.weight[model.rater_users[positions]]  # (T, hidden): one row per read rating
+        terms = read * (model.rater_ratings[positions] - model.rating_centre)[:, None]
+        code = torch.sigmoid(torch.zeros(len(distinct), terms.shape[1]).index_add(0, owner, terms) + model.encoder_bias)
+        raw = (model.decoder.weight[users] * code[inverse]).sum(1) + model.decoder_bias.weight[users, 0]
+        squares = read.square().sum() if model.encoder.lazy else model.encoder.weight.square().sum()
+        penalty = model.decoder.weight[users].square().sum(1).mean() + squares / len(model.rater_users)
+        return model.squash(raw).sum() + model.config.l2 * penalty
+
+    for lazy in (False, True):
+        model = build_model("autorec", {"hidden": 8}, SHAPE, seed=0, interactions=rows).train()
+        model.encoder.lazy = lazy
+        expected = plain_loss(model)
+        (want,) = torch.autograd.grad(expected, model.encoder.weight)
+        loss = model(users, movies).sum() + model.penalty(users, movies)
+        if lazy:
+            loss.backward()
+            got = torch.zeros_like(model.encoder.weight)
+            for rows_read, leaf in model.encoder.take_pending():
+                got.index_add_(0, rows_read, leaf.grad)
+        else:
+            (got,) = torch.autograd.grad(loss, model.encoder.weight)
+        assert torch.allclose(loss, expected, atol=1e-5), lazy
+        assert torch.allclose(got, want, atol=1e-6), lazy
+        assert want.abs().sum() > 0
