@@ -1,5 +1,6 @@
 """Split-and-index task: a seeded split stored as a file, vocabularies fitted on its training rows."""
 
+import hashlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +15,19 @@ from recsys.pipeline.config import PipelineConfig
 from tasks import tracking
 from tasks.handles import IngestedData, PreparedData
 
+SPLIT_FILES = ("split", "user_vocab", "movie_vocab", "movie_features", "user_features")
+_CODE = [
+    "recsys/data/split.py",
+    "recsys/data/tensors.py",
+    "recsys/data/features.py",
+    "recsys/data/vocab.py",
+    "recsys/data/io/parquet.py",
+    "tasks/prepare.py",
+]
+# the code that writes a split folder: its name carries the data and the split settings, not the code, so a
+# folder written by other code (another split rule, other features) is rewritten rather than reused
+CODE_VERSION = hashlib.sha256(b"".join((Path(__file__).parents[1] / f).read_bytes() for f in _CODE)).hexdigest()
+
 
 @task(name="split-and-index", task_run_name="split-seed-{seed}", cache_policy=NO_CACHE)
 def split_and_index(data: IngestedData, config: PipelineConfig, seed: int, parent_run_id: str) -> PreparedData:
@@ -26,11 +40,11 @@ def split_and_index(data: IngestedData, config: PipelineConfig, seed: int, paren
     prepared = prepare_split(io.read_parquet(Path(data.ratings_path)), config.split)
     out = Path(data.ratings_path).parent / config.split.name
     features = prepare_features(prepared, io.read_parquet(Path(data.movies_path)))
-    files = ("split", "user_vocab", "movie_vocab", "movie_features", "user_features")
-    # a folder already there is whole (staged folders appear complete or not at all) and holds the same rows,
-    # written by an earlier or a concurrent run of the same data and split: publishing it again moved it aside
-    # for an instant, and a run training from it then failed with FileNotFoundError (CI, two runs at once)
-    if not all((out / f"{name}.parquet").exists() for name in files):
+    # a folder already there, written by this code, is whole (staged folders appear complete or not at all) and
+    # holds the same rows, written by an earlier or a concurrent run of the same data and split: publishing it
+    # again moved it aside for an instant, and a run training from it then failed with FileNotFoundError (CI,
+    # two runs at once)
+    if not split_folder_current(out):
         _write_split(out, prepared, features, data.fingerprint)
     split_path, user_vocab, movie_vocab = (out / f"{name}.parquet" for name in ("split", "user_vocab", "movie_vocab"))
     counts = prepared.counts()
@@ -58,9 +72,18 @@ def split_and_index(data: IngestedData, config: PipelineConfig, seed: int, paren
     )
 
 
+def split_folder_current(out: Path) -> bool:
+    """Whether ``out`` holds every split file, written by this code."""
+    marker = out / "code_version"
+    whole = all((out / f"{name}.parquet").exists() for name in SPLIT_FILES)
+    return whole and marker.exists() and marker.read_text() == CODE_VERSION
+
+
 def _write_split(out: Path, prepared, features, fingerprint: str) -> None:
-    """The split, both vocabularies and the feature tables, published together in ``out``."""
-    with staged_folder(out) as staging:  # the five files appear together or not at all
+    """The split, both vocabularies and the feature tables, published together in ``out``, with the version
+    of the code that wrote them."""
+    with staged_folder(out) as staging:  # the files appear together or not at all
+        (staging / "code_version").write_text(CODE_VERSION)
         io.write_parquet(prepared.split.astype({C.SPLIT: str}), staging / "split.parquet", fingerprint)
         io.write_parquet(prepared.user_vocab.to_frame(C.USER_ID, C.USER_IDX), staging / "user_vocab.parquet")
         io.write_parquet(prepared.movie_vocab.to_frame(C.MOVIE_ID, C.MOVIE_IDX), staging / "movie_vocab.parquet")
