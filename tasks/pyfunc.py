@@ -45,15 +45,17 @@ def log_model(checkpoint: Path, example: pd.DataFrame) -> str:
     with warnings.catch_warnings():  # ids are never missing, so MLflow's hint on integer columns is noise
         warnings.simplefilter("ignore", UserWarning)
         signature = infer_signature(example, predicted)
-    info = mlflow.pyfunc.log_model(
-        name="model",
-        python_model=str(Path(__file__).with_name("model_code.py")),
-        artifacts={"checkpoint": str(checkpoint)},
-        signature=signature,
-        input_example=example,
-        pip_requirements=PIP_REQUIREMENTS,
-    )
-    forget_loaded_code_model()
+    try:
+        info = mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(Path(__file__).with_name("model_code.py")),
+            artifacts={"checkpoint": str(checkpoint)},
+            signature=signature,
+            input_example=example,
+            pip_requirements=PIP_REQUIREMENTS,
+        )
+    finally:  # also when the input-example check fails after the model was loaded
+        forget_loaded_code_model()
     return info.model_uri
 
 

@@ -47,12 +47,14 @@ def test_clean_tables_pass_and_data_docs_are_built(tiny_ratings, tmp_path):
     assert len(list((tmp_path / "docs" / "validations").rglob("*.html"))) == 2
 
 
-def test_a_validated_table_is_not_kept_by_great_expectations(tiny_ratings):
+@pytest.mark.parametrize("with_docs", [False, True])
+def test_a_validated_table_is_not_kept_by_great_expectations(tiny_ratings, tmp_path, with_docs):
     """GX keeps its last context for the process; the context must not keep the frames it validated (at 25M
-    ratings the ratings table, about 1 GB, stayed for the whole train-all)."""
+    ratings the ratings table, about 1 GB, stayed for the whole train-all). Ingestion builds Data Docs."""
     frame = tiny_ratings.copy()
     kept = weakref.ref(frame)
-    (report,) = validate_tables([TableToValidate(schema.RATINGS, frame, Path("ratings.csv"))])
+    docs = tmp_path / "docs" if with_docs else None
+    (report,) = validate_tables([TableToValidate(schema.RATINGS, frame, Path("ratings.csv"))], docs_dir=docs)
     assert report.success
     del frame
     gc.collect()

@@ -153,6 +153,7 @@ def draw_movie_maps(
     folder.mkdir(parents=True, exist_ok=True)
     maps = {}
     for name in units:
+        vectors = None  # the last one is a view of its model's table: let it go before the next model loads
         vectors = movie_vectors(data.models[name])
         if vectors is None or len(shown) < 10:
             continue

@@ -204,6 +204,9 @@ class Embedding(nn.Embedding):
         times their ``weights`` (T,): (B, dim). Through ``embedding_bag``, which holds no (T, dim) row per entry
         forward or backward, as a lookup followed by a sum does (for I-AutoRec at 25M ratings a batch reads a few
         hundred thousand ratings: several copies of (T, 500) floats were its 10.4 GB peak)."""
+        plain = self.padding_idx is None and self.max_norm is None and not self.scale_grad_by_freq
+        if not plain or self.sparse:
+            raise NotImplementedError("weighted_bag_sums reads a plain table (no padding_idx, max_norm or sparse)")
         if self.lazy and self.training and torch.is_grad_enabled():
             leaf, idx = self._lazy_leaf(idx)
         else:

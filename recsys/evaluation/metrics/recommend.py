@@ -25,6 +25,8 @@ def rated_movies(user_idx, movie_idx) -> dict[int, np.ndarray]:
         raise ValueError(f"user_idx {users.shape} and movie_idx {movies.shape} must be aligned (N,) arrays")
     if len(users) == 0:
         return {}
+    if users.min() < 0 or movies.min() < 0:
+        raise ValueError("user_idx and movie_idx must be vocabulary indices (0 or more)")
     # one int64 key per pair, sorted by user then movie: a row-wise np.unique of the (N, 2) pairs sorts them as
     # structured records, several copies of 22.5M pairs for a 25M-rating release
     width = int(movies.max()) + 1

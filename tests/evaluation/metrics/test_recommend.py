@@ -76,3 +76,9 @@ def test_inputs_are_checked():
         top_n_recommendations(TableModel(), [0], 6, {}, n=0)
     with pytest.raises(ValueError, match="exclude must be"):
         top_n_recommendations(TableModel(), [0], 6, [[1]], n=2)
+
+
+def test_rated_movies_of_no_rows_is_empty_and_negative_indices_are_refused():
+    assert rated_movies(np.array([], dtype=np.int64), np.array([], dtype=np.int64)) == {}
+    with pytest.raises(ValueError, match="vocabulary indices"):
+        rated_movies(np.array([1, 2]), np.array([3, -1]))
