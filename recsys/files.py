@@ -7,6 +7,9 @@ to a temporary file in the same folder, are flushed and fsynced, and the file is
 if any, is left as it was. A set of files that belongs together is published with :func:`publish_folder`.
 """
 
+import contextlib
+import ctypes
+import errno
 import json
 import os
 import shutil
@@ -68,17 +71,45 @@ def write_json(path: Path, payload: Any) -> Path:
 
 
 def publish_folder(staging: Path, target: Path) -> Path:
-    """Move the finished folder ``staging`` to ``target`` in one rename, replacing an older ``target`` (moved
-    aside first, removed after), so a reader sees the old set of files or the new one, never a mix."""
+    """Move the finished folder ``staging`` to ``target`` in one rename, replacing an older ``target``, so a
+    reader sees the old set of files or the new one, never a mix. On Linux the two folders are swapped in one
+    step (``renameat2`` with ``RENAME_EXCHANGE``) and ``target`` is never missing: moving the old one aside
+    first left an instant without it, and a concurrent run of the same data that opened its split then failed
+    with FileNotFoundError (CI, two runs at once). Elsewhere the old one is moved aside first."""
     staging, target = Path(staging), Path(target)
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    try:
+        os.rename(staging, target)  # no target yet (a rename onto a folder with files in it fails)
+        return target
+    except OSError:
+        if not target.is_dir():
+            raise
+    if _exchange(staging, target):
+        shutil.rmtree(staging, ignore_errors=True)  # the old folder, now under the staging name
+        return target
+    old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    with contextlib.suppress(FileNotFoundError):  # another publisher may have moved it aside meanwhile
         os.replace(target, old)
     os.replace(staging, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
     return target
+
+
+_RENAME_EXCHANGE, _AT_FDCWD = 2, -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths atomically (Linux ``renameat2``); False where the system or the file system
+    cannot, so the caller falls back."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOENT):
+        return False  # not supported here, or the target went meanwhile: the caller's fallback handles both
+    raise OSError(code, os.strerror(code), str(b))
 
 
 @contextmanager

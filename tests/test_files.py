@@ -29,3 +29,38 @@ def test_a_folder_is_published_in_one_rename_replacing_the_old_set(tmp_path):
     files.publish_folder(staging, old)
     assert sorted(p.name for p in old.iterdir()) == ["a.txt", "b.txt"] and (old / "a.txt").read_text() == "new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_a_republished_folder_is_never_missing_for_a_reader_in_another_process(tmp_path):
+    """Two runs of the same data publish the same split folder; the one already training reads it meanwhile.
+    Moving the old folder aside before the new one took its name left an instant without it (CI:
+    FileNotFoundError on split.parquet)."""
+    import subprocess
+    import sys
+
+    target = tmp_path / "split"
+    files.write_text(target / "split.parquet", "rows")
+    reader = (
+        "import sys, pathlib\n"
+        "path, stop = pathlib.Path(sys.argv[1]) / 'split.parquet', pathlib.Path(sys.argv[2])\n"
+        "reads = missing = 0\n"
+        "while not stop.exists():\n"
+        "    try:\n"
+        "        reads += path.read_text() == 'rows'\n"
+        "    except FileNotFoundError:\n"
+        "        missing += 1\n"
+        "print(reads, missing)\n"
+    )
+    stop = tmp_path / "stop"
+    process = subprocess.Popen(
+        [sys.executable, "-c", reader, str(target), str(stop)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        for _ in range(300):
+            with files.staged_folder(target) as staging:
+                files.write_text(staging / "split.parquet", "rows")
+    finally:
+        stop.touch()
+    reads, missing = map(int, process.communicate(timeout=60)[0].split())
+    assert reads > 0 and missing == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["split", "stop"]  # no staging or old folder left
