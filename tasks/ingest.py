@@ -17,7 +17,7 @@ from recsys.data.io.download import is_url, redact
 from recsys.files import staged_folder, write_json
 from tasks import tracking
 from tasks.handles import IngestedData
-from tasks.runtime import data_source, work_dir
+from tasks.runtime import code_version, data_source, work_dir
 from tasks.validation import DataValidationError, TableToValidate, validate_tables
 
 OUTPUTS = ("ratings.parquet", "movies.parquet", "quarantine.parquet", "ingest_report.json", "validation.json")
@@ -32,7 +32,7 @@ _CODE = [
     "tasks/ingest.py",
     "tasks/validation.py",
 ]
-CODE_VERSION = hashlib.sha256(b"".join((Path(__file__).parents[1] / f).read_bytes() for f in _CODE)).hexdigest()
+CODE_VERSION = code_version(_CODE)
 
 
 def _retry_only_io(task, task_run, state) -> bool:

@@ -1,6 +1,5 @@
 """Split-and-index task: a seeded split stored as a file, vocabularies fitted on its training rows."""
 
-import hashlib
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from recsys.files import staged_folder
 from recsys.pipeline.config import PipelineConfig
 from tasks import tracking
 from tasks.handles import IngestedData, PreparedData
+from tasks.runtime import code_version
 
 SPLIT_FILES = ("split", "user_vocab", "movie_vocab", "movie_features", "user_features")
 _CODE = [
@@ -26,7 +26,7 @@ _CODE = [
 ]
 # the code that writes a split folder: its name carries the data and the split settings, not the code, so a
 # folder written by other code (another split rule, other features) is rewritten rather than reused
-CODE_VERSION = hashlib.sha256(b"".join((Path(__file__).parents[1] / f).read_bytes() for f in _CODE)).hexdigest()
+CODE_VERSION = code_version(_CODE)
 
 
 @task(name="split-and-index", task_run_name="split-seed-{seed}", cache_policy=NO_CACHE)

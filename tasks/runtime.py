@@ -6,6 +6,7 @@
   beside the database in ``artifacts/``).
 """
 
+import hashlib
 import logging
 import os
 from collections.abc import Iterator
@@ -30,6 +31,13 @@ EXPERIMENT = "movielens"
 REGISTERED_MODEL = "movielens-rating"
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+
+
+def code_version(files: list[str]) -> str:
+    """A hash of these source files (paths from the repository root): what a cached output was written by, so
+    that output written by other code is rebuilt rather than reused."""
+    root = Path(__file__).parents[1]
+    return hashlib.sha256(b"".join((root / name).read_bytes() for name in files)).hexdigest()
 
 
 def work_dir() -> Path:
