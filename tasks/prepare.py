@@ -13,20 +13,6 @@ from recsys.files import staged_folder
 from recsys.pipeline.config import PipelineConfig
 from tasks import tracking
 from tasks.handles import IngestedData, PreparedData
-from tasks.runtime import code_version
-
-SPLIT_FILES = ("split", "user_vocab", "movie_vocab", "movie_features", "user_features")
-_CODE = [
-    "recsys/data/split.py",
-    "recsys/data/tensors.py",
-    "recsys/data/features.py",
-    "recsys/data/vocab.py",
-    "recsys/data/io/parquet.py",
-    "tasks/prepare.py",
-]
-# the code that writes a split folder: its name carries the data and the split settings, not the code, so a
-# folder written by other code (another split rule, other features) is rewritten rather than reused
-CODE_VERSION = code_version(_CODE)
 
 
 @task(name="split-and-index", task_run_name="split-seed-{seed}", cache_policy=NO_CACHE)
@@ -40,12 +26,12 @@ def split_and_index(data: IngestedData, config: PipelineConfig, seed: int, paren
     prepared = prepare_split(io.read_parquet(Path(data.ratings_path)), config.split)
     out = Path(data.ratings_path).parent / config.split.name
     features = prepare_features(prepared, io.read_parquet(Path(data.movies_path)))
-    # a folder already there, written by this code, is whole (staged folders appear complete or not at all) and
-    # holds the same rows, written by an earlier or a concurrent run of the same data and split: publishing it
-    # again moved it aside for an instant, and a run training from it then failed with FileNotFoundError (CI,
-    # two runs at once)
-    if not split_folder_current(out):
-        _write_split(out, prepared, features, data.fingerprint)
+    with staged_folder(out) as staging:  # the five files appear together or not at all
+        io.write_parquet(prepared.split.astype({C.SPLIT: str}), staging / "split.parquet", data.fingerprint)
+        io.write_parquet(prepared.user_vocab.to_frame(C.USER_ID, C.USER_IDX), staging / "user_vocab.parquet")
+        io.write_parquet(prepared.movie_vocab.to_frame(C.MOVIE_ID, C.MOVIE_IDX), staging / "movie_vocab.parquet")
+        io.write_parquet(features.movie_features, staging / "movie_features.parquet")
+        io.write_parquet(features.user_features, staging / "user_features.parquet")
     split_path, user_vocab, movie_vocab = (out / f"{name}.parquet" for name in ("split", "user_vocab", "movie_vocab"))
     counts = prepared.counts()
     client = tracking.client()
@@ -70,22 +56,3 @@ def split_and_index(data: IngestedData, config: PipelineConfig, seed: int, paren
         data.fingerprint,
         config,
     )
-
-
-def split_folder_current(out: Path) -> bool:
-    """Whether ``out`` holds every split file, written by this code."""
-    marker = out / "code_version"
-    whole = all((out / f"{name}.parquet").exists() for name in SPLIT_FILES)
-    return whole and marker.exists() and marker.read_text() == CODE_VERSION
-
-
-def _write_split(out: Path, prepared, features, fingerprint: str) -> None:
-    """The split, both vocabularies and the feature tables, published together in ``out``, with the version
-    of the code that wrote them."""
-    with staged_folder(out) as staging:  # the files appear together or not at all
-        (staging / "code_version").write_text(CODE_VERSION)
-        io.write_parquet(prepared.split.astype({C.SPLIT: str}), staging / "split.parquet", fingerprint)
-        io.write_parquet(prepared.user_vocab.to_frame(C.USER_ID, C.USER_IDX), staging / "user_vocab.parquet")
-        io.write_parquet(prepared.movie_vocab.to_frame(C.MOVIE_ID, C.MOVIE_IDX), staging / "movie_vocab.parquet")
-        io.write_parquet(features.movie_features, staging / "movie_features.parquet")
-        io.write_parquet(features.user_features, staging / "user_features.parquet")
