@@ -11,7 +11,7 @@ from recsys.data.io.download import is_url, redact
 from recsys.pipeline.config import DataConfig, PipelineConfig, config_to_yaml, flat_params, settings_fingerprint
 from tasks import tracking
 from tasks.handles import PipelineRun
-from tasks.register import drop_undecided_versions
+from tasks.register import settle_undecided_versions
 from tasks.runtime import data_source, work_dir
 
 
@@ -29,9 +29,11 @@ def start_pipeline_run(pipeline: str, config: PipelineConfig) -> PipelineRun:
     orphans = tracking.mark_orphans_killed(client, experiment, run.info.run_id)
     if orphans:
         get_run_logger().warning("%d runs of a process that is gone were left RUNNING: now KILLED", len(orphans))
-    dropped = drop_undecided_versions(client)
-    if dropped:
-        get_run_logger().warning("deleted versions %s: their run ended before their alias decision", dropped)
+    deleted, completed = settle_undecided_versions(client)
+    if deleted:
+        get_run_logger().warning("deleted versions %s: their run ended before their alias decision", deleted)
+    if completed:
+        get_run_logger().warning("versions %s: their run ended after its alias decision; marked decided", completed)
     shown = config.with_source(redact(config.data.source)) if is_url(config.data.source) else config
     tracking.log_params(client, run.info.run_id, flat_params(shown) | {"settings_fingerprint": fingerprint})
     client.log_text(run.info.run_id, config_to_yaml(shown), "config.yaml")  # credentials in a URL never logged

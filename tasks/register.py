@@ -59,14 +59,43 @@ def mark_decided(client, registered: list[RegisteredVariant]) -> None:
         client.set_model_version_tag(REGISTERED_MODEL, str(one.version), DECISION_TAG, DECIDED)
 
 
-def drop_undecided_versions(client) -> list[str]:
-    """Versions registered by a run that ended before its alias decision (the tracking server went down, the
-    process was killed) are deleted, so no version stays registered without one; returns their numbers."""
+def settle_undecided_versions(client) -> tuple[list[str], list[str]]:
+    """Versions still ``pending`` whose pipeline run has ended (the tracking server went down, the process was
+    killed). A run whose decision was made (its ``promotion`` tag set, or ``champion`` moved to one of its
+    versions) and that died before marking its versions has them marked decided; the versions of a run that
+    ended before deciding are deleted, so no version stays registered without a decision. Versions whose
+    *pipeline* run is still RUNNING are left alone: a variant run is FINISHED at evaluation, long before its
+    pipeline registers and decides, and the pipeline run stays RUNNING until after its decision (a dead
+    process's run on this host is marked KILLED first, by ``tracking.mark_orphans_killed``).
+    Returns (deleted, completed) version numbers."""
     pending = client.search_model_versions(f"name = '{REGISTERED_MODEL}' and tags.`{DECISION_TAG}` = '{PENDING}'")
-    gone = [v for v in pending if client.get_run(v.tags["run_id"]).info.status != "RUNNING"]
-    for version in gone:
-        client.delete_model_version(REGISTERED_MODEL, version.version)
-    return [v.version for v in gone]
+    by_pipeline: dict[str, list[str]] = {}
+    for version in pending:
+        by_pipeline.setdefault(pipeline_run_of(client, version.tags["run_id"]), []).append(version.version)
+    deleted, completed = [], []
+    for pipeline_id, versions in by_pipeline.items():
+        pipeline = client.get_run(pipeline_id)
+        if pipeline.info.status == "RUNNING":
+            continue
+        decided = "promotion" in pipeline.data.tags or any(holds_champion(client, number) for number in versions)
+        for number in versions:
+            if decided:
+                client.set_model_version_tag(REGISTERED_MODEL, number, DECISION_TAG, DECIDED)
+            else:
+                client.delete_model_version(REGISTERED_MODEL, number)
+        (completed if decided else deleted).extend(versions)
+    return deleted, completed
+
+
+def holds_champion(client, version: str) -> bool:
+    """Whether ``champion`` points to ``version`` (read from the version itself: an error is raised, never
+    taken for "no champion")."""
+    return CHAMPION in client.get_model_version(REGISTERED_MODEL, version).aliases
+
+
+def pipeline_run_of(client, variant_run_id: str) -> str:
+    """The id of the pipeline (parent) run of variant run ``variant_run_id`` (its own id when it has none)."""
+    return client.get_run(variant_run_id).data.tags.get("mlflow.parentRunId", variant_run_id)
 
 
 @task(name="register-models", cache_policy=NO_CACHE, **tracking.IO_RETRIES)

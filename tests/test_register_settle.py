@@ -1,0 +1,89 @@
+"""What a starting run does with versions another run left ``pending``, on a real sqlite MLflow store: it never
+deletes a champion or the versions of a run that is still going; it completes a decision a dead run had
+made, and deletes only the versions of a run that ended before deciding."""
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from tasks.register import DECIDED, DECISION_TAG, PENDING, settle_undecided_versions
+from tasks.runtime import CHAMPION, REGISTERED_MODEL
+
+
+@pytest.fixture
+def client(tmp_path) -> MlflowClient:
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    client.create_registered_model(REGISTERED_MODEL)
+    return client
+
+
+def pipeline_with_version(client: MlflowClient, status: str, tags: dict[str, str] | None = None) -> str:
+    """A pipeline run with one variant run (FINISHED, as after evaluation) whose model is registered
+    ``pending``; the pipeline run ends with ``status`` (RUNNING: left open). Returns the version number."""
+    experiment = client.get_experiment_by_name("Default").experiment_id
+    pipeline = client.create_run(experiment, run_name="train-all", tags=tags or {}).info.run_id
+    variant = client.create_run(experiment, run_name="mf", tags={"mlflow.parentRunId": pipeline}).info.run_id
+    client.set_terminated(variant, "FINISHED")
+    version = client.create_model_version(
+        REGISTERED_MODEL,
+        source=f"runs:/{variant}/model",
+        run_id=variant,
+        tags={"variant": "mf", "run_id": variant, DECISION_TAG: PENDING},
+    ).version
+    if status != "RUNNING":
+        client.set_terminated(pipeline, status)
+    return version
+
+
+def decision_of(client: MlflowClient, version: str) -> str:
+    return client.get_model_version(REGISTERED_MODEL, version).tags[DECISION_TAG]
+
+
+def existing(client: MlflowClient) -> set[str]:
+    return {v.version for v in client.search_model_versions(f"name = '{REGISTERED_MODEL}'")}
+
+
+def test_a_champion_whose_run_died_before_marking_it_decided_is_kept(client):
+    old = pipeline_with_version(client, "FINISHED", {"promotion": "promoted: no champion yet"})
+    client.set_model_version_tag(REGISTERED_MODEL, old, DECISION_TAG, DECIDED)
+    client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, old)
+    new = pipeline_with_version(client, "KILLED")  # killed right after moving the alias, before any tag
+    client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, new)
+
+    settled = settle_undecided_versions(client)
+
+    assert existing(client) == {old, new}
+    assert client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION).version == new
+    assert decision_of(client, new) == DECIDED
+    assert settled == ([], [new])
+
+
+def test_the_versions_of_a_run_still_going_are_left_pending(client):
+    going = pipeline_with_version(client, "RUNNING")  # its variant run is FINISHED, its decision to come
+
+    settled = settle_undecided_versions(client)
+
+    assert existing(client) == {going} and decision_of(client, going) == PENDING
+    assert settled == ([], [])
+
+
+def test_a_run_that_decided_to_keep_the_champion_then_died_has_its_versions_completed(client):
+    kept = pipeline_with_version(client, "KILLED", {"promotion": "kept: gain -0.0100 [-0.0200, -0.0010]"})
+
+    settled = settle_undecided_versions(client)
+
+    assert existing(client) == {kept} and decision_of(client, kept) == DECIDED
+    assert settled == ([], [kept])
+
+
+def test_only_a_run_that_ended_before_deciding_loses_its_versions(client):
+    champion = pipeline_with_version(client, "FINISHED", {"promotion": "promoted: no champion yet"})
+    client.set_model_version_tag(REGISTERED_MODEL, champion, DECISION_TAG, DECIDED)
+    client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, champion)
+    undecided = pipeline_with_version(client, "FAILED")  # the tracking server went away before the decision
+    going = pipeline_with_version(client, "RUNNING")
+
+    settled = settle_undecided_versions(client)
+
+    assert existing(client) == {champion, going}
+    assert client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION).version == champion
+    assert settled == ([undecided], [])
