@@ -19,7 +19,7 @@ from tasks.runners import task_runner_for
 def train_all(config: PipelineConfig = PipelineConfig()) -> list[EvaluatedVariant]:  # noqa: B008
     """Ingest and validate the data, split it, train and test every variant the config lists (each after the
     members it is built from; in turn, or in parallel on Dask), register them, promote the best by validation
-    MSE if it beats the champion on rows neither learned from, and analyse the run. With ``config.seeds`` > 1,
+    MSE if it beats the champion on rows neither learned from, and analyze the run. With ``config.seeds`` > 1,
     split and training repeat with the following seeds (models of the first seed are registered). A variant
     that fails (a diverged loss) does not stop the others: they finish, register and are compared, and the
     run then fails naming it. Returns one result per finished variant and seed."""

@@ -1,11 +1,10 @@
-"""Analysis tasks: read a finished run back from MLflow, analyse it with :mod:`recsys.analysis.run`, and publish
+"""Analysis tasks: read a finished run back from MLflow, analyze it with :mod:`recsys.analysis.run`, and publish
 the tables, figures and report under the run's ``report/`` artifacts, with Prefect artifacts beside them.
 
 Reading everything from MLflow (split, movies table, checkpoints, per-epoch history) rather than from the
 flow's memory is what lets ``recsys analyze --run RUN_ID`` redo the analysis of any stored run.
 """
 
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,15 +15,12 @@ from prefect import get_run_logger, task
 from prefect.artifacts import create_link_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
-from recsys import columns as C
-from recsys.analysis.inputs import RunData, SeedRun, predict_split_tests
-from recsys.analysis.run import analyse_run, save_analysis
-from recsys.data import io
-from recsys.data.features import build_features
-from recsys.data.split import rows_of
-from recsys.models.checkpoint import StoredModels, load_checkpoint
+from recsys.analysis.inputs import load_run_data
+from recsys.analysis.run import analyze_run, read_report_table, save_analysis
+from recsys.store import artifacts
+from recsys.store.analysis import AnalysisFolder
 from tasks import tracking
-from tasks.runtime import work_dir
+from tasks.runtime import work_folder
 
 
 @dataclass(frozen=True)
@@ -49,17 +45,17 @@ class RunInputs:
     other_seeds: tuple[SeedInputs, ...] = ()
 
 
-def check_analysable(run_id: str) -> None:
+def check_analyzable(run_id: str) -> None:
     """Raise unless ``run_id`` is a train-all run with a split and at least one finished variant."""
     client = tracking.client()
     parent = client.get_run(run_id)
     if "split_seed" not in parent.data.params:
-        raise ValueError(f"run {run_id} is not a train-all run with a split (no split_seed param): nothing to analyse")
+        raise ValueError(f"run {run_id} is not a train-all run with a split (no split_seed param): nothing to analyze")
     finished = client.search_runs(
         [parent.info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}' and attributes.status = 'FINISHED'"
     )
     if not finished:
-        raise ValueError(f"run {run_id} has no finished variant with a checkpoint to analyse")
+        raise ValueError(f"run {run_id} has no finished variant with a checkpoint to analyze")
 
 
 @task(name="fetch-run-inputs", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
@@ -67,12 +63,12 @@ def fetch_run_inputs(run_id: str) -> RunInputs:
     """Download the run's split, movies table, each variant's checkpoint and per-epoch history."""
     client = tracking.client()
     parent = client.get_run(run_id)
-    check_analysable(run_id)
+    check_analyzable(run_id)
     seed = parent.data.params["split_seed"]
-    folder = work_dir() / "analysis" / run_id
-    folder.mkdir(parents=True, exist_ok=True)
-    split = client.download_artifacts(run_id, "data/split.parquet", str(folder))
-    movies = client.download_artifacts(run_id, "data/movies.parquet", str(folder))
+    folder = AnalysisFolder(work_folder().analysis(run_id))
+    folder.path.mkdir(parents=True, exist_ok=True)
+    split = client.download_artifacts(run_id, artifacts.SPLIT, str(folder.path))
+    movies = client.download_artifacts(run_id, artifacts.MOVIES, str(folder.path))
     children = client.search_runs(  # the variants that finished (a failed one has no checkpoint)
         [parent.info.experiment_id],
         f"tags.mlflow.parentRunId = '{run_id}' and attributes.status = 'FINISHED'",
@@ -82,16 +78,14 @@ def fetch_run_inputs(run_id: str) -> RunInputs:
     runs = {}
     for child in children:
         variant, child_seed = child.data.tags["variant"], int(child.data.tags["seed"])
-        target = folder / f"seed-{child_seed}" / variant
-        local = Path(client.download_artifacts(child.info.run_id, "checkpoint", str(target)))
-        by_seed.setdefault(child_seed, {})[variant] = str(next(local.glob("*.pt")))
+        target = folder.checkpoints(child_seed, variant)
+        local = Path(client.download_artifacts(child.info.run_id, artifacts.CHECKPOINT, str(target)))
+        by_seed.setdefault(child_seed, {})[variant] = str(artifacts.checkpoint_in(local))
         if child_seed == int(seed):
             runs[variant] = child.info.run_id
-            write_history(client, child.info.run_id, folder / variant / "history.parquet")
+            folder.write_history(variant, history_of(client, child.info.run_id))
     others = tuple(
-        SeedInputs(
-            s, client.download_artifacts(run_id, f"data/seed-{s}/split.parquet", str(folder / f"seed-{s}")), paths
-        )
+        SeedInputs(s, client.download_artifacts(run_id, artifacts.seed_split(s), str(folder.seed(s))), paths)
         for s, paths in sorted(by_seed.items())
         if s != int(seed)
     )
@@ -101,50 +95,30 @@ def fetch_run_inputs(run_id: str) -> RunInputs:
         "split": parent.data.params.get("split.kind", "?"),
         "seed": seed if not others else f"{seed} (and {', '.join(str(o.seed) for o in others)} for the claims)",
     }
-    return RunInputs(run_id, str(folder), split, movies, by_seed.get(int(seed), {}), runs, int(seed), info, others)
+    checkpoints = by_seed.get(int(seed), {})
+    return RunInputs(run_id, str(folder.path), split, movies, checkpoints, runs, int(seed), info, others)
 
 
-def write_history(client, run_id: str, path: Path) -> None:
-    """The variant run's per-epoch train_mse and val_mse as a Parquet table (epoch, train_mse, val_mse)."""
+def history_of(client, run_id: str) -> pd.DataFrame:
+    """The variant run's per-epoch train_mse and val_mse (epoch, train_mse, val_mse)."""
     history = {key: client.get_metric_history(run_id, key) for key in ("train_mse", "val_mse")}
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {"epoch": [m.step for m in sorted(history["val_mse"], key=lambda m: m.step)]}
         | {key: [m.value for m in sorted(ms, key=lambda m: m.step)] for key, ms in history.items()}
     )
-    io.write_parquet(frame, path)
 
 
-def load_run_data(inputs: RunInputs) -> RunData:
-    """The models and tables the analysis reads, from the local copies."""
-    if not inputs.checkpoints:
-        raise ValueError(f"run {inputs.run_id} has no trained variants to analyse")
-    models = StoredModels({variant: Path(path) for variant, path in inputs.checkpoints.items()})  # one at a time
-    first = models.loaded(next(iter(models)))  # the variants share the vocabularies; the first stays loaded
-    user_vocab, movie_vocab = first.user_vocab, first.movie_vocab
-    split, movies = io.read_parquet(Path(inputs.split_path)), io.read_parquet(Path(inputs.movies_path))
-    features = build_features(rows_of(split, C.TRAIN), movies, user_vocab, movie_vocab)
-    histories = {v: io.read_parquet(Path(inputs.folder) / v / "history.parquet") for v in inputs.checkpoints}
-    seeds = tuple(load_seed_run(other) for other in inputs.other_seeds)
-    return RunData(split, movies, user_vocab, movie_vocab, features, models, histories, inputs.seed, seeds)
-
-
-def load_seed_run(inputs: SeedInputs) -> SeedRun:
-    """A further seed's test-row predictions (its models are loaded one at a time and let go)."""
-    split = io.read_parquet(Path(inputs.split_path))
-    predictions = {
-        variant: predict_split_tests(load_checkpoint(Path(path)), split) for variant, path in inputs.checkpoints.items()
-    }
-    return SeedRun(inputs.seed, split, predictions)
-
-
-@task(name="analyse-run", cache_policy=NO_CACHE)
-def analyse_stored_run(inputs: RunInputs, rating_matrix_map: bool = False) -> str:
-    """Analyse the run and write tables, figures and ``report.html`` into a folder; returns its path.
+@task(name="analyze-run", cache_policy=NO_CACHE)
+def analyze_stored_run(inputs: RunInputs, rating_matrix_map: bool = False) -> str:
+    """Analyze the run and write tables, figures and ``report.html`` into a folder; returns its path.
     ``rating_matrix_map`` adds the study's t-SNE of the raw rating matrix."""
     logger = get_run_logger()
-    data = load_run_data(inputs)
-    out = Path(inputs.folder) / "report"
-    analysis = analyse_run(data, out, log=logger.info, rating_matrix_map=rating_matrix_map)
+    folder = AnalysisFolder(Path(inputs.folder))
+    others = [(o.seed, Path(o.split_path), {v: Path(p) for v, p in o.checkpoints.items()}) for o in inputs.other_seeds]
+    checkpoints = {variant: Path(path) for variant, path in inputs.checkpoints.items()}
+    data = load_run_data(folder, Path(inputs.split_path), Path(inputs.movies_path), checkpoints, inputs.seed, others)
+    out = folder.report
+    analysis = analyze_run(data, out, log=logger.info, rating_matrix_map=rating_matrix_map)
     started = time.perf_counter()
     report = save_analysis(analysis, data, out, inputs.run_info)
     logger.info("analysis: tables and report took %.1fs: %s", time.perf_counter() - started, report)
@@ -160,10 +134,10 @@ def publish_report(report_folder: str, inputs: RunInputs) -> str:
     variant's run; a Prefect table artifact ``model-leaderboard`` and a link to the report."""
     client = tracking.client()
     folder = Path(report_folder)
-    client.log_artifacts(inputs.run_id, str(folder), artifact_path="report")
-    board = io.read_parquet(folder / "leaderboard.parquet")
-    own = io.read_parquet(folder / "ranking.parquet").set_index("variant")
-    topn = io.read_parquet(folder / "topn.parquet").set_index("model")
+    client.log_artifacts(inputs.run_id, str(folder), artifact_path=artifacts.REPORT)
+    board = read_report_table(folder, "leaderboard")
+    own = read_report_table(folder, "ranking").set_index("variant")
+    topn = read_report_table(folder, "topn").set_index("model")
     now = int(time.time() * 1000)
     for row in board.to_dict("records"):
         variant = row["variant"]
@@ -177,7 +151,7 @@ def publish_report(report_folder: str, inputs: RunInputs) -> str:
         table=board.round(4).to_dict("records"),
         description=f"test rows of run {inputs.run_id}: 95% bootstrap intervals, paired gaps to the best",
     )
-    uri = f"{client.get_run(inputs.run_id).info.artifact_uri}/report/report.html"
-    create_link_artifact(key="analysis-report", link=uri, link_text="analysis report (report/report.html)")
-    shutil.rmtree(inputs.folder, ignore_errors=True)  # local copies only: MLflow holds all of it
+    uri = f"{client.get_run(inputs.run_id).info.artifact_uri}/{artifacts.REPORT_PAGE}"
+    create_link_artifact(key="analysis-report", link=uri, link_text=f"analysis report ({artifacts.REPORT_PAGE})")
+    AnalysisFolder(Path(inputs.folder)).remove()  # local copies only: MLflow holds all of it
     return uri

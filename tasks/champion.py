@@ -15,6 +15,8 @@ from recsys.data.vocab import Vocabulary
 from recsys.models import RatingModel
 from recsys.models.checkpoint import TrainedModel, load_checkpoint
 from recsys.serving import movie_support
+from recsys.store import artifacts
+from recsys.store.artifacts import read_frame
 from tasks import tracking
 from tasks.runtime import CHAMPION, REGISTERED_MODEL
 
@@ -46,12 +48,6 @@ class Answering:
         return f"{self.variant} (movielens-rating v{self.version}, run {self.pipeline_run_id[:8]})"
 
 
-def load_champion(alias: str = CHAMPION) -> Answering:
-    """The model behind ``movielens-rating@alias`` and what its run stored beside it."""
-    version = tracking.client().get_model_version_by_alias(REGISTERED_MODEL, alias)
-    return load_answering(version)
-
-
 def load_variant(variant: str | None, fall_back: bool = False) -> Answering:
     """The champion (``variant`` None or the champion's own), else the registered ``variant`` trained in the
     champion's run (the same data and split); failing that, the newest registered version of ``variant``;
@@ -60,21 +56,21 @@ def load_variant(variant: str | None, fall_back: bool = False) -> Answering:
     champion = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
     if variant is None or champion.tags.get("variant") == variant:
         return load_answering(champion)
-    parent = client.get_run(champion.tags["run_id"]).data.tags["mlflow.parentRunId"]
+    parent = tracking.pipeline_run_of_version(client, champion)
     versions = client.search_model_versions(f"name = '{REGISTERED_MODEL}' and tags.variant = '{variant}'")
     if not versions and fall_back:
         return load_answering(champion)
     if not versions:
         raise ValueError(f"no registered version of variant {variant!r}; train it with recsys train-all --variants")
-    in_run = [v for v in versions if client.get_run(v.tags["run_id"]).data.tags.get("mlflow.parentRunId") == parent]
+    in_run = [v for v in versions if tracking.pipeline_run_of_version(client, v) == parent]
     return load_answering(max(in_run or versions, key=lambda v: int(v.version)))
 
 
 def load_answering(version) -> Answering:
     """A registered model version (an MLflow ``ModelVersion``) with its run's split and movies table."""
     loaded = load_version(version.version)
-    parent = tracking.client().get_run(version.tags["run_id"]).data.tags["mlflow.parentRunId"]
-    split, movies = read_run_tables(parent, ("data/split.parquet", "data/movies.parquet"))
+    parent = tracking.pipeline_run_of_version(tracking.client(), version)
+    split, movies = read_run_tables(parent, (artifacts.SPLIT, artifacts.MOVIES))
     vocabs = loaded.user_vocab, loaded.movie_vocab
     return Answering(loaded.variant, version.version, loaded.model, *vocabs, split, movies, parent)
 
@@ -85,8 +81,7 @@ def load_version(version: str | int) -> TrainedModel:
     with tempfile.TemporaryDirectory(prefix="recsys-model-") as folder:
         uri = f"models:/{REGISTERED_MODEL}/{version}"
         local = Path(mlflow.artifacts.download_artifacts(uri, dst_path=folder))
-        (checkpoint,) = local.rglob("*.pt")
-        return load_checkpoint(checkpoint)
+        return load_checkpoint(artifacts.checkpoint_in(local))
 
 
 def read_run_text(run_id: str, path: str) -> str | None:
@@ -103,7 +98,7 @@ def read_run_tables(run_id: str, paths: tuple[str, ...]) -> list[pd.DataFrame]:
     """The Parquet artifacts ``paths`` of run ``run_id``, read through a temporary folder."""
     client = tracking.client()
     with tempfile.TemporaryDirectory(prefix="recsys-run-") as folder:
-        return [pd.read_parquet(client.download_artifacts(run_id, path, folder)) for path in paths]
+        return [read_frame(client.download_artifacts(run_id, path, folder)) for path in paths]
 
 
 def with_titles(frame: pd.DataFrame, movies: pd.DataFrame) -> pd.DataFrame:

@@ -12,12 +12,12 @@ from recsys.evaluation.seeds import summarise_over_seeds
 from recsys.memory import release_memory
 from recsys.models.checkpoint import load_checkpoint
 from tasks import tracking
-from tasks.handles import EvaluatedVariant, PreparedData, TrainedVariant, load_rows
+from tasks.handles import EvaluatedVariant, PreparedData, TrainedVariant
 
 
 def _test_scores(trained: TrainedVariant, prepared: PreparedData) -> dict[str, float]:
     loaded = load_checkpoint(Path(trained.checkpoint_path))
-    test = load_rows(prepared, C.TEST)
+    test = prepared.stored.rows(C.TEST)
     return regression_metrics(test[C.RATING], predict_ids(loaded.model, loaded.user_vocab, loaded.movie_vocab, test))
 
 

@@ -1,10 +1,8 @@
 """Ingestion tasks: find the release (with retries: it may be a download), clean and validate it into
 Parquet (cached on content and code), then report what was kept and set aside to MLflow and Prefect."""
 
-import dataclasses
 import functools
 import hashlib
-import uuid
 from pathlib import Path
 
 from prefect import get_run_logger, task
@@ -12,27 +10,28 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
 from recsys.data import io, schema
-from recsys.data.ingest import check_quarantine_share, ingest_release
+from recsys.data.ingest import IngestResult, check_quarantine_share, ingest_release
 from recsys.data.io.download import is_url, redact
-from recsys.files import staged_folder, write_json
+from recsys.files import staged_folder
+from recsys.store import artifacts
+from recsys.store.ingestion import ID_MARKER, IngestionFolder, write_ingestion
 from tasks import tracking
 from tasks.handles import IngestedData
-from tasks.runtime import code_version, data_source, work_dir
+from tasks.runtime import code_version, data_source, work_folder
 from tasks.validation import DataValidationError, TableToValidate, validate_tables
 
-OUTPUTS = ("ratings.parquet", "movies.parquet", "quarantine.parquet", "ingest_report.json", "validation.json")
-_CODE = [
-    "recsys/data/ingest.py",
-    "recsys/data/releases.py",
-    "recsys/data/schema.py",
-    "recsys/data/io/text.py",
-    "recsys/data/io/sources.py",
-    "recsys/data/io/parquet.py",
-    "recsys/files.py",
-    "tasks/ingest.py",
-    "tasks/validation.py",
-]
-CODE_VERSION = code_version(_CODE)
+# what an ingestion folder is written by: every module of the library's base, data and store folders, and the
+# tasks that write and validate it (their handle included, since Prefect keeps it as the cached result)
+CODE_VERSION = code_version(
+    [
+        "recsys/*.py",
+        "recsys/data/**/*.py",
+        "recsys/store/**/*.py",
+        "tasks/ingest.py",
+        "tasks/validation.py",
+        "tasks/handles.py",
+    ]
+)
 
 
 def _retry_only_io(task, task_run, state) -> bool:
@@ -46,7 +45,7 @@ def _retry_only_io(task, task_run, state) -> bool:
 )
 def fetch_data(source: str | None) -> str:
     """The local folder of the release named by ``source`` (or ``RECSYS_DATA``, or the default URL)."""
-    folder = io.resolve_source(data_source(source), work_dir() / "cache")
+    folder = io.resolve_source(data_source(source), work_folder().cache)
     shown = data_source(source) or io.DEFAULT_SOURCE
     get_run_logger().info("data source %s -> %s", redact(shown) if is_url(shown) else shown, folder)
     return str(folder)
@@ -55,7 +54,7 @@ def fetch_data(source: str | None) -> str:
 def check_source(source: str | None) -> None:
     """Raise, naming it, when the data source (or ``RECSYS_DATA``, or the default URL) cannot be read: a
     missing path, or a URL that does not serve a release (it is downloaded into the cache here)."""
-    io.resolve_source(data_source(source), work_dir() / "cache")
+    io.resolve_source(data_source(source), work_folder().cache)
 
 
 def _fingerprint(folder: Path) -> str:
@@ -71,7 +70,7 @@ def _hash_files(files: tuple[tuple[str, int, int], ...]) -> str:
 
 
 def _output_dir(folder: Path, out: str | None) -> Path:
-    return Path(out).resolve() if out else work_dir() / "data" / _fingerprint(folder)[:16]
+    return Path(out).resolve() if out else work_folder().ingestion(_fingerprint(folder))
 
 
 def _cache_key(context, parameters) -> str:
@@ -79,12 +78,9 @@ def _cache_key(context, parameters) -> str:
     id on first use, so a deleted work folder is a cache miss and is rebuilt; outputs deleted one by one
     are reported by ``report_ingestion`` (``--refresh`` rebuilds them)."""
     folder = Path(parameters["folder"])
-    out = _output_dir(folder, parameters.get("out"))
-    marker = out / ".ingest-id"
-    if not marker.exists():
-        out.mkdir(parents=True, exist_ok=True)
-        marker.write_text(uuid.uuid4().hex)
-    return hashlib.sha256(f"{_fingerprint(folder)}|{CODE_VERSION}|{out}|{marker.read_text()}".encode()).hexdigest()
+    out = IngestionFolder(_output_dir(folder, parameters.get("out")))
+    key = f"{_fingerprint(folder)}|{CODE_VERSION}|{out.path}|{out.identity()}"
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
 @task(name="ingest", cache_key_fn=_cache_key, persist_result=True)
@@ -97,82 +93,44 @@ def ingest(folder: str, out: str | None = None) -> IngestedData:
 def run_ingestion(release: Path, out_dir: Path, logger=None) -> IngestedData:
     """The ingest task's work, callable without Prefect (the benchmark times exactly this). Everything is
     written into a staging folder published at ``out_dir`` in one rename once whole and valid."""
-    with staged_folder(out_dir, keep=(".ingest-id",)) as staging:
-        ingested = write_ingestion(release, staging, logger)
-    return dataclasses.replace(
-        ingested,
-        ratings_path=str(out_dir / "ratings.parquet"),
-        movies_path=str(out_dir / "movies.parquet"),
-        quarantine_path=str(out_dir / "quarantine.parquet"),
-        out_dir=str(out_dir),
-    )
-
-
-def write_ingestion(release: Path, out_dir: Path, logger=None) -> IngestedData:
-    """Clean and validate ``release``, writing every output into ``out_dir``."""
     fingerprint = _fingerprint(release)
-    result = ingest_release(release)
-    reports = validate_tables(
-        [
-            TableToValidate(schema.MOVIES, result.movies.kept, result.files[1], result.movies.kept_lines),
-            TableToValidate(
-                schema.ratings_spec(result.rating_values),
-                result.ratings.kept,
-                result.files[0],
-                result.ratings.kept_lines,
-            ),
-        ],
-        docs_dir=out_dir / "data_docs",
-    )
-    paths = {
-        name: io.write_parquet(frame, out_dir / f"{name}.parquet", fingerprint)
-        for name, frame in (
-            ("ratings", result.ratings.kept),
-            ("movies", result.movies.kept),
-            ("quarantine", result.quarantine()),
-        )
-    }
-    report = result.report(fingerprint)
-    write_json(out_dir / "validation.json", [r.to_dict() for r in reports])
-    write_json(out_dir / "ingest_report.json", report)
-    if logger is not None:
-        logger.info(
-            "%s: kept %d of %d ratings, %d of %d movies",
-            result.release,
-            len(result.ratings.kept),
-            result.ratings.rows_read,
-            len(result.movies.kept),
-            result.movies.rows_read,
-        )
-    for r in reports:
-        if not r.success:
-            raise DataValidationError(r)
-    return IngestedData(
-        str(release),
-        result.release,
-        str(paths["ratings"]),
-        str(paths["movies"]),
-        str(paths["quarantine"]),
-        str(out_dir),
-        fingerprint,
-        report,
-    )
+    with staged_folder(out_dir, keep=(ID_MARKER,)) as staging:
+        result = ingest_release(release)
+        reports = validate_tables(tables_to_validate(result), docs_dir=IngestionFolder(staging).data_docs)
+        report = write_ingestion(IngestionFolder(staging), result, fingerprint, [r.to_dict() for r in reports])
+        if logger is not None:
+            kept, read = len(result.ratings.kept), result.ratings.rows_read
+            movies, movies_read = len(result.movies.kept), result.movies.rows_read
+            logger.info("%s: kept %d of %d ratings, %d of %d movies", result.release, kept, read, movies, movies_read)
+        for r in reports:
+            if not r.success:
+                raise DataValidationError(r)
+    return IngestedData(str(release), result.release, str(out_dir), fingerprint, report)
+
+
+def tables_to_validate(result: IngestResult) -> list[TableToValidate]:
+    """Both kept tables with their schema, file and the file line of each row."""
+    ratings = schema.ratings_spec(result.rating_values)
+    return [
+        TableToValidate(schema.MOVIES, result.movies.kept, result.files[1], result.movies.kept_lines),
+        TableToValidate(ratings, result.ratings.kept, result.files[0], result.ratings.kept_lines),
+    ]
 
 
 @task(name="report-ingestion", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
 def report_ingestion(data: IngestedData, run_id: str, max_quarantine_share: float) -> dict:
     """Log the report, GX results, Data Docs and quarantine counts to MLflow and a Prefect markdown
     artifact; then fail if more than ``max_quarantine_share`` of either table was quarantined."""
-    client, out = tracking.client(), Path(data.out_dir)
-    missing = [name for name in OUTPUTS if not (out / name).exists()]
+    client, out = tracking.client(), data.stored
+    missing = out.missing()
     if missing:
         raise FileNotFoundError(
-            f"{out}: {missing} of a cached ingestion are gone; run again with refresh "
+            f"{out.path}: {missing} of a cached ingestion are gone; run again with refresh "
             "(recsys ingest --refresh) to rebuild them"
         )
-    for name in ("ingest_report.json", "validation.json", "quarantine.parquet"):
-        client.log_artifact(run_id, str(out / name), artifact_path="ingest")
-    client.log_artifacts(run_id, str(out / "data_docs"), artifact_path="ingest/data_docs")
+    for path in out.logged():
+        client.log_artifact(run_id, str(path), artifact_path=artifacts.INGEST)
+    client.log_artifacts(run_id, str(out.data_docs), artifact_path=artifacts.INGEST_DOCS)
     tracking.log_params(client, run_id, {"data_fingerprint": data.fingerprint, "release": data.release})
     for table in ("ratings", "movies"):
         counts = data.report[table]

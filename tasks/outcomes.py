@@ -1,5 +1,5 @@
 """What became of each variant of a run: the results of those that finished, and one error that names every
-one that did not (its exception's message), raised after the finished ones were registered and analysed."""
+one that did not (its exception's message), raised after the finished ones were registered and analyzed."""
 
 from dataclasses import dataclass, field
 
@@ -10,7 +10,7 @@ from tasks.handles import EvaluatedVariant
 
 
 class VariantsFailed(RuntimeError):
-    """Some variants did not finish; the others were registered, compared and analysed."""
+    """Some variants did not finish; the others were registered, compared and analyzed."""
 
 
 @dataclass(frozen=True)

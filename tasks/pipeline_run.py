@@ -1,6 +1,5 @@
 """The parent MLflow run of a flow: opened first with the resolved config, closed with the flow's outcome."""
 
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -12,7 +11,7 @@ from recsys.pipeline.config import DataConfig, PipelineConfig, config_to_yaml, f
 from tasks import tracking
 from tasks.handles import PipelineRun
 from tasks.register import settle_undecided_versions
-from tasks.runtime import data_source, work_dir
+from tasks.runtime import data_source, work_folder
 
 
 @task(name="start-pipeline-run", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
@@ -58,7 +57,7 @@ def end_pipeline_run(run_id: str, status: str) -> None:
     interrupted training resumes from the epoch checkpoints, which live elsewhere), so the work folder does
     not grow with every scheduled run."""
     tracking.client().set_terminated(run_id, status)
-    shutil.rmtree(work_dir() / "runs" / run_id, ignore_errors=True)
+    work_folder().remove_run(run_id)
 
 
 @contextmanager

@@ -16,7 +16,6 @@ import mlflow
 from recsys import columns as C
 from recsys.evaluation.predictions import predict_ids
 from recsys.evaluation.promotion import (
-    RETRAINED_RECIPE,
     UNSEEN_ROWS,
     Comparison,
     Contender,
@@ -25,14 +24,15 @@ from recsys.evaluation.promotion import (
     compare,
     decide_promotion,
     decision_markdown,
-    unseen_rows,
+    rows_to_compare,
 )
 from recsys.models.checkpoint import TrainedModel
 from recsys.pipeline.config import PipelineConfig
 from recsys.pipeline.recipe import train_recipe
+from recsys.store import artifacts
 from tasks import tracking
 from tasks.champion import load_version, read_run_tables, read_run_text
-from tasks.handles import EvaluatedVariant, PreparedData, RegisteredVariant, load_features, load_prepared, load_rows
+from tasks.handles import EvaluatedVariant, PreparedData, RegisteredVariant
 from tasks.registry_lock import registry_lock
 from tasks.runtime import CHALLENGER, CHAMPION, REGISTERED_MODEL
 
@@ -71,7 +71,7 @@ def settle_undecided_versions(client) -> tuple[list[str], list[str]]:
     pending = client.search_model_versions(f"name = '{REGISTERED_MODEL}' and tags.`{DECISION_TAG}` = '{PENDING}'")
     by_pipeline: dict[str, list[str]] = {}
     for version in pending:
-        by_pipeline.setdefault(pipeline_run_of(client, version.tags["run_id"]), []).append(version.version)
+        by_pipeline.setdefault(tracking.pipeline_run_of_version(client, version), []).append(version.version)
     deleted, completed = [], []
     for pipeline_id, versions in by_pipeline.items():
         pipeline = client.get_run(pipeline_id)
@@ -91,11 +91,6 @@ def holds_champion(client, version: str) -> bool:
     """Whether ``champion`` points to ``version`` (read from the version itself: an error is raised, never
     taken for "no champion")."""
     return CHAMPION in client.get_model_version(REGISTERED_MODEL, version).aliases
-
-
-def pipeline_run_of(client, variant_run_id: str) -> str:
-    """The id of the pipeline (parent) run of variant run ``variant_run_id`` (its own id when it has none)."""
-    return client.get_run(variant_run_id).data.tags.get("mlflow.parentRunId", variant_run_id)
 
 
 @task(name="register-models", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
@@ -147,9 +142,9 @@ def promote_challenger(
         client.set_tag(parent_run_id, "promotion", decision.tag())
         mark_decided(client, registered)
     markdown = decision_markdown(decision)
-    client.log_text(parent_run_id, markdown, "promotion.md")
+    client.log_text(parent_run_id, markdown, artifacts.PROMOTION_NOTE)
     if compared is not None:
-        tracking.log_frame(client, parent_run_id, compared.rows, "promotion/compared_rows.parquet")
+        tracking.log_frame(client, parent_run_id, compared.rows, artifacts.COMPARED_ROWS)
         client.log_metric(parent_run_id, "promotion_compared_rows", compared.comparison.rows)
     create_markdown_artifact(key="promotion", markdown=markdown, description="challenger against champion")
     logger.info("promotion: %s", decision.tag())
@@ -188,25 +183,15 @@ def compare_with_champion(
 ) -> Compared:
     """This run's test rows the champion never learned from, when there are enough of them; else the
     champion's recipe retrained on this run's split, compared on all this run's test rows."""
-    champion_parent = client.get_run(champion_version.tags["run_id"]).data.tags["mlflow.parentRunId"]
-    (champion_split,) = read_run_tables(champion_parent, ("data/split.parquet",))
-    seen = champion_split[champion_split[C.SPLIT].isin([C.TRAIN, C.VAL])]
-    test = load_rows(prepared, C.TEST)  # the test part alone, not the whole split
-    unseen = unseen_rows(test, seen)
-    if len(unseen) >= promotion.min_compared_rows:
-        why = (
-            f"{len(unseen)} of this run's {len(test)} test rows are pairs the champion never learned from "
-            f"(its training and validation rows excluded): both models are scored on those."
-        )
-        champion = load_version(champion_version.version)
-        return scored(unseen, challenger, champion, Comparing(UNSEEN_ROWS, why, promotion, prepared.split_seed))
-    why = (
-        f"only {len(unseen)} of this run's test rows are new to the champion (fewer than "
-        f"{promotion.min_compared_rows}): its recorded config was retrained on this run's split, and both "
-        f"recipes are scored on this run's {len(test)} test rows."
-    )
+    champion_parent = tracking.pipeline_run_of_version(client, champion_version)
+    (champion_split,) = read_run_tables(champion_parent, (artifacts.SPLIT,))
+    test = prepared.stored.rows(C.TEST)  # the test part alone, not the whole split
+    chosen = rows_to_compare(test, champion_split, promotion)
+    how = Comparing(chosen.basis, chosen.why, promotion, prepared.split_seed)
+    if chosen.basis == UNSEEN_ROWS:
+        return scored(chosen.rows, challenger, load_version(champion_version.version), how)
     recipe = retrain_champion_recipe(champion_parent, champion_version.tags["variant"], prepared)
-    return scored(test, challenger, recipe, Comparing(RETRAINED_RECIPE, why, promotion, prepared.split_seed))
+    return scored(chosen.rows, challenger, recipe, how)
 
 
 @dataclass(frozen=True)
@@ -229,10 +214,10 @@ def scored(rows: pd.DataFrame, challenger: TrainedModel, champion: TrainedModel,
 
 def retrain_champion_recipe(champion_parent: str, variant: str, prepared: PreparedData) -> TrainedModel:
     """The champion's variant as its run's ``config.yaml`` made it, trained on this run's split and seed."""
-    text = read_run_text(champion_parent, "config.yaml")
+    text = read_run_text(champion_parent, artifacts.CONFIG)
     if text is None:
         raise ValueError(f"the champion's run {champion_parent} has no config.yaml to retrain its recipe from")
     config = PipelineConfig.model_validate(yaml.safe_load(text)).for_seed(prepared.split_seed)
-    data = load_prepared(prepared)
-    model = train_recipe(config, variant, data, load_features(prepared))
+    data = prepared.stored.prepared(prepared.shape)
+    model = train_recipe(config, variant, data, prepared.stored.features())
     return TrainedModel(variant, model, data.user_vocab, data.movie_vocab)

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 from filelock import FileLock
 
-from tasks.runtime import work_dir
+from tasks.runtime import work_folder
 
 LOCK_NAME = "recsys-registry"
 WAIT_SECONDS = 1800  # a promotion may retrain the champion's recipe while it holds the lock
@@ -28,7 +28,7 @@ def registry_lock() -> Iterator[str]:
         with concurrency(LOCK_NAME, occupy=1, timeout_seconds=WAIT_SECONDS, strict=True):
             yield f"Prefect global concurrency limit {LOCK_NAME!r}"
     else:
-        path = work_dir() / "registry.lock"
+        path = work_folder().registry_lock
         path.parent.mkdir(parents=True, exist_ok=True)
         with FileLock(str(path), timeout=WAIT_SECONDS):
             yield f"file lock {path}"

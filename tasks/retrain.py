@@ -20,7 +20,7 @@ def reason_to_retrain(data: IngestedData, config: PipelineConfig) -> str | None:
         version = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
     except MlflowException:
         return "there is no champion yet"
-    parent_id = client.get_run(version.tags["run_id"]).data.tags["mlflow.parentRunId"]
+    parent_id = tracking.pipeline_run_of_version(client, version)
     params = client.get_run(parent_id).data.params
     if params.get("data_fingerprint") != data.fingerprint:
         was = params.get("data_fingerprint", "?")[:12]

@@ -15,16 +15,10 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-# A tracking server that does not answer fails a call after about 3 s (2 HTTP retries, 1 and 2 s apart, each
-# connection given 20 s), not after MLflow's default of about four minutes; the tasks that talk to MLflow retry
-# three more times (2, 4, 8 s), so a server that stays down fails the run within a minute, naming it.
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
-os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
-# the library's own messages (a damaged checkpoint skipped, a blend member refitting) reach the Prefect run logs
-os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "recsys")
+from recsys.store.work import WorkFolder
+
+# the library's own messages (a damaged checkpoint skipped, a blend member refitting) reach the run logs; the
+# process's environment defaults are set at start-up, in one place: cli/environment.py (prefect.yaml for a worker)
 logging.getLogger("recsys").setLevel(logging.INFO)
 
 EXPERIMENT = "movielens"
@@ -33,15 +27,25 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 
 
-def code_version(files: list[str]) -> str:
-    """A hash of these source files (paths from the repository root): what a cached output was written by, so
-    that output written by other code is rebuilt rather than reused."""
+def code_version(patterns: list[str]) -> str:
+    """A hash of the source files matching ``patterns`` (globs from the repository root, ``**`` for any
+    depth): what a cached output was written by, so that output written by other code is rebuilt rather than
+    reused. Each file's path is hashed with its bytes, so a moved or added module changes it too."""
     root = Path(__file__).parents[1]
-    return hashlib.sha256(b"".join((root / name).read_bytes() for name in files)).hexdigest()
+    files = sorted({path for pattern in patterns for path in root.glob(pattern)})
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
 
 
 def work_dir() -> Path:
     return Path(os.environ.get("RECSYS_WORKDIR", ".recsys")).resolve()
+
+
+def work_folder() -> WorkFolder:
+    """The work folder's layout (:mod:`recsys.store.work`) at ``RECSYS_WORKDIR``."""
+    return WorkFolder(work_dir())
 
 
 def data_source(given: str | None) -> str | None:

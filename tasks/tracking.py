@@ -113,6 +113,16 @@ def experiment_id(mlflow_client: MlflowClient) -> str:
         return found.experiment_id
 
 
+def pipeline_run_of(mlflow_client: MlflowClient, variant_run_id: str) -> str:
+    """The id of the pipeline (parent) run of variant run ``variant_run_id`` (its own id when it has none)."""
+    return mlflow_client.get_run(variant_run_id).data.tags.get("mlflow.parentRunId", variant_run_id)
+
+
+def pipeline_run_of_version(mlflow_client: MlflowClient, version) -> str:
+    """The id of the pipeline run that registered model ``version`` (an MLflow ``ModelVersion``)."""
+    return pipeline_run_of(mlflow_client, version.tags["run_id"])
+
+
 def flatten(prefix: str, values: dict) -> dict[str, str]:
     """Nested settings as MLflow params: ``{"train": {"lr": 0.001}}`` becomes ``{"train.lr": "0.001"}``."""
     out = {}
@@ -137,9 +147,9 @@ def log_params(mlflow_client: MlflowClient, run_id: str, params: dict) -> None:
 
 def log_frame(mlflow_client: MlflowClient, run_id: str, frame, artifact_file: str) -> None:
     """Log ``frame`` as Parquet at ``artifact_file`` (a path inside the run's artifacts)."""
-    from recsys.data import io
+    from recsys.store.artifacts import write_frame
 
-    folder, _, name = artifact_file.rpartition("/")
+    folder = artifact_file.rpartition("/")[0]
     with tempfile.TemporaryDirectory() as tmp:
-        path = io.write_parquet(frame, Path(tmp) / name)
+        path = write_frame(frame, Path(tmp), artifact_file)
         mlflow_client.log_artifact(run_id, str(path), artifact_path=folder or None)

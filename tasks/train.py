@@ -4,9 +4,6 @@ Every variant goes through the same task with its settings from the run's config
 whose config names members) is fitted over the members' trained handles instead of from scratch.
 """
 
-import hashlib
-import json
-import shutil
 import time
 from pathlib import Path
 
@@ -16,18 +13,18 @@ from prefect.cache_policies import NO_CACHE
 import mlflow
 import recsys
 from recsys import columns as C
-from recsys.data import io
 from recsys.memory import release_memory
 from recsys.models import build_model
 from recsys.models.checkpoint import load_checkpoint, save_checkpoint
 from recsys.pipeline.config import VariantSettings
+from recsys.store import artifacts
 from recsys.training.ensembles import Member, fit_ensemble
 from recsys.training.resume import FORMAT as CHECKPOINT_FORMAT
 from recsys.training.resume import EpochCheckpoint
 from recsys.training.trainer import Callback, EpochStats, TrainResult, train_model
 from tasks import pyfunc, tracking
-from tasks.handles import PreparedData, TrainedVariant, load_features, load_tensors, load_vocabularies
-from tasks.runtime import work_dir
+from tasks.handles import PreparedData, TrainedVariant
+from tasks.runtime import work_folder
 
 
 class MlflowEpochLogger(Callback):
@@ -88,14 +85,8 @@ def open_variant_run(prepared: PreparedData, variant: str, settings: VariantSett
 
 def save_variant_checkpoint(prepared: PreparedData, variant: str, model, parent_run_id: str) -> Path:
     """The trained model's checkpoint in the run's folder, which the rest of the run reads."""
-    user_vocab, movie_vocab = load_vocabularies(prepared)
-    return save_checkpoint(
-        work_dir() / "runs" / parent_run_id / f"{variant}-{prepared.split_seed}.pt",
-        variant,
-        model.cpu(),
-        user_vocab,
-        movie_vocab,
-    )
+    path = work_folder().trained_checkpoint(parent_run_id, variant, prepared.split_seed)
+    return save_checkpoint(path, variant, model.cpu(), *prepared.stored.vocabularies())
 
 
 def close_variant_run(
@@ -107,9 +98,9 @@ def close_variant_run(
     for key, value in summary.items():
         client.log_metric(run_id, key, value)
     client.set_tag(run_id, "device", result.device)
-    client.log_artifact(run_id, str(checkpoint), artifact_path="checkpoint")  # what `recsys analyze` reads back
+    client.log_artifact(run_id, str(checkpoint), artifact_path=artifacts.CHECKPOINT)  # `recsys analyze` reads it
     with mlflow.start_run(run_id=run_id):
-        model_uri = pyfunc.log_model(checkpoint, io.read_head(Path(prepared.split_path), 5))
+        model_uri = pyfunc.log_model(checkpoint, prepared.stored.head(5))
     return TrainedVariant(
         variant,
         prepared.split_seed,
@@ -152,23 +143,20 @@ def _train_and_close(prepared, variant, settings, members, callback, run_id, par
 
 
 def checkpoint_folder(prepared: PreparedData, variant: str, settings: VariantSettings) -> Path:
-    """Where ``variant``'s epoch checkpoints live: keyed by what decides its training (the data, the split, its
-    resolved settings with the seed, the code's version), not by run, so the same command after a crash
-    or a kill resumes from the last good epoch, whichever run started it."""
-    key = {
-        "data": prepared.fingerprint,
-        "split": prepared.split_name,
-        "variant": variant,
-        "settings": settings.model_dump(mode="json"),
-        "code": [recsys.__version__, CHECKPOINT_FORMAT],
-    }
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-    return work_dir() / "checkpoints" / f"{variant}-{digest}"
+    """Where ``variant``'s epoch checkpoints live (:meth:`recsys.store.work.WorkFolder.checkpoints`)."""
+    return work_folder().checkpoints(
+        variant,
+        data=prepared.fingerprint,
+        split=prepared.split_name,
+        settings=settings.model_dump(mode="json"),
+        code=[recsys.__version__, CHECKPOINT_FORMAT],
+    )
 
 
 def _train_single(prepared: PreparedData, variant: str, settings: VariantSettings, callback):
-    train, val = load_tensors(prepared, C.TRAIN), load_tensors(prepared, C.VAL)  # never the whole split frame
-    features = load_features(prepared)
+    stored = prepared.stored
+    train, val = stored.tensors(C.TRAIN), stored.tensors(C.VAL)  # never the whole split frame
+    features = stored.features()
     model = build_model(
         variant, settings.model, prepared.shape, seed=settings.train.seed, features=features, interactions=train
     )
@@ -178,7 +166,7 @@ def _train_single(prepared: PreparedData, variant: str, settings: VariantSetting
     callbacks = (callback,) + ((EpochCheckpoint(folder),) if folder else ())
     result = train_model(model, train, val, settings.train, callbacks, resume_from=folder)
     if folder is not None:  # trained to the end: nothing left to resume, so the work folder does not grow
-        shutil.rmtree(folder, ignore_errors=True)
+        work_folder().remove_checkpoints(folder)
     return model, result
 
 
@@ -194,8 +182,8 @@ def _fit_ensemble(prepared: PreparedData, variant: str, settings: VariantSetting
             Member(m.variant, load_checkpoint(Path(m.checkpoint_path)).model, config[m.variant].train, m.best_epoch)
             for m in members
         ],
-        load_tensors(prepared, C.TRAIN),
-        load_tensors(prepared, C.VAL),
-        features=load_features(prepared),
+        prepared.stored.tensors(C.TRAIN),
+        prepared.stored.tensors(C.VAL),
+        features=prepared.stored.features(),
         callbacks=(callback,),
     )

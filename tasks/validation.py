@@ -6,7 +6,6 @@ import, and nothing else (CLI start-up, other tasks) should pay for it.
 """
 
 import contextlib
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,8 +13,6 @@ import numpy as np
 import pandas as pd
 
 from recsys.data.schema import TableSpec
-
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 SAMPLE = 5  # bad values and lines quoted per failed expectation
 

@@ -6,15 +6,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from cli.environment import apply_defaults
 from recsys.data import io
 from recsys.data.split import SplitConfig
 from recsys.data.synthetic import make_movies, make_ratings
 from recsys.data.tensors import PreparedSplit, prepare_split
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+apply_defaults()  # the environment the `recsys` command runs flows in
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = Path(os.environ.get("RECSYS_TEST_DATA", REPO.parent / "shared" / "data" / "ml-latest-small"))

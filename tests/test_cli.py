@@ -4,7 +4,7 @@ files change; bad values are refused before anything starts."""
 import pytest
 import yaml
 
-from flows.cli import main
+from cli.main import main
 from recsys.pipeline.config import PipelineConfig
 
 

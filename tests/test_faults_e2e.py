@@ -211,7 +211,7 @@ def test_two_embedded_runs_on_one_sqlite_store_take_turns(tmp_path, real_data):
 
 
 def test_bad_input_at_the_command_line_is_one_error_line_and_exit_2(tmp_path, real_data, capsys):
-    from flows.cli import main
+    from cli.main import main
 
     flags = {
         ("train-all", "--seeds", "0"): "--seeds: must be 1 or more",

@@ -101,7 +101,7 @@ def test_analysis_report_and_tables_are_logged_under_report(trained):
 
 
 def test_analyze_command_redoes_the_analysis_of_a_stored_run(trained, capsys):
-    from flows.cli import main
+    from cli.main import main
 
     _, client = trained
     (parent,) = runs(client, "tags.pipeline = 'train-all'")
@@ -112,7 +112,7 @@ def test_analyze_command_redoes_the_analysis_of_a_stored_run(trained, capsys):
 
 
 def test_recommend_and_similar_answer_from_the_champion(trained, capsys):
-    from flows.cli import main
+    from cli.main import main
 
     rows, client = trained
     champion = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
@@ -237,7 +237,7 @@ def test_ingest_command_writes_tables_quarantine_and_report_then_hits_the_cache(
 ):
     import json
 
-    from flows.cli import main
+    from cli.main import main
     from recsys.data import io
 
     path = tiny_release / "ratings.csv"
@@ -269,7 +269,7 @@ def test_ingest_command_writes_tables_quarantine_and_report_then_hits_the_cache(
 
 
 def test_ingest_command_exits_non_zero_naming_file_line_and_column(harness, tiny_release, tmp_path, capsys):
-    from flows.cli import main
+    from cli.main import main
 
     path = tiny_release / "ratings.csv"
     path.write_text(path.read_text().replace(",", ";"))
@@ -278,7 +278,7 @@ def test_ingest_command_exits_non_zero_naming_file_line_and_column(harness, tiny
 
 
 def test_cli_prints_the_results_table(harness, real_data, capsys):
-    from flows.cli import main
+    from cli.main import main
 
     assert main(["train-all", "--data", str(real_data), "--variants", "mf", "--epochs", "1", "--no-analysis"]) == 0
     out = capsys.readouterr().out
@@ -311,7 +311,7 @@ def test_several_seeds_log_mean_and_std_per_variant(harness, real_data):
 
 def test_a_runs_logged_config_reproduces_its_test_mse(trained, tmp_path, capsys):
     """The parent run's config.yaml, given back to `recsys train-all --config`, trains the same models."""
-    from flows.cli import main
+    from cli.main import main
 
     rows, client = trained
     first = min(runs(client, "tags.pipeline = 'train-all'"), key=lambda r: r.info.start_time)

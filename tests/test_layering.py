@@ -1,5 +1,5 @@
 """The architecture, checked: flows -> tasks -> recsys, never backwards; inside recsys the topic folders
-depend one way (data <- models <- training <- evaluation <- serving <- analysis <- pipeline) with no cycle and
+depend one way (data <- store <- models <- training <- evaluation <- serving <- analysis <- pipeline) with no cycle and
 no TYPE_CHECKING workaround; and the library never loads prefect, mlflow or great_expectations."""
 
 import ast
@@ -12,7 +12,7 @@ import recsys
 
 REPO = Path(__file__).resolve().parents[1]
 # the library's layers, lowest first; the top-level modules columns, strict and files are the base
-LAYERS = ("base", "data", "models", "training", "evaluation", "serving", "analysis", "pipeline")
+LAYERS = ("base", "data", "store", "models", "training", "evaluation", "serving", "analysis", "pipeline")
 
 
 def layer(module: str) -> int:
@@ -114,3 +114,48 @@ def test_the_checker_sees_a_backward_import(tmp_path):
         "recsys.data.split (data) imports recsys.training.trainer (training)"
     ]
     assert backward_imports("recsys.analysis.run", {"recsys.models.base", "recsys.columns"}) == []
+
+
+def test_nothing_imports_the_command_line_package():
+    """The command line sits on top: it may import flows, tasks and recsys; none of them imports it."""
+    wrong = [str(p) for f in ("recsys", "tasks", "flows") for p in sources(f) if _prefixed(imports(p) | {""}, "cli")]
+    assert not wrong, wrong
+
+
+def test_no_module_writes_the_environment_at_import_time():
+    """Environment defaults are set at start-up in one place (cli/environment.py), never as a side effect of
+    importing a module."""
+
+    def writes(path: Path) -> bool:
+        for node in ast.parse(path.read_text()).body:  # module-level statements only
+            text = ast.unparse(node)
+            if "os.environ" in text and ("setdefault" in text or "update" in text or "os.environ[" in text):
+                return isinstance(node, ast.Expr | ast.Assign)
+        return False
+
+    wrong = [str(p) for f in ("recsys", "tasks", "flows", "cli") for p in sources(f) if writes(p)]
+    assert not wrong, wrong
+
+
+def test_the_worker_gets_the_environment_defaults_of_the_command_line():
+    import yaml
+
+    from cli.environment import DEFAULTS
+
+    pool = yaml.safe_load((REPO / "prefect.yaml").read_text())["definitions"]["work_pool"]
+    assert pool["job_variables"]["env"] == DEFAULTS
+
+
+LAYOUT_WORDS = ("read_parquet", "write_parquet", "to_parquet", "shutil", '.parquet"', '.json"', '.pt"')
+
+
+def test_tasks_hold_no_file_layout():
+    """Every on-disk layout and MLflow artifact name is the store's (recsys/store): a task calls it and reports,
+    and never reads or writes a table itself, removes a folder or spells a file name."""
+    found = [
+        f"{path.relative_to(REPO)}: {word}"
+        for path in sources("tasks")
+        for word in LAYOUT_WORDS
+        if word in path.read_text()
+    ]
+    assert not found, "\n".join(found)

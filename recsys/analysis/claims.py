@@ -1,7 +1,8 @@
 """The reference study's claims, each checked against a run's numbers: a verdict and the evidence.
 
-Verdicts are "held", "partly" or "did not hold" (or "not measured" when the run lacks the variants a claim
-needs). Gaps between two variants count only when a paired bootstrap on the test rows says they are real.
+Verdicts are :class:`~recsys.analysis.verdict.Verdict` members: held, partly or did not hold (or not measured
+when the run lacks the variants a claim needs). Gaps between two variants count only when a paired bootstrap on
+the test rows says they are real.
 """
 
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import torch
 
 from recsys import columns as C
 from recsys.analysis.inputs import BOOTSTRAP_ROWS, sampled
+from recsys.analysis.verdict import Verdict
 from recsys.data.split import rows_of
 from recsys.data.tensors import ModelShape
 from recsys.data.vocab import fit_vocabulary
@@ -23,7 +25,8 @@ RECURRENT = ("lstm", "gru", "bilstm")
 
 
 def study_claims(analysis, data) -> pd.DataFrame:
-    """One row per claim: claim, verdict, evidence (for :class:`recsys.analysis.Analysis` of ``data``)."""
+    """One row per claim: claim, verdict (a :class:`Verdict`), evidence (for :class:`recsys.analysis.Analysis` of
+    ``data``)."""
     checks = (
         embeddings_matter,
         recurrent_beats_baseline,
@@ -33,6 +36,11 @@ def study_claims(analysis, data) -> pd.DataFrame:
         wide_deep_recommends_more_diverse,
     )
     return pd.DataFrame([check(analysis, data) for check in checks], columns=["claim", "verdict", "evidence"])
+
+
+def claims_as_text(claims: pd.DataFrame) -> pd.DataFrame:
+    """``claims`` with each verdict as its words ("did not hold"), for Parquet and CSV, which hold text."""
+    return claims.assign(verdict=[verdict.value for verdict in claims["verdict"]])
 
 
 @dataclass(frozen=True)
@@ -100,12 +108,15 @@ def gaps_over_seeds(runs: list[SeedRows], names: list[str], reference) -> dict[s
     return {name: [gaps[name] for gaps in per_seed] for name in names}
 
 
-def verdict_over_seeds(gaps: dict[str, list[dict]]) -> str:
-    """held: every variant's gap is real and negative on every seed; partly: on some; else did not hold."""
+def verdict_over_seeds(gaps: dict[str, list[dict]]) -> Verdict:
+    """Held: every variant's gap is real and negative on every seed; partly: on some; else did not hold."""
     real = {n: [g["significant"] and g["delta_mse"] < 0 for g in gs] for n, gs in gaps.items()}
-    if all(all(flags) for flags in real.values()):
-        return "held"
-    return "partly" if any(any(flags) for flags in real.values()) else "did not hold"
+    return verdict_of(all(all(flags) for flags in real.values()), any(any(flags) for flags in real.values()))
+
+
+def verdict_of(every: bool, some: bool) -> Verdict:
+    """Held when ``every`` part of a claim held, partly when only ``some`` did, else did not hold."""
+    return Verdict.HELD if every else Verdict.PARTLY if some else Verdict.DID_NOT_HOLD
 
 
 def describe_gap(name: str, gaps: list[dict]) -> str:
@@ -131,12 +142,12 @@ def seeds_note(runs: list[SeedRows]) -> str:
     return f"{len(runs)} splits (seeds {', '.join(str(r.seed) for r in runs)}): mean ± std over seeds"
 
 
-def embeddings_matter(analysis, data) -> tuple[str, str, str]:
+def embeddings_matter(analysis, data) -> tuple[str, Verdict, str]:
     claim = "Embeddings matter (learned user and movie vectors beat user and movie biases alone)"
     runs = seed_rows(analysis, data)
     embedded = [n for n in ("mf", "baseline", *RECURRENT, "wide_deep") if n in analysis.predictions]
     if not embedded:
-        return claim, "not measured", "no variant with embeddings in this run"
+        return claim, Verdict.NOT_MEASURED, "no variant with embeddings in this run"
     gaps = gaps_over_seeds(runs, embedded, lambda run: bias_only_predictions(run.split, run.test()))
     biases = np.mean([g["mse_b"] for g in gaps[embedded[0]]])
     evidence = f"{seeds_note(runs)}; biases only: test MSE {biases:.4f}; "
@@ -144,12 +155,12 @@ def embeddings_matter(analysis, data) -> tuple[str, str, str]:
     return claim, verdict_over_seeds(gaps), evidence
 
 
-def recurrent_beats_baseline(analysis, data) -> tuple[str, str, str]:
+def recurrent_beats_baseline(analysis, data) -> tuple[str, Verdict, str]:
     claim = "The recurrent layer beats the baseline net's dense layer"
     runs = seed_rows(analysis, data)
     found = [n for n in RECURRENT if n in analysis.predictions]
     if "baseline" not in analysis.predictions or not found:
-        return claim, "not measured", "needs baseline and a recurrent variant"
+        return claim, Verdict.NOT_MEASURED, "needs baseline and a recurrent variant"
     gaps = gaps_over_seeds(runs, found, lambda run: run.predictions["baseline"])
     baseline = np.mean([g["mse_b"] for g in gaps[found[0]]])
     evidence = f"{seeds_note(runs)}; baseline test MSE {baseline:.4f}; "
@@ -162,13 +173,13 @@ def best_epochs(histories: dict[str, pd.DataFrame]) -> dict[str, int]:
     return {name: int(h.loc[h["val_mse"].idxmin(), "epoch"]) for name, h in histories.items() if len(h) > 1}
 
 
-def overfits_after_six_epochs(analysis, data) -> tuple[str, str, str]:
+def overfits_after_six_epochs(analysis, data) -> tuple[str, Verdict, str]:
     claim = "Models overfit after about 6 epochs (validation MSE rises past its minimum)"
     best = best_epochs(data.histories)
     if not best:
-        return claim, "not measured", "no per-epoch history"
+        return claim, Verdict.NOT_MEASURED, "no per-epoch history"
     near = [n for n, e in best.items() if e <= 10]
-    verdict = "held" if len(near) == len(best) else "partly" if near else "did not hold"
+    verdict = verdict_of(len(near) == len(best), bool(near))
     evidence = "best validation epoch: " + ", ".join(f"{n} {e}" for n, e in best.items())
     return claim, verdict, evidence
 
@@ -194,17 +205,17 @@ def validation_rise(history: pd.DataFrame) -> float:
     return float(history["val_mse"].iloc[-1] - history["val_mse"].min())
 
 
-def wide_deep_overfits_less_scores_worse(analysis, data) -> tuple[str, str, str]:
+def wide_deep_overfits_less_scores_worse(analysis, data) -> tuple[str, Verdict, str]:
     claim = "Wide & Deep overfits less than the other nets but scores slightly worse"
     nets = [n for n in ("baseline", *RECURRENT, "wide_deep") if n in data.histories and len(data.histories[n]) > 1]
     if "wide_deep" not in nets or len(nets) < 2:
-        return claim, "not measured", "needs wide_deep and another net with a history"
+        return claim, Verdict.NOT_MEASURED, "needs wide_deep and another net with a history"
     gaps = {n: overfitting_gap(data.histories[n], eval_train_mse(data, n)) for n in nets}
     board = analysis.leaderboard.set_index("variant")["mse"]
     others = [n for n in nets if n != "wide_deep"]
     less = all(gaps["wide_deep"] < gaps[n] for n in others)
     worse = all(board["wide_deep"] > board[n] for n in others)
-    verdict = "held" if less and worse else "partly" if less or worse else "did not hold"
+    verdict = verdict_of(less and worse, less or worse)
     evidence = "val - train MSE at the best epoch (train rows scored with dropout off): "
     evidence += ", ".join(f"{n} {g:+.4f}" for n, g in gaps.items())
     rises = {n: validation_rise(data.histories[n]) for n in nets}
@@ -213,13 +224,13 @@ def wide_deep_overfits_less_scores_worse(analysis, data) -> tuple[str, str, str]
     return claim, verdict, evidence
 
 
-def units_follow_rating_and_year(analysis, data) -> tuple[str, str, str]:
+def units_follow_rating_and_year(analysis, data) -> tuple[str, Verdict, str]:
     claim = "Hidden units divide movies by rating and release year more than by genre"
     if not analysis.units:
-        return claim, "not measured", "no variant with a hidden layer"
+        return claim, Verdict.NOT_MEASURED, "no variant with a hidden layer"
     summaries = {n: u.summary for n, u in analysis.units.items()}
     above = [n for n, s in summaries.items() if s["mean_r_rating_year"] > s["mean_r_genre"]]
-    verdict = "held" if len(above) == len(summaries) else "partly" if above else "did not hold"
+    verdict = verdict_of(len(above) == len(summaries), bool(above))
     evidence = "; ".join(
         f"{n}: R(rating, year) {s['mean_r_rating_year']:.3f} vs R(genres) {s['mean_r_genre']:.3f}, "
         f"{s['share_rating_year_above_genre']:.0%} of units"
@@ -228,19 +239,19 @@ def units_follow_rating_and_year(analysis, data) -> tuple[str, str, str]:
     return claim, verdict, evidence
 
 
-def wide_deep_recommends_more_diverse(analysis, data) -> tuple[str, str, str]:
+def wide_deep_recommends_more_diverse(analysis, data) -> tuple[str, Verdict, str]:
     claim = "Wide & Deep recommends more diverse movies than the study's other nets"
     table = analysis.topn[analysis.topn["kind"] == "variant"].set_index("model")
     nets = [n for n in ("baseline", *RECURRENT) if n in table.index]
     if "wide_deep" not in table.index or not nets:
-        return claim, "not measured", "needs wide_deep and another of the study's nets"
+        return claim, Verdict.NOT_MEASURED, "needs wide_deep and another of the study's nets"
     wd, others = table.loc["wide_deep"], table.loc[nets]
     wins = {
         "coverage": wd["coverage"] > others["coverage"].max(),
         "novelty": wd["novelty"] > others["novelty"].max(),
         "gini": wd["gini"] < others["gini"].min(),
     }
-    verdict = "held" if all(wins.values()) else "partly" if any(wins.values()) else "did not hold"
+    verdict = verdict_of(all(wins.values()), any(wins.values()))
     users = int(table["users"].iloc[0]) if "users" in table else "all"
     evidence = f"top-10 lists of {users} users; W&D ahead on {[k for k, v in wins.items() if v] or 'nothing'}; " + (
         "; ".join(

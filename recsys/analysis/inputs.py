@@ -3,17 +3,20 @@ their per-epoch histories, and, for a multi-seed run, the further seeds' test-ro
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from recsys import columns as C
-from recsys.data.features import FeatureTables
+from recsys.data import io
+from recsys.data.features import FeatureTables, build_features
 from recsys.data.split import rows_of
 from recsys.data.vocab import Vocabulary
 from recsys.evaluation.predictions import predict_ids
 from recsys.models import RatingModel
-from recsys.models.checkpoint import TrainedModel
+from recsys.models.checkpoint import StoredModels, TrainedModel, load_checkpoint
+from recsys.store.analysis import AnalysisFolder
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,31 @@ class RunData:
     histories: dict[str, pd.DataFrame]
     seed: int = 42
     other_seeds: tuple[SeedRun, ...] = ()  # the further seeds of a multi-seed run (the claims read them)
+
+
+def load_run_data(
+    folder: AnalysisFolder, split: Path, movies: Path, checkpoints: dict[str, Path], seed: int, others=()
+) -> RunData:
+    """The run as the analysis reads it, from the local copies in ``folder``: ``split`` and ``movies`` tables,
+    the ``checkpoints`` of ``seed`` (variant -> file, in training order, loaded one at a time as they are
+    read), each variant's history, and ``others``: (seed, split file, checkpoints) of further seeds."""
+    if not checkpoints:
+        raise ValueError("the run has no trained variants to analyze")
+    models = StoredModels(checkpoints)
+    first = models.loaded(next(iter(models)))  # the variants share the vocabularies; the first stays loaded
+    user_vocab, movie_vocab = first.user_vocab, first.movie_vocab
+    split_rows, movie_rows = io.read_parquet(split), io.read_parquet(movies)
+    features = build_features(rows_of(split_rows, C.TRAIN), movie_rows, user_vocab, movie_vocab)
+    histories = {variant: folder.read_history(variant) for variant in checkpoints}
+    seeds = tuple(load_seed_run(*other) for other in others)
+    return RunData(split_rows, movie_rows, user_vocab, movie_vocab, features, models, histories, seed, seeds)
+
+
+def load_seed_run(seed: int, split: Path, checkpoints: dict[str, Path]) -> SeedRun:
+    """A further seed's test-row predictions (its models are loaded one at a time and let go)."""
+    rows = io.read_parquet(split)
+    predictions = {variant: predict_split_tests(load_checkpoint(path), rows) for variant, path in checkpoints.items()}
+    return SeedRun(seed, rows, predictions)
 
 
 # Sample sizes of the analysis on large releases (the sizes of ml-latest-small are below every one of them, so

@@ -24,12 +24,18 @@ from markupsafe import Markup, escape
 from pandas.io.formats.style import Styler
 
 from recsys import files
+from recsys.analysis.verdict import Verdict
 from recsys.evaluation.metrics.checks import require_columns
 
 HISTORY_COLUMNS = ["epoch", "train_mse", "val_mse"]
 INTERVAL_METRICS = {"mse": "MSE", "rmse": "RMSE", "mae": "MAE", "delta_mse": "ΔMSE to best"}
-BAD_WORDS = {"not", "no", "false", "refuted", "rejected", "failed", "fails", "contradicted"}
-GOOD_WORDS = {"held", "holds", "supported", "confirmed", "yes", "true", "passed"}
+# the CSS class of each verdict's words in the findings table (classes in templates/report.html.j2)
+VERDICT_CLASSES = {
+    Verdict.HELD: "ok",
+    Verdict.PARTLY: "mixed",
+    Verdict.DID_NOT_HOLD: "bad",
+    Verdict.NOT_MEASURED: "muted",  # no evidence either way: not shown as refuted
+}
 CHART_LEFT, CHART_WIDTH, CHART_ROW = 190, 440, 22  # SVG interval chart: label column, plot width, row height
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 HEADING_TAG = re.compile(r"<(/?)h([1-6])>")
@@ -64,7 +70,7 @@ class ReportContent:
 
     title: str
     run: dict[str, str] = field(default_factory=dict)  # run id, data fingerprint, split, seed, date...
-    claims: pd.DataFrame | None = None  # claim, verdict, evidence
+    claims: pd.DataFrame | None = None  # claim, verdict (a Verdict), evidence
     leaderboard: pd.DataFrame | None = None  # recsys.evaluation.metrics.bootstrap.compare_to_best
     curves_png: Path | None = None  # plot_learning_curves
     breakdown: pd.DataFrame | None = None  # variant, dimension, bucket, n, rmse (and mse, mae)
@@ -232,21 +238,18 @@ def markdown_to_html(text: str, shift: int = 0) -> Markup:
     return Markup(HEADING_TAG.sub(lambda m: f"<{m[1]}h{min(6, int(m[2]) + shift)}>", html))
 
 
-def verdict_class(verdict: str) -> str:
-    """CSS class of a claim's verdict: "bad" when it says the claim failed ("not held", "refuted"), "ok" when
-    it says it held, else "mixed"."""
-    words = set(re.findall(r"[a-z]+", str(verdict).lower()))
-    return "bad" if words & BAD_WORDS else "ok" if words & GOOD_WORDS else "mixed"
-
-
 def claims_table(claims: pd.DataFrame) -> Markup:
+    """The findings: each claim, its verdict's words coloured by :data:`VERDICT_CLASSES`, and the evidence."""
     require_columns(claims, ["claim", "verdict", "evidence"], "the claims")
+    others = [v for v in claims["verdict"] if not isinstance(v, Verdict)]
+    if others:
+        raise TypeError(f"the claims' verdicts must be Verdict members (as study_claims makes them), got {others[0]!r}")
     styler = styled(claims[["claim", "verdict", "evidence"]], "claims", [False] * 3)
     return table_html(styler.format(verdict_span, subset=["verdict"]))
 
 
-def verdict_span(verdict) -> Markup:
-    return Markup('<span class="{}">{}</span>').format(verdict_class(verdict), format_value(verdict))
+def verdict_span(verdict: Verdict) -> Markup:
+    return Markup('<span class="{}">{}</span>').format(VERDICT_CLASSES[verdict], verdict.value)
 
 
 def interval_text(row: Mapping, metric: str) -> str:

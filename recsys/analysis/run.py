@@ -4,7 +4,7 @@ and what its hidden units learned; tables, figures and one self-contained HTML r
 Everything is computed from the run's stored split, movies table and trained models; nothing trains.
 Test rows are only scored here, never used to choose anything. The steps, each its own function:
 :func:`score_variants` (errors with intervals, breakdowns, ranking), :func:`recommendation_diversity`,
-:func:`analyse_hidden_units`, :func:`draw_movie_maps`, and :func:`study_claims` for the verdicts.
+:func:`analyze_hidden_units`, :func:`draw_movie_maps`, and :func:`study_claims` for the verdicts.
 """
 
 import time
@@ -19,11 +19,11 @@ import torch
 from recsys import columns as C
 from recsys import files
 from recsys.analysis.activations import collect_activations, hidden_layer, hidden_layer_name, movie_catalogue
-from recsys.analysis.claims import study_claims
+from recsys.analysis.claims import claims_as_text, study_claims
 from recsys.analysis.inputs import BOOTSTRAP_ROWS, MAP_MOVIES, UNIT_ROWS, RunData, sampled
 from recsys.analysis.maps import hover_details, plot_map_png, rating_matrix_tsne, tsne_map, write_map_html
 from recsys.analysis.recommendations import TOPN_USERS, catalogue_topn, neighbour_sanity
-from recsys.analysis.units import UnitAnalysis, analyse_units, unit_markdown
+from recsys.analysis.units import UnitAnalysis, analyze_units, unit_markdown
 from recsys.data import io
 from recsys.data.split import rows_of
 from recsys.evaluation.metrics import (
@@ -55,7 +55,7 @@ class Analysis:
     predictions: dict[str, np.ndarray] = field(default_factory=dict)  # on the test rows, in split order
 
 
-def analyse_run(
+def analyze_run(
     data: RunData,
     out: Path,
     log: Callable[[str], None] = print,
@@ -80,7 +80,7 @@ def analyse_run(
     topn = step("top-10 over the catalogue", catalogue_topn, data, topn_users)
     neighbours = step("neighbours", neighbour_sanity, data, neighbour_model(data))
     catalogue = movie_catalogue(data.movie_vocab, data.movies, data.features)
-    units = step("hidden units", analyse_hidden_units, data, catalogue)
+    units = step("hidden units", analyze_hidden_units, data, catalogue)
     maps = step("movie maps", draw_movie_maps, data, catalogue, units, out / "maps")
     if rating_matrix_map:
         maps[RATING_MATRIX] = step("rating-matrix map", draw_rating_matrix_map, data, catalogue, out / "maps")
@@ -123,7 +123,7 @@ def score_variants(
     return leaderboard, breakdown, ranking
 
 
-def analyse_hidden_units(data: RunData, catalogue: pd.DataFrame) -> dict[str, UnitAnalysis]:
+def analyze_hidden_units(data: RunData, catalogue: pd.DataFrame) -> dict[str, UnitAnalysis]:
     """For each variant with a hidden layer: its activations on the validation rows (hooks removed after),
     per-unit top movies, correlations with rating, year and genre, and movie clusters."""
     val = rows_of(data.split, C.VAL)
@@ -137,7 +137,7 @@ def analyse_hidden_units(data: RunData, catalogue: pd.DataFrame) -> dict[str, Un
         layer = hidden_layer(model)
         if layer is not None:
             acts = collect_activations(model, layer, user_idx[known], movie_idx[known])
-            out[name] = analyse_units(acts, movie_idx[known].numpy(), catalogue)
+            out[name] = analyze_units(acts, movie_idx[known].numpy(), catalogue)
         del model, layer  # let it go before the next one loads
     return out
 
@@ -226,7 +226,7 @@ def save_analysis(analysis: Analysis, data: RunData, out: Path, run_info: dict[s
         "ranking": analysis.ranking,
         "topn": analysis.topn,
         "neighbours": analysis.neighbours,
-        "claims": analysis.claims,
+        "claims": claims_as_text(analysis.claims),
     }
     for name, table in tables.items():
         io.write_parquet(table, out / f"{name}.parquet")
@@ -272,3 +272,8 @@ def save_analysis(analysis: Analysis, data: RunData, out: Path, run_info: dict[s
         notes=[samples, "Seconds per analysis step: " + ", ".join(notes)],
     )
     return write_report(out / "report.html", content)
+
+
+def read_report_table(out: Path, name: str) -> pd.DataFrame:
+    """The table ``name`` (leaderboard, ranking, topn, ...) that :func:`save_analysis` wrote into ``out``."""
+    return io.read_parquet(out / f"{name}.parquet")

@@ -148,7 +148,7 @@ class UnitAnalysis:
     summary: dict[str, float]  # summarise_units' numbers, and the dataset's average year and rating
 
 
-def analyse_units(
+def analyze_units(
     acts: np.ndarray, movie_idx, catalogue: pd.DataFrame, top: int = 20, standardise_clusters: bool = True
 ) -> UnitAnalysis:
     """Everything above for activations ``acts`` (rows, units) of rows with ``movie_idx`` (rows,): unit tables

@@ -101,6 +101,35 @@ def unseen_rows(test: pd.DataFrame, seen: pd.DataFrame) -> pd.DataFrame:
     return test.loc[keep]
 
 
+@dataclass(frozen=True)
+class ComparedRows:
+    """Which rows a challenger and the champion are compared on, by which rule, and why."""
+
+    basis: str  # UNSEEN_ROWS: this run's test rows new to the champion; RETRAINED_RECIPE: all of them
+    rows: pd.DataFrame
+    why: str
+
+
+def rows_to_compare(test: pd.DataFrame, champion_split: pd.DataFrame, config: PromotionConfig) -> ComparedRows:
+    """This run's ``test`` rows the champion never learned from (its ``champion_split``'s training and
+    validation rows excluded) when there are at least ``min_compared_rows`` of them; else all of ``test``,
+    on which the champion's recipe, retrained on this run's split, is to be compared."""
+    seen = champion_split[champion_split[C.SPLIT].isin([C.TRAIN, C.VAL])]
+    unseen = unseen_rows(test, seen)
+    if len(unseen) >= config.min_compared_rows:
+        why = (
+            f"{len(unseen)} of this run's {len(test)} test rows are pairs the champion never learned from "
+            f"(its training and validation rows excluded): both models are scored on those."
+        )
+        return ComparedRows(UNSEEN_ROWS, unseen, why)
+    why = (
+        f"only {len(unseen)} of this run's test rows are new to the champion (fewer than "
+        f"{config.min_compared_rows}): its recorded config was retrained on this run's split, and both "
+        f"recipes are scored on this run's {len(test)} test rows."
+    )
+    return ComparedRows(RETRAINED_RECIPE, test, why)
+
+
 def compare(
     ratings: np.ndarray,
     challenger: np.ndarray,

@@ -119,7 +119,7 @@ class PipelineConfig(StrictConfig):
         default_factory=lambda: VariantsConfig(**{name: SETTINGS[name]() for name in DEFAULT_VARIANTS}),
         description="the variants to train and their settings",
     )
-    analysis: bool = Field(True, description="analyse the run and log its report (report/report.html)")
+    analysis: bool = Field(True, description="analyze the run and log its report (report/report.html)")
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)
     runner: RunnerConfig = Field(default_factory=RunnerConfig)
 
@@ -214,10 +214,6 @@ def _resolve_variant(name: str, entry: Any, seed: Any, epochs: Any) -> Any:
     if epochs is not None and not VARIANTS[name].model_cls.fits_directly:
         train["epochs"] = epochs
     return {**entry, "train": train}
-
-
-def default_config() -> PipelineConfig:
-    return PipelineConfig()
 
 
 def select_variants(config: PipelineConfig, names: Iterable[str]) -> PipelineConfig:

@@ -12,7 +12,7 @@ them, so the path differs from plain Adam: it is used only where the tables are 
 
 import torch
 
-from recsys.models.base import Embedding
+from recsys.models.base import Embedding, StepRows
 
 LAZY_ABOVE = 4_000_000  # embedding values above which "auto" updates rows lazily (ml-latest-small: < 1M)
 
@@ -33,8 +33,9 @@ class LazyAdam(torch.optim.Optimizer):
 
     def __init__(self, model: torch.nn.Module, lr: float, weight_decay: float = 0.0, betas=(0.9, 0.999), eps=1e-8):
         self.tables = embedding_tables(model)
+        self.step_rows = StepRows()  # the tables reading one index tensor find its distinct rows once a step
         for table in self.tables:
-            table.lazy = True
+            table.lazy, table.step_rows = True, self.step_rows
         in_tables = {id(t.weight) for t in self.tables}
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay}
         super().__init__([t.weight for t in self.tables], defaults)
@@ -53,6 +54,7 @@ class LazyAdam(torch.optim.Optimizer):
             rows, grads = self._gathered(table)
             if rows is not None:
                 self._update_rows(table.weight, rows, grads)
+        self.step_rows.clear()
 
     @staticmethod
     def _gathered(table: Embedding) -> tuple[torch.Tensor | None, torch.Tensor | None]:

@@ -18,6 +18,7 @@ from recsys.analysis.report import (
     plot_learning_curves,
     write_report,
 )
+from recsys.analysis.verdict import Verdict
 
 
 def histories() -> dict[str, pd.DataFrame]:
@@ -72,7 +73,7 @@ def test_learning_curves_need_the_columns(tmp_path):
 
 
 def test_full_report_is_self_contained_escaped_and_highlights_the_best(tmp_path, curves):
-    claims = pd.DataFrame({"claim": ["MF beats <b>&"], "verdict": ["held"], "evidence": ["ΔMSE 0.03"]})
+    claims = pd.DataFrame({"claim": ["MF beats <b>&"], "verdict": [Verdict.HELD], "evidence": ["ΔMSE 0.03"]})
     unit = UnitSection("## units\n\ntext", {"n_units": 32.0}, {"genre": curves}, "map_mf.html")
     content = ReportContent(
         "Run <1>",
@@ -94,6 +95,19 @@ def test_full_report_is_self_contained_escaped_and_highlights_the_best(tmp_path,
     assert "http://" not in page and "https://" not in page
     assert '<a href="map_mf.html">' in page and '<span class="ok">held</span>' in page
     assert all(f'href="#{anchor}"' in page for anchor in ["findings", "leaderboard", "curves", "units", "notes"])
+
+
+def test_each_verdict_shows_its_words_in_its_colour(tmp_path):
+    claims = pd.DataFrame({"claim": [f"claim {i}" for i in range(4)], "verdict": list(Verdict), "evidence": "e"})
+    page = write_report(tmp_path / "r.html", ReportContent("t", claims=claims)).read_text(encoding="utf-8")
+    spans = re.findall(r'<span class="(\w+)">([^<]*)</span>', page)
+    assert spans == [("ok", "held"), ("mixed", "partly"), ("bad", "did not hold"), ("muted", "not measured")]
+
+
+def test_verdicts_given_as_text_are_refused(tmp_path):
+    claims = pd.DataFrame({"claim": ["MF beats KNN"], "verdict": ["held"], "evidence": ["ΔMSE 0.03"]})
+    with pytest.raises(TypeError, match="Verdict members.*'held'"):
+        write_report(tmp_path / "r.html", ReportContent("t", claims=claims))
 
 
 def test_omitted_sections_do_not_appear(tmp_path):

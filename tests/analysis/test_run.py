@@ -8,7 +8,8 @@ import pytest
 
 from recsys import columns as C
 from recsys.analysis.claims import best_epochs, overfitting_gap, study_claims
-from recsys.analysis.run import RunData, analyse_run, draw_movie_maps, movie_vectors
+from recsys.analysis.run import RunData, analyze_run, draw_movie_maps, movie_vectors
+from recsys.analysis.verdict import Verdict
 from recsys.data.synthetic import make_movies
 from recsys.data.tensors import prepare_features
 from recsys.models import build_model
@@ -42,7 +43,7 @@ def run_data():
 
 @pytest.fixture(scope="module")
 def analysis(run_data, tmp_path_factory):
-    return analyse_run(run_data, tmp_path_factory.mktemp("analysis"), log=lambda line: None, n_boot=200)
+    return analyze_run(run_data, tmp_path_factory.mktemp("analysis"), log=lambda line: None, n_boot=200)
 
 
 def test_every_variant_is_scored_with_intervals_breakdowns_and_ranking(analysis):
@@ -90,9 +91,9 @@ def test_movie_maps_have_four_colourings_and_an_interactive_page(run_data, analy
 def test_claims_table_has_a_verdict_for_each_claim(analysis, run_data):
     claims = study_claims(analysis, run_data)
     assert len(claims) == 6
-    assert set(claims["verdict"]) <= {"held", "partly", "did not hold", "not measured"}
+    assert all(isinstance(verdict, Verdict) for verdict in claims["verdict"])
     recurrent = claims[claims["claim"].str.startswith("The recurrent layer")].iloc[0]
-    assert recurrent["verdict"] == "not measured"  # this run has no recurrent variant
+    assert recurrent["verdict"] is Verdict.NOT_MEASURED  # this run has no recurrent variant
 
 
 def test_best_epoch_and_overfitting_gap_by_hand():
@@ -120,9 +121,9 @@ def test_verdict_over_seeds_needs_a_real_gap_on_every_seed():
     from recsys.analysis.claims import verdict_over_seeds
 
     real, noise = {"significant": True, "delta_mse": -0.01}, {"significant": False, "delta_mse": -0.001}
-    assert verdict_over_seeds({"a": [real, real], "b": [real, real]}) == "held"
-    assert verdict_over_seeds({"a": [real, noise], "b": [noise, noise]}) == "partly"
-    assert verdict_over_seeds({"a": [noise, noise]}) == "did not hold"
+    assert verdict_over_seeds({"a": [real, real], "b": [real, real]}) is Verdict.HELD
+    assert verdict_over_seeds({"a": [real, noise], "b": [noise, noise]}) is Verdict.PARTLY
+    assert verdict_over_seeds({"a": [noise, noise]}) is Verdict.DID_NOT_HOLD
 
 
 def test_saved_analysis_has_every_table_and_one_self_contained_report(run_data, analysis, tmp_path):
@@ -131,6 +132,9 @@ def test_saved_analysis_has_every_table_and_one_self_contained_report(run_data, 
     report = save_analysis(analysis, run_data, tmp_path, {"run id": "abc"})
     for name in ("leaderboard", "breakdown", "ranking", "topn", "neighbours", "claims"):
         assert (tmp_path / f"{name}.parquet").exists() and (tmp_path / f"{name}.csv").exists()
+    words = [verdict.value for verdict in analysis.claims["verdict"]]  # the tables hold the verdicts' words
+    assert pd.read_parquet(tmp_path / "claims.parquet")["verdict"].tolist() == words
+    assert pd.read_csv(tmp_path / "claims.csv")["verdict"].tolist() == words
     for name in ("units", "movies", "clusters"):
         assert (tmp_path / "units" / "baseline" / f"{name}.csv").exists()
     assert "| unit | top movies |" in (tmp_path / "units" / "wide_deep" / "summary.md").read_text()
@@ -156,7 +160,7 @@ def test_paired_gaps_agree_with_the_metrics_paired_bootstrap():
 def test_the_studys_rating_matrix_map_is_an_option_with_its_own_report_section(run_data, tmp_path):
     from recsys.analysis.run import RATING_MATRIX, save_analysis
 
-    analysis = analyse_run(run_data, tmp_path, log=lambda line: None, n_boot=50, rating_matrix_map=True)
+    analysis = analyze_run(run_data, tmp_path, log=lambda line: None, n_boot=50, rating_matrix_map=True)
     files = analysis.maps[RATING_MATRIX]
     assert {"average rating", "release year", "main genre", "html"} == set(files)
     assert all(path.exists() for path in files.values())
@@ -172,7 +176,7 @@ def test_the_analysis_reads_the_stored_models_one_at_a_time(run_data, tmp_path):
 
     from recsys.analysis.activations import movie_catalogue
     from recsys.analysis.recommendations import catalogue_topn
-    from recsys.analysis.run import analyse_hidden_units, predict_test_rows
+    from recsys.analysis.run import analyze_hidden_units, predict_test_rows
     from recsys.models.checkpoint import StoredModels, save_checkpoint
 
     class Watched(StoredModels):
@@ -195,7 +199,7 @@ def test_the_analysis_reads_the_stored_models_one_at_a_time(run_data, tmp_path):
     models = Watched(paths)
     data = dataclasses.replace(run_data, models=models)
     predict_test_rows(data)
-    analyse_hidden_units(data, movie_catalogue(data.movie_vocab, data.movies, data.features))
+    analyze_hidden_units(data, movie_catalogue(data.movie_vocab, data.movies, data.features))
     catalogue_topn(data, 20)
     assert len(models.alive_at_load) >= 3 * len(VARIANTS) - 2  # each step reads every variant
     assert set(models.alive_at_load) == {0}

@@ -4,7 +4,7 @@ import pytest
 
 from recsys import columns as C
 from recsys.analysis.activations import movie_catalogue
-from recsys.analysis.units import adjusted_r, analyse_units, genre_lift, pearson, unit_correlations, unit_markdown
+from recsys.analysis.units import adjusted_r, analyze_units, genre_lift, pearson, unit_correlations, unit_markdown
 from recsys.data.features import build_features
 from recsys.data.vocab import fit_vocabulary
 
@@ -64,7 +64,7 @@ def test_genre_lift_by_hand():
 
 
 def test_analysis_summary_and_markdown():
-    analysis = analyse_units(hand_made_activations(), np.arange(1, 7), six_movies(), top=2)
+    analysis = analyze_units(hand_made_activations(), np.arange(1, 7), six_movies(), top=2)
     s = analysis.summary
     assert s["n_units"] == 4 and s["n_live_units"] == 3 and s["n_movies_used"] == 5
     assert s["mean_abs_corr_rating"] == pytest.approx(np.mean(np.abs(analysis.units["corr_rating"][:3])))

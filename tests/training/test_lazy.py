@@ -31,6 +31,20 @@ def test_a_step_moves_only_the_rows_the_batch_read(tiny_prepared):
     assert moved == [3, 5]
 
 
+def test_tables_reading_one_batch_find_its_distinct_rows_once_a_step(tiny_prepared):
+    model = build_model("mf", None, tiny_prepared.shape, seed=0).train()
+    optimizer = LazyAdam(model, lr=0.1)
+    users, movies = torch.tensor([5, 3, 5]), torch.tensor([1, 2, 2])
+    loss = ((model(users, movies) - 4.0) ** 2).mean() + model.penalty(users, movies)
+    ((_, factor_rows, _, inverse),) = model.user_factors.pending  # forward and penalty share the leaf
+    ((_, bias_rows, _, _),) = model.user_bias.pending
+    assert factor_rows is bias_rows and factor_rows.tolist() == [3, 5] and inverse.tolist() == [1, 0, 1]
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+    assert optimizer.step_rows.of(users)[0] is not factor_rows  # the step let them go
+
+
 @pytest.mark.parametrize("variant", ["mf", "baseline", "svdpp", "autorec"])
 def test_lazy_training_learns(tiny_prepared, variant):
     train, val = tiny_prepared.tensors("train"), tiny_prepared.tensors("val")

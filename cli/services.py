@@ -112,6 +112,15 @@ def write_auth_config(s: Services) -> Path:
     return path
 
 
+def add_parser(sub) -> None:
+    command = sub.add_parser("services", help="the real Prefect and MLflow servers and a worker, on 127.0.0.1")
+    command.add_argument("action", choices=["start", "stop", "status"])
+
+
+def run(args) -> int:
+    return run_services(args.action)
+
+
 def run_services(action: str, services: Services | None = None) -> int:
     """Carry out ``action`` (start, stop or status); returns the exit status."""
     services = services or from_environment()

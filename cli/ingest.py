@@ -1,0 +1,21 @@
+"""``recsys ingest``: validate a release and write its Parquet tables and quarantine, without training."""
+
+from cli.options import add_data_options
+
+
+def add_parser(sub) -> None:
+    command = sub.add_parser("ingest", help="validate a release and write its Parquet tables and quarantine")
+    add_data_options(command)
+    command.add_argument("--out", help="output folder (default: under $RECSYS_WORKDIR, keyed by content)")
+
+
+def run(args) -> int:
+    from flows.ingest import ingest_data
+    from recsys.pipeline.config import DataConfig
+    from tasks.ingest import check_source, summarise
+
+    check_source(args.data)
+    settings = {"source": args.data, "refresh": args.refresh, "max_quarantine_share": args.max_quarantine_share}
+    report = ingest_data(data=DataConfig(**{k: v for k, v in settings.items() if v is not None}), out=args.out)
+    print(summarise(report))
+    return 0

@@ -1,0 +1,84 @@
+"""The ``recsys`` command: runs the pipeline's flows embedded (no Prefect server needed).
+
+With ``PREFECT_API_URL`` set, the same flows report to that server instead. Every setting of a train-all
+run lives in one :class:`~recsys.pipeline.config.PipelineConfig`: ``--config FILE.yaml`` reads one, the
+flags override single fields of it, ``--set section.field=value`` any field, and ``recsys config show``
+prints the result.
+"""
+
+import argparse
+import signal
+import sys
+import threading
+
+from cli import analyze, config, ingest, recommend, services, similar, train_all
+from cli.environment import apply_defaults
+from cli.errors import fail, report_failure
+
+COMMANDS = {  # name: the module with its add_parser and run
+    "train-all": train_all,
+    "config": config,
+    "ingest": ingest,
+    "analyze": analyze,
+    "recommend": recommend,
+    "similar": similar,
+    "services": services,
+}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad flag reported on one ``error:`` line (exit 2) instead of the usage and the error."""
+
+    def error(self, message: str):
+        print(f"error: {self.prog}: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="recsys", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for command in COMMANDS.values():
+        command.add_parser(sub)
+    return parser
+
+
+class Stopped(BaseException):
+    """The process was asked to stop (SIGTERM): unwinds like Ctrl-C, so every cleanup runs."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
+
+
+def _stop(signum: int, frame) -> None:
+    from recsys.training.stopping import request_stop
+
+    request_stop()  # training in a worker thread stops at its next batch; this thread unwinds now
+    raise Stopped(signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    apply_defaults()  # before prefect or mlflow is imported
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM (a worker shutdown, a cancelled run, `kill`) unwinds the stack like Ctrl-C: the runs are marked
+        # KILLED, Prefect's temporary server is stopped at exit, the checkpoints stay for the next run to resume
+        signal.signal(signal.SIGTERM, _stop)
+    from pydantic import ValidationError
+
+    from recsys.pipeline.config import describe_errors
+
+    try:
+        return COMMANDS[args.command].run(args)
+    except (Stopped, KeyboardInterrupt) as exc:
+        what = exc if isinstance(exc, Stopped) else "stopped by Ctrl-C (SIGINT)"
+        print(f"error: {what}; the same command resumes from the last epoch checkpoints", file=sys.stderr)
+        return 128 + (exc.signum if isinstance(exc, Stopped) else signal.SIGINT)
+    except ValidationError as exc:
+        return fail(exc, f"config: {describe_errors(exc)}", 2)
+    except Exception as exc:
+        return report_failure(exc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,28 @@
+"""``recsys similar``: a movie's nearest neighbours, with their support."""
+
+from cli.options import positive_int
+
+
+def add_parser(sub) -> None:
+    command = sub.add_parser("similar", help="a movie's nearest neighbours, with their support")
+    command.add_argument("--movie", type=int, required=True, help="movie_id")
+    command.add_argument("-n", type=positive_int, default=10, help="how many (default 10)")
+    command.add_argument("--variant", help="the registered variant that answers (default: knn from the champion's run)")
+
+
+def run(args) -> int:
+    import pandas as pd
+
+    from recsys.serving import NEIGHBOUR_VARIANT, similar_movies
+    from tasks.champion import load_variant, with_titles
+
+    answering = load_variant(args.variant or NEIGHBOUR_VARIANT, fall_back=args.variant is None)
+    near = similar_movies(answering.model, answering.movie_vocab, answering.support(), args.movie, args.n)
+    title = with_titles(pd.DataFrame({"movie_id": [args.movie]}), answering.movies)["title"].iloc[0]
+    print(f"movies nearest to {args.movie} ({title}), by {answering.describe()}:")
+    print(
+        with_titles(near, answering.movies)[["movie_id", "title", "similarity", "support"]]
+        .round(3)
+        .to_string(index=False)
+    )
+    return 0

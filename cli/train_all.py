@@ -1,0 +1,56 @@
+"""``recsys train-all``: ingest, split, train, register and promote every variant of a config, then print the
+results table."""
+
+import sys
+
+from cli.options import add_data_options, add_run_options, resolve_config
+
+RESULT_COLUMNS = (  # (heading, key, width, format) of the results table
+    ("variant", "variant", 12, ""),
+    ("best epoch", "best_epoch", 11, ""),
+    ("test MSE", "test_mse", 10, ".4f"),
+    ("RMSE", "test_rmse", 8, ".4f"),
+    ("MAE", "test_mae", 8, ".4f"),
+    ("seconds", "fit_seconds", 9, ".1f"),
+)
+SEED_COLUMNS = (
+    ("variant", "variant", 12, ""),
+    ("seeds", "seeds", 6, ""),
+    ("test MSE mean", "test_mse_mean", 15, ".4f"),
+    ("std", "test_mse_std", 8, ".4f"),
+    ("RMSE mean", "test_rmse_mean", 11, ".4f"),
+)
+
+
+def add_parser(sub) -> None:
+    command = sub.add_parser("train-all", help="ingest, split, train and register every variant")
+    add_run_options(command)
+    add_data_options(command)
+
+
+def run(args) -> int:
+    config = resolve_config(args)  # fails before any server starts if a setting is wrong
+    from flows.train_all import train_all
+    from tasks.ingest import check_source
+    from tasks.runtime import one_writer_at_a_time
+
+    check_source(config.data.source)  # a missing folder or an unreachable URL: one error before any flow starts
+    with one_writer_at_a_time(lambda line: print(line, file=sys.stderr)):
+        results = [r.to_dict() for r in train_all(config)]
+    print(format_table([r for r in results if r["seed"] == config.split.seed], RESULT_COLUMNS))
+    if config.seeds > 1:
+        from recsys.evaluation.seeds import summarise_over_seeds
+
+        print(f"\nover {config.seeds} seeds")
+        print(format_table(summarise_over_seeds(results), SEED_COLUMNS))
+    return 0
+
+
+def format_table(rows: list[dict], columns) -> str:
+    """``rows`` as a fixed-width text table: the first column left-aligned, the others right-aligned."""
+    align = ["<"] + [">"] * (len(columns) - 1)
+    lines = ["".join(f"{head:{a}{width}}" for (head, _, width, _), a in zip(columns, align, strict=True))]
+    for row in rows:
+        cells = (f"{row[key]:{a}{width}{fmt}}" for (_, key, width, fmt), a in zip(columns, align, strict=True))
+        lines.append("".join(cells))
+    return "\n".join(lines)

@@ -1,0 +1,82 @@
+"""A prepared split's folder: the split (every rating with its part), both vocabularies and the feature tables,
+all fitted on the training rows, published together (the five files appear at once or not at all). It lives
+beside the ingested tables it was made from, one folder per split name."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from recsys import columns as C
+from recsys.data import io
+from recsys.data.features import FeatureTables
+from recsys.data.tensors import ModelShape, PreparedSplit, RatingTensors, make_tensors
+from recsys.data.vocab import Vocabulary
+from recsys.files import staged_folder
+
+
+@dataclass(frozen=True)
+class SplitFolder:
+    path: Path
+
+    @property
+    def split(self) -> Path:
+        return self.path / "split.parquet"  # user_id, movie_id, rating, timestamp, split
+
+    @property
+    def user_vocab(self) -> Path:
+        return self.path / "user_vocab.parquet"  # user_id, user_idx
+
+    @property
+    def movie_vocab(self) -> Path:
+        return self.path / "movie_vocab.parquet"  # movie_id, movie_idx
+
+    @property
+    def movie_features(self) -> Path:
+        return self.path / "movie_features.parquet"
+
+    @property
+    def user_features(self) -> Path:
+        return self.path / "user_features.parquet"
+
+    def vocabularies(self) -> tuple[Vocabulary, Vocabulary]:
+        """The user and movie vocabularies."""
+        user_vocab = Vocabulary.from_frame(io.read_parquet(self.user_vocab), C.USER_ID, C.USER_IDX)
+        movie_vocab = Vocabulary.from_frame(io.read_parquet(self.movie_vocab), C.MOVIE_ID, C.MOVIE_IDX)
+        return user_vocab, movie_vocab
+
+    def rows(self, part: str) -> pd.DataFrame:
+        """Only the split's rows of ``part`` (train, val or test): at 25M ratings the whole split frame is about
+        1 GB, and a step that needs one part does not hold the others."""
+        return io.read_parquet(self.split, filters=[(C.SPLIT, "==", part)])
+
+    def head(self, n: int) -> pd.DataFrame:
+        """The split's first ``n`` rows (an input example)."""
+        return io.read_head(self.split, n)
+
+    def tensors(self, part: str) -> RatingTensors:
+        """The tensors of one part of the split, encoded with its vocabularies."""
+        return make_tensors(self.rows(part), *self.vocabularies())
+
+    def features(self) -> FeatureTables:
+        return FeatureTables.from_frames(io.read_parquet(self.movie_features), io.read_parquet(self.user_features))
+
+    def prepared(self, shape: ModelShape) -> PreparedSplit:
+        """The whole split with its vocabularies and ``shape``."""
+        return PreparedSplit(io.read_parquet(self.split), *self.vocabularies(), shape)
+
+
+def split_folder(ingestion: Path, split_name: str) -> SplitFolder:
+    """Where the split ``split_name`` of the release ingested into ``ingestion`` is stored."""
+    return SplitFolder(ingestion / split_name)
+
+
+def write_split(target: SplitFolder, prepared: PreparedSplit, features: FeatureTables, fingerprint: str) -> None:
+    """Publish the split, both vocabularies and the feature tables at ``target`` together."""
+    with staged_folder(target.path) as staging:
+        out = SplitFolder(staging)
+        io.write_parquet(prepared.split.astype({C.SPLIT: str}), out.split, fingerprint)
+        io.write_parquet(prepared.user_vocab.to_frame(C.USER_ID, C.USER_IDX), out.user_vocab)
+        io.write_parquet(prepared.movie_vocab.to_frame(C.MOVIE_ID, C.MOVIE_IDX), out.movie_vocab)
+        io.write_parquet(features.movie_features, out.movie_features)
+        io.write_parquet(features.user_features, out.user_features)
