@@ -1,4 +1,4 @@
-"""The README's server section for real: `recsys services start` brings up the Prefect server, the MLflow
+"""The server section of docs/deployments.md for real: `recsys services start` brings up the Prefect server, the MLflow
 tracking server, the work pool, the deployments of prefect.yaml and a worker on 127.0.0.1; then
 `prefect deployment run train-all/train-all` trains, logs over HTTP and promotes; a worse second run
 leaves the champion; `recsys services stop` leaves no process behind."""
