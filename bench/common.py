@@ -20,6 +20,13 @@ def load_ratings(folder: Path) -> pd.DataFrame:
     return pd.read_csv(Path(folder) / "ratings.csv").rename(columns=CSV_COLUMNS)[list(CSV_COLUMNS.values())]
 
 
+def load_movies(folder: Path) -> pd.DataFrame:
+    """The movies table as ingestion keeps it (movie_id, title, year, genres): what the feature tables read."""
+    from recsys.data.ingest import ingest_release
+
+    return ingest_release(Path(folder)).movies.kept
+
+
 def bench_parser(doc: str, results: Path) -> argparse.ArgumentParser:
     """The options every training bench shares: --data (default ``RECSYS_DATA``), --threads, --out."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])

@@ -11,15 +11,15 @@ import time
 from pathlib import Path
 
 import torch
-from common import bench_parser, load_ratings, parse_bench_args  # bench/common.py, beside this script
+from common import bench_parser, load_movies, load_ratings, parse_bench_args  # bench/common.py, beside this script
 
 from recsys import columns as C
 from recsys.data.split import SplitConfig
 from recsys.data.tensors import prepare_split
 from recsys.evaluation.predictions import predict, regression_metrics
-from recsys.models import build_model, get_variant
+from recsys.models import get_variant
 from recsys.pipeline.config import train_defaults
-from recsys.training.trainer import train_model
+from recsys.training.variant import train_variant
 
 RUNS = [
     ("mf", {}),
@@ -33,9 +33,8 @@ def train_and_score(variant: str, overrides: dict, prepared, config=None) -> dic
     """Train at the variant's defaults (seed 42) or ``config``; best-epoch validation MSE, test MSE, epochs,
     seconds and the per-epoch history."""
     config = config or train_defaults(get_variant(variant))
-    model = build_model(variant, overrides, prepared.shape, seed=config.seed)
     started = time.perf_counter()
-    result = train_model(model, prepared.tensors(C.TRAIN), prepared.tensors(C.VAL), config)
+    model, result = train_variant(variant, get_variant(variant).config_cls(**(overrides or {})), config, prepared)
     seconds = time.perf_counter() - started
     test = prepared.tensors(C.TEST)
     scores = regression_metrics(test.rating.numpy(), predict(model, test))
@@ -58,7 +57,7 @@ def main() -> None:
     parser.add_argument("--variants", default=None, help="comma-separated; default: all of them")
     args = parse_bench_args(parser)
     torch.set_num_threads(args.threads)
-    prepared = prepare_split(load_ratings(Path(args.data)), SplitConfig())
+    prepared = prepare_split(load_ratings(Path(args.data)), load_movies(Path(args.data)), SplitConfig())
     wanted = set(args.variants.split(",")) if args.variants else None
     rows = []
     print(f"{'variant':9} {'mode':12} {'val MSE':>8} {'test MSE':>9} {'best':>5} {'epochs':>6} {'seconds':>8}")

@@ -16,7 +16,6 @@ are only scored. Also reported: the neighbours' median support and the share wit
     RECSYS_DATA=../shared/data/ml-latest-small .venv/bin/python bench/neighbours.py
 """
 
-import dataclasses
 import itertools
 import json
 import time
@@ -24,16 +23,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common import bench_parser, load_ratings, parse_bench_args  # bench/common.py, beside this script
+from common import bench_parser, load_movies, load_ratings, parse_bench_args  # bench/common.py, beside this script
 
 from recsys import columns as C
-from recsys.data.ingest import ingest_release
 from recsys.data.split import SplitConfig, rows_of
-from recsys.data.tensors import prepare_features, prepare_split
-from recsys.models import build_model, get_variant
+from recsys.data.tensors import prepare_split
+from recsys.models import get_variant
 from recsys.pipeline.config import train_defaults
 from recsys.serving import NeighbourConfig, movie_support, nearest_movies, similarity_rows
-from recsys.training.trainer import train_model
+from recsys.training.variant import train_variant
 
 RESULTS = Path(__file__).resolve().parent / "results" / "neighbours.json"
 SHRINKAGE = (0.0, 10.0, 25.0, 50.0, 100.0)
@@ -80,11 +78,9 @@ def popular_lists(queries, support, n=10) -> dict[int, np.ndarray]:
     return {m: order[order != m][:n] for m in queries.tolist()}
 
 
-def train(prepared, features, name):
-    settings = train_defaults(get_variant(name))
-    train_rows = prepared.tensors(C.TRAIN)
-    model = build_model(name, None, prepared.shape, seed=42, features=features, interactions=train_rows)
-    train_model(model, train_rows, prepared.tensors(C.VAL), settings)
+def train(prepared, name):
+    settings = train_defaults(get_variant(name)).model_copy(update={"seed": 42})
+    model, _ = train_variant(name, get_variant(name).config_cls(), settings, prepared)
     return model.cpu().eval()
 
 
@@ -134,15 +130,13 @@ def score_methods(models, pairs, likers, support) -> list[dict]:
 def main() -> None:
     args = parse_bench_args(bench_parser(__doc__, RESULTS))
     torch.set_num_threads(args.threads)
-    movies = ingest_release(Path(args.data)).movies.kept
-    prepared = prepare_split(load_ratings(Path(args.data)), SplitConfig())
-    features = prepare_features(prepared, movies)  # genres and years for Wide & Deep
-    prepared = dataclasses.replace(prepared, shape=dataclasses.replace(prepared.shape, n_genres=len(features.genres)))
+    movies = load_movies(Path(args.data))
+    prepared = prepare_split(load_ratings(Path(args.data)), movies, SplitConfig())
     support = movie_support(prepared.tensors(C.TRAIN).movie_idx.numpy(), prepared.shape.n_movies)
     pairs = {part: liked_pairs(rows_of(prepared.split, part), prepared.movie_vocab) for part in (C.VAL, C.TEST)}
     likers = {part: likers_per_movie(rows_of(prepared.split, part), prepared.movie_vocab) for part in pairs}
     started = time.perf_counter()
-    models = {label: train(prepared, features, name) for label, name in SOURCES.items()}
+    models = {label: train(prepared, name) for label, name in SOURCES.items()}
     rows = score_methods(models, pairs, likers, support)
     validation = [r for r in rows if r["part"] == C.VAL and r["source"] != "most popular"]
     best = max(validation, key=lambda r: r["debiased_hr_at_10"])

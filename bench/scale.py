@@ -34,26 +34,23 @@ import pandas as pd, torch
 from recsys import columns as C
 from recsys.data.split import SplitConfig
 from recsys.data.synthetic import make_movies
-from recsys.data.tensors import prepare_features, prepare_split
-from recsys.models import build_model, get_variant
+from recsys.data.tensors import prepare_split
+from recsys.models import get_variant
 from recsys.pipeline.config import train_defaults
-import dataclasses
+from recsys.training.variant import train_variant
 variant, path, overrides, device = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
 torch.set_num_threads(2)
 ratings = pd.read_parquet(path)
-prepared = prepare_split(ratings, SplitConfig())
-features = prepare_features(prepared, make_movies(59_047, 0))
-shape = dataclasses.replace(prepared.shape, n_genres=len(features.genres))
-train, val = prepared.tensors(C.TRAIN), prepared.tensors(C.VAL)
-update = {"epochs": 1, "device": device} | overrides.get("train", {})
+prepared = prepare_split(ratings, make_movies(59_047, 0), SplitConfig())
+train_rows = int((prepared.split[C.SPLIT] == C.TRAIN).sum())
+update = {"epochs": 1, "device": device, "seed": 42} | overrides.get("train", {})
 settings = train_defaults(get_variant(variant)).model_copy(update=update)
-model = build_model(variant, overrides.get("model"), shape, seed=42, features=features, interactions=train)
-from recsys.training.trainer import train_model
+model_config = get_variant(variant).config_cls(**overrides.get("model", {}))
 started = time.perf_counter()
-result = train_model(model, train, val, settings)
+model, result = train_variant(variant, model_config, settings, prepared)
 epoch = result.history[0]
 fit_seconds = time.perf_counter() - started
-print(json.dumps({"train_rows": len(train), "epoch_seconds": epoch.seconds, "fit_seconds": fit_seconds,
+print(json.dumps({"train_rows": train_rows, "epoch_seconds": epoch.seconds, "fit_seconds": fit_seconds,
                   "ratings_per_second": epoch.ratings_per_second, "val_mse": epoch.val_mse,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else 0.0}))

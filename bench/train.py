@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 import torch
-from common import load_ratings  # bench/common.py, beside this script
+from common import load_movies, load_ratings  # bench/common.py, beside this script
 
 from recsys import columns as C
 from recsys.data.split import SplitConfig
@@ -147,7 +147,7 @@ def print_table(rows: list[dict]) -> None:
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
-    prepared = prepare_split(load_ratings(Path(args.data)), SplitConfig())
+    prepared = prepare_split(load_ratings(Path(args.data)), load_movies(Path(args.data)), SplitConfig())
     rows = []
     for variant in args.variants.split(","):
         rows.append(bench_variant(variant, prepared, args))

@@ -14,7 +14,7 @@ import random
 from pathlib import Path
 
 import torch
-from common import bench_parser, load_ratings, parse_bench_args  # bench/common.py, beside this script
+from common import bench_parser, load_movies, load_ratings, parse_bench_args  # bench/common.py, beside this script
 from defaults import train_and_score  # bench/defaults.py: train at given settings, score val and test
 
 from recsys.data.split import SplitConfig
@@ -87,7 +87,7 @@ def main() -> None:
     client = MlflowClient(uri)
     found = client.get_experiment_by_name("movielens-tuning")
     experiment_id = found.experiment_id if found else client.create_experiment("movielens-tuning")
-    prepared = prepare_split(load_ratings(Path(args.data)), SplitConfig())
+    prepared = prepare_split(load_ratings(Path(args.data)), load_movies(Path(args.data)), SplitConfig())
     rng, rows = random.Random(0), []
     for variant in args.variants.split(","):
         for trial in range(args.trials):

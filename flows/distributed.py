@@ -17,17 +17,15 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
-from torch.nn.parallel import DistributedDataParallel
 
 from recsys import columns as C
 from recsys.data.ingest import ingest_release
 from recsys.data.io import resolve_source
 from recsys.data.tensors import prepare_split
 from recsys.evaluation.predictions import predict, regression_metrics
-from recsys.models import build_model
 from recsys.pipeline.config import PipelineConfig, apply_overrides, select_variants
 from recsys.training.callbacks import Callback, EpochStats
-from recsys.training.trainer import Shard, train_model
+from recsys.training.variant import ProcessGroup, train_variant
 
 SUPPORTED = ("mf", "baseline")
 
@@ -84,16 +82,14 @@ def main(argv: list[str] | None = None) -> int:
         overrides = {"split.seed": args.seed} | ({"epochs": args.epochs} if args.epochs else {})
         config = apply_overrides(config, overrides)
         release = ingest_release(resolve_source(args.data, Path(os.environ.get("RECSYS_WORKDIR", ".recsys")) / "cache"))
-        prepared = prepare_split(release.ratings.kept, config.split)
+        prepared = prepare_split(release.ratings.kept, release.movies.kept, config.split)
         settings = config.selected()[args.variant]
-        model = build_model(args.variant, settings.model, prepared.shape, seed=settings.train.seed)
-        if backend == "nccl":
-            model = model.to(f"cuda:{rank % torch.cuda.device_count()}")
         client, run_id = open_run(rank, args.variant, world, config)
         callbacks = (RankZeroLogger(client, run_id, args.variant),) if rank == 0 else ()
-        ddp = DistributedDataParallel(model)
-        train, val = prepared.tensors(C.TRAIN), prepared.tensors(C.VAL)
-        result = train_model(model, train, val, settings.train, callbacks, shard=Shard(rank, world, ddp))
+        group = ProcessGroup(rank, world)
+        model, result = train_variant(
+            args.variant, settings.model, settings.train, prepared, callbacks=callbacks, group=group
+        )
         if rank == 0:
             scores = regression_metrics(
                 prepared.tensors(C.TEST).rating.numpy(), predict(model.cpu(), prepared.tensors(C.TEST))

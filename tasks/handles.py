@@ -4,7 +4,6 @@ frozen: a task returns a new handle and never changes the ones it was given."""
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from recsys.data.tensors import ModelShape
 from recsys.pipeline.config import PipelineConfig
 from recsys.store.ingestion import IngestionFolder
 from recsys.store.splits import SplitFolder
@@ -38,7 +37,6 @@ class PreparedData:
 
     folder: str  # the split's folder (recsys.store.splits)
     movies_path: str  # the movies table (movie_id, title, year, genres)
-    shape: ModelShape
     split_name: str
     split_seed: int
     fingerprint: str  # of the data

@@ -1,11 +1,9 @@
 """Split-and-index task: a seeded split stored as a file, vocabularies fitted on its training rows."""
 
-from dataclasses import replace
-
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from recsys.data.tensors import prepare_features, prepare_split
+from recsys.data.tensors import prepare_split
 from recsys.pipeline.config import PipelineConfig
 from recsys.store import artifacts
 from recsys.store.splits import split_folder, write_split
@@ -22,10 +20,9 @@ def split_and_index(data: IngestedData, config: PipelineConfig, seed: int, paren
     primary = seed == config.split.seed
     config = config.for_seed(seed)
     ingested = data.stored
-    prepared = prepare_split(ingested.read_ratings(), config.split)
-    features = prepare_features(prepared, ingested.read_movies())
+    prepared = prepare_split(ingested.read_ratings(), ingested.read_movies(), config.split)
     out = split_folder(ingested.path, config.split.name)
-    write_split(out, prepared, features, data.fingerprint)
+    write_split(out, prepared, data.fingerprint)
     counts = prepared.counts()
     client = tracking.client()
     if primary:
@@ -37,5 +34,4 @@ def split_and_index(data: IngestedData, config: PipelineConfig, seed: int, paren
     else:
         client.log_artifact(parent_run_id, str(out.split), artifact_path=artifacts.seed_data(seed))
     get_run_logger().info("split %s: %s", config.split.name, counts)
-    shape = replace(prepared.shape, n_genres=len(features.genres))
-    return PreparedData(str(out.path), str(ingested.movies), shape, config.split.name, seed, data.fingerprint, config)
+    return PreparedData(str(out.path), str(ingested.movies), config.split.name, seed, data.fingerprint, config)

@@ -218,6 +218,5 @@ def retrain_champion_recipe(champion_parent: str, variant: str, prepared: Prepar
     if text is None:
         raise ValueError(f"the champion's run {champion_parent} has no config.yaml to retrain its recipe from")
     config = PipelineConfig.model_validate(yaml.safe_load(text)).for_seed(prepared.split_seed)
-    data = prepared.stored.prepared(prepared.shape)
-    model = train_recipe(config, variant, data, prepared.stored.features())
-    return TrainedModel(variant, model, data.user_vocab, data.movie_vocab)
+    model = train_recipe(config, variant, prepared.stored)
+    return TrainedModel(variant, model, *prepared.stored.vocabularies())

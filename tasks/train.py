@@ -1,7 +1,8 @@
 """Train-a-variant task: one nested MLflow run per variant, per-epoch metrics, checkpoint and model.
 
-Every variant goes through the same task with its settings from the run's config; an ensemble (a variant
-whose config names members) is fitted over the members' trained handles instead of from scratch.
+Every variant goes through the same task with its settings from the run's config and is trained by the library's
+one entry, :func:`recsys.training.variant.train_variant`; an ensemble (a variant whose config names members) is
+fitted over the members' trained handles instead of from scratch.
 """
 
 import time
@@ -12,16 +13,14 @@ from prefect.cache_policies import NO_CACHE
 
 import mlflow
 import recsys
-from recsys import columns as C
 from recsys.memory import release_memory
-from recsys.models import build_model
 from recsys.models.checkpoint import load_checkpoint, save_checkpoint
 from recsys.pipeline.config import VariantSettings
 from recsys.store import artifacts
-from recsys.training.ensembles import Member, fit_ensemble
+from recsys.training import variant as training
+from recsys.training.ensembles import Member
 from recsys.training.resume import FORMAT as CHECKPOINT_FORMAT
-from recsys.training.resume import EpochCheckpoint
-from recsys.training.trainer import Callback, EpochStats, TrainResult, train_model
+from recsys.training.trainer import Callback, EpochStats, TrainResult
 from tasks import pyfunc, tracking
 from tasks.handles import PreparedData, TrainedVariant
 from tasks.runtime import work_folder
@@ -130,16 +129,30 @@ def train_variant(
 
 
 def _train_and_close(prepared, variant, settings, members, callback, run_id, parent_run_id) -> TrainedVariant:
-    if settings.model.member_names():
-        model, result = _fit_ensemble(prepared, variant, settings, members, callback)
-    else:
-        model, result = _train_single(prepared, variant, settings, callback)
+    config = prepared.config.selected()
+
+    def trained_members() -> list[Member]:  # loaded in train_variant's call: the ensemble holds them alone
+        return [Member(m.variant, load_model(m), config[m.variant].train, m.best_epoch) for m in members]
+
+    model, result = training.train_variant(
+        variant,
+        settings.model,
+        settings.train,
+        prepared.stored,
+        members=trained_members,
+        callbacks=(callback,),
+        checkpoints=checkpoint_folder(prepared, variant, settings),
+    )
     checkpoint = save_variant_checkpoint(prepared, variant, model, parent_run_id)
     # the model in memory goes before MLflow loads the saved one back to check the pyfunc's input example: at 25M
     # the blend held twice (1.8 GB each) took the process to 10.8 GB there
     del model
     release_memory()
     return close_variant_run(prepared, variant, checkpoint, result, run_id)
+
+
+def load_model(trained: TrainedVariant):
+    return load_checkpoint(Path(trained.checkpoint_path)).model
 
 
 def checkpoint_folder(prepared: PreparedData, variant: str, settings: VariantSettings) -> Path:
@@ -150,40 +163,4 @@ def checkpoint_folder(prepared: PreparedData, variant: str, settings: VariantSet
         split=prepared.split_name,
         settings=settings.model_dump(mode="json"),
         code=[recsys.__version__, CHECKPOINT_FORMAT],
-    )
-
-
-def _train_single(prepared: PreparedData, variant: str, settings: VariantSettings, callback):
-    stored = prepared.stored
-    train, val = stored.tensors(C.TRAIN), stored.tensors(C.VAL)  # never the whole split frame
-    features = stored.features()
-    model = build_model(
-        variant, settings.model, prepared.shape, seed=settings.train.seed, features=features, interactions=train
-    )
-    # a checkpoint per epoch, so a crashed or killed run resumes after its last good epoch; closed-form models
-    # have no epochs to resume
-    folder = None if model.fits_directly else checkpoint_folder(prepared, variant, settings)
-    callbacks = (callback,) + ((EpochCheckpoint(folder),) if folder else ())
-    result = train_model(model, train, val, settings.train, callbacks, resume_from=folder)
-    if folder is not None:  # trained to the end: nothing left to resume, so the work folder does not grow
-        work_folder().remove_checkpoints(folder)
-    return model, result
-
-
-def _fit_ensemble(prepared: PreparedData, variant: str, settings: VariantSettings, members, callback):
-    config = prepared.config.selected()
-    # the member models and the training rows are built in the call, not named here: fit_ensemble then holds
-    # their only references and frees each member (and the rows, once joined with the validation rows) when
-    # it is done with it, which keeps a 25M-rating blend to one set of models
-    return fit_ensemble(
-        variant,
-        settings.model,
-        [
-            Member(m.variant, load_checkpoint(Path(m.checkpoint_path)).model, config[m.variant].train, m.best_epoch)
-            for m in members
-        ],
-        prepared.stored.tensors(C.TRAIN),
-        prepared.stored.tensors(C.VAL),
-        features=prepared.stored.features(),
-        callbacks=(callback,),
     )

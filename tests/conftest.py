@@ -38,7 +38,7 @@ def tiny_release(tmp_path, tiny_ratings) -> Path:
 
 @pytest.fixture
 def tiny_prepared(tiny_ratings) -> PreparedSplit:
-    return prepare_split(tiny_ratings, SplitConfig(seed=7))
+    return prepare_split(tiny_ratings, make_movies(60, seed=3), SplitConfig(seed=7))
 
 
 def run_config(data, variants, **fields):

@@ -47,7 +47,7 @@ def test_similar_movies_by_cosine_of_the_embedding():
 
 
 def test_a_blend_offers_its_first_member_with_an_embedding_and_user_knn_nothing():
-    blend = build_model("blend", {"members": ["knn", "mf"]}, SHAPE, seed=0, restoring=True)
+    blend = build_model("blend", {"members": ["knn", "mf"]}, SHAPE, seed=0)
     assert np.array_equal(movie_vectors(blend), blend.members["mf"].movie_factors.weight.detach().numpy())
     with pytest.raises(ValueError, match="no movie embedding or similarity"):
         similar_movies(build_model("knn", {"based_on": "user"}, SHAPE, seed=0), MOVIES, SUPPORT, 101)

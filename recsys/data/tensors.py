@@ -2,6 +2,7 @@
 tensors prepared once per run so the trainer only slices them."""
 
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
@@ -59,13 +60,29 @@ def make_tensors(frame: pd.DataFrame, user_vocab: Vocabulary, movie_vocab: Vocab
     )
 
 
+class SplitData(Protocol):
+    """What training reads of a prepared split, whether held in memory (:class:`PreparedSplit`) or read part
+    by part from its stored folder (:class:`recsys.store.splits.SplitFolder`): the complete model shape, the
+    feature tables and one part's tensors at a time."""
+
+    @property
+    def shape(self) -> ModelShape: ...
+
+    @property
+    def features(self) -> FeatureTables: ...
+
+    def tensors(self, part: str) -> RatingTensors: ...
+
+
 @dataclass(frozen=True)
 class PreparedSplit:
-    """A split frame with the vocabularies fitted on its training rows and the resulting model shape."""
+    """A split, complete when made: the split frame, the vocabularies and feature tables fitted on its training
+    rows, and the model shape they give (``n_genres`` included). The one data object a model is fitted on."""
 
     split: pd.DataFrame
     user_vocab: Vocabulary
     movie_vocab: Vocabulary
+    features: FeatureTables
     shape: ModelShape
 
     def tensors(self, part: str) -> RatingTensors:
@@ -83,19 +100,21 @@ class PreparedSplit:
         return out
 
 
-def prepare_split(ratings: pd.DataFrame, config: SplitConfig) -> PreparedSplit:
-    """Split ``ratings`` and fit the user and movie vocabularies on the training rows only."""
+def prepare_split(ratings: pd.DataFrame, movies: pd.DataFrame, config: SplitConfig) -> PreparedSplit:
+    """Split ``ratings``; fit the user and movie vocabularies and the feature tables (genres and year of
+    ``movies``, user activity) on the training rows only (see :mod:`recsys.data.features`)."""
     split = make_split(ratings, config)
     train = rows_of(split, C.TRAIN)
     user_vocab, movie_vocab = fit_vocabulary(train[C.USER_ID]), fit_vocabulary(train[C.MOVIE_ID])
+    features = build_features(train, movies, user_vocab, movie_vocab)
     # the scale the release uses (half stars from 0.5, or whole stars from 1), read off the training rows
     rating = train[C.RATING]
     shape = ModelShape(
-        user_vocab.size, movie_vocab.size, float(rating.min()), float(rating.max()), float(rating.mean())
+        user_vocab.size,
+        movie_vocab.size,
+        float(rating.min()),
+        float(rating.max()),
+        float(rating.mean()),
+        n_genres=len(features.genres),
     )
-    return PreparedSplit(split, user_vocab, movie_vocab, shape)
-
-
-def prepare_features(prepared: PreparedSplit, movies: pd.DataFrame) -> FeatureTables:
-    """Feature tables of a split, from its training rows only (see :mod:`recsys.data.features`)."""
-    return build_features(rows_of(prepared.split, C.TRAIN), movies, prepared.user_vocab, prepared.movie_vocab)
+    return PreparedSplit(split, user_vocab, movie_vocab, features, shape)

@@ -30,7 +30,6 @@ class AutoRecConfig(ModelConfig):
 
 
 class AutoRec(RatingModel):
-    needs_interactions = True
     sized_buffers = ("rater_users", "rater_ratings")
 
     def __init__(self, config: AutoRecConfig, shape: ModelShape):
@@ -50,8 +49,9 @@ class AutoRec(RatingModel):
         self._last_reads = None  # (movie_idx tensor, its reads): see reads
         self._catalogue = None  # (state, codes (n_movies, hidden)): every movie's code, kept in eval mode
 
-    def set_interactions(self, train) -> None:
-        """Keep, for each movie, the users who rated it in ``train`` and their ratings."""
+    def read_data(self, features, interactions) -> None:
+        """Keep, for each movie, the users who rated it in ``interactions`` and their ratings."""
+        train = interactions
         known = (train.user_idx > 0) & (train.movie_idx > 0)
         ptr, users, ratings = group_by(
             train.movie_idx[known], self.shape.n_movies, train.user_idx[known], train.rating[known].float()

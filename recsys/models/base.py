@@ -12,6 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from recsys.data.features import FeatureTables
 from recsys.data.tensors import ModelShape, RatingTensors
 from recsys.strict import StrictConfig
 
@@ -42,10 +43,10 @@ def user_movie_embeddings(shape: ModelShape, dim: int, init_std: float) -> tuple
 class RatingModel(nn.Module):
     """Base class: holds the squashing into the rating range and an optional penalty term.
 
-    - A model that reads the feature tables sets ``needs_features`` and implements ``set_features``.
-    - A model that reads the training ratings themselves (the movies each user rated, say) sets
-      ``needs_interactions`` and implements ``set_interactions``; it keeps what it needs in buffers named in
-      ``sized_buffers``, whose length depends on the data, so loading a checkpoint resizes them first.
+    - A model that reads the data beyond its shape (the feature tables, or the training ratings themselves:
+      the movies each user rated, say) implements :meth:`read_data`, which training calls once after building
+      it; it keeps what it needs in buffers (those whose length depends on the data are named in
+      ``sized_buffers``, so loading a checkpoint resizes them first), so a loaded checkpoint needs no data.
     - A model fitted in closed form rather than by gradient steps sets ``fits_directly`` and implements
       ``fit_directly``; the one trainer then calls it once instead of running epochs.
     - What the analysis and the answers read of a model is declared here, not found by attribute names:
@@ -53,8 +54,6 @@ class RatingModel(nn.Module):
       :meth:`movie_similarity`.
     """
 
-    needs_features = False
-    needs_interactions = False
     fits_directly = False
     sized_buffers: tuple[str, ...] = ()
 
@@ -109,9 +108,10 @@ class RatingModel(nn.Module):
         a model that has one (item-kNN); None for the others, whose embedding's cosine serves instead."""
         return None
 
-    def set_interactions(self, train: RatingTensors) -> None:
-        """Keep what the model reads of the training ratings (only where ``needs_interactions``)."""
-        raise NotImplementedError
+    def read_data(self, features: FeatureTables, interactions: RatingTensors) -> None:
+        """Keep what the model reads of the data it is fitted on: the feature tables, and ``interactions``, the
+        ratings it learns from (the training rows, or training + validation rows for a refit). None by
+        default."""
 
     def fit_directly(self, train: RatingTensors, val: RatingTensors) -> float | None:
         """Fit in closed form (only where ``fits_directly``); may return an honest validation MSE when the

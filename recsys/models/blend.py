@@ -47,10 +47,7 @@ class Blend(RatingModel):
         self.config = config
         # the members' weights (and the features or ratings they read) are loaded into them after building
         self.members = nn.ModuleDict(
-            {
-                name: build_model(name, config.member_configs.get(name), shape, seed=0, restoring=True)
-                for name in config.members
-            }
+            {name: build_model(name, config.member_configs.get(name), shape, seed=0) for name in config.members}
         )
         self.register_buffer("weights", torch.zeros(len(config.members)))
         self.register_buffer("intercept", torch.tensor(shape.rating_mean))

@@ -47,7 +47,7 @@ def save_checkpoint(
 def load_checkpoint(path: Path) -> TrainedModel:
     """The model saved at ``path`` with its vocabularies."""
     payload = torch.load(path, map_location="cpu", weights_only=True)
-    model = build_model(payload["variant"], payload["config"], ModelShape(**payload["shape"]), seed=0, restoring=True)
+    model = build_model(payload["variant"], payload["config"], ModelShape(**payload["shape"]), seed=0)
     model.load_state_dict(payload["state_dict"])
     model.eval()
     return TrainedModel(

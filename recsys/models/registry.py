@@ -12,8 +12,7 @@ from types import MappingProxyType
 
 import torch
 
-from recsys.data.features import FeatureTables
-from recsys.data.tensors import ModelShape, RatingTensors
+from recsys.data.tensors import ModelShape
 from recsys.models.base import ModelConfig, RatingModel
 
 
@@ -49,34 +48,13 @@ def get_variant(name: str) -> Variant:
         raise ValueError(f"unknown model variant {name!r}; known variants: {sorted(VARIANTS)}") from None
 
 
-def build_model(
-    name: str,
-    config: ModelConfig | dict | None,
-    shape: ModelShape,
-    *,
-    seed: int,
-    features: FeatureTables | None = None,
-    interactions: RatingTensors | None = None,
-    restoring: bool = False,
-) -> RatingModel:
+def build_model(name: str, config: ModelConfig | dict | None, shape: ModelShape, *, seed: int) -> RatingModel:
     """A fresh model of variant ``name``, its weights initialised from ``seed``; ``config`` may be a config
-    object, a dict of overrides or None for the defaults. A model that reads movie features needs
-    ``features``, one that reads the training ratings needs them as ``interactions``; either is refused
-    without them, unless ``restoring`` (a checkpoint's weights are about to be loaded, and carry both)."""
+    object, a dict of overrides or None for the defaults. It has read no data yet: training gives it the data
+    it is fitted on (:meth:`RatingModel.read_data`), a checkpoint's weights carry it."""
     variant = get_variant(name)
     if not isinstance(config, variant.config_cls):
         config = variant.config_cls(**(config or {}))
     with torch.random.fork_rng(devices=[]):  # seed this model's initialisation without touching the caller's
         torch.manual_seed(seed)
-        model = variant.model_cls(config, shape)
-    if model.needs_features:
-        if features is not None:
-            model.set_features(features)
-        elif not restoring:
-            raise ValueError(f"variant {name!r} reads movie features (genres, year): build it with features=")
-    if model.needs_interactions:
-        if interactions is not None:
-            model.set_interactions(interactions)
-        elif not restoring:
-            raise ValueError(f"variant {name!r} reads the training ratings: build it with interactions=")
-    return model
+        return variant.model_cls(config, shape)

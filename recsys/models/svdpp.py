@@ -31,7 +31,6 @@ class SVDppConfig(MFConfig):
 
 
 class SVDpp(MatrixFactorization):
-    needs_interactions = True
     sized_buffers = ("rated_movies",)
 
     def __init__(self, config: SVDppConfig, shape: ModelShape):
@@ -42,9 +41,10 @@ class SVDpp(MatrixFactorization):
         self.register_buffer("rated_movies", torch.zeros(0, dtype=torch.long))
         self._last_reads = None  # (user_idx tensor, buffer state, its reads): see reads
 
-    def set_interactions(self, train) -> None:
-        """Keep, for each user, the movies they rated in ``train`` (ids dropped to the unknown slot excluded;
-        on a large release at most ``max_implicit`` of them)."""
+    def read_data(self, features, interactions) -> None:
+        """Keep, for each user, the movies they rated in ``interactions`` (ids dropped to the unknown slot
+        excluded; on a large release at most ``max_implicit`` of them)."""
+        train = interactions
         known = (train.user_idx > 0) & (train.movie_idx > 0)
         users, movies = train.user_idx[known], train.movie_idx[known]
         cap = self.config.max_implicit if len(train) >= self.config.implicit_cap_from else None

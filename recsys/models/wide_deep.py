@@ -41,13 +41,11 @@ class WideDeepConfig(ModelConfig):
 
 
 class WideDeep(RatingModel):
-    needs_features = True
-
     def __init__(self, config: WideDeepConfig, shape: ModelShape):
         super().__init__(shape)
         self.config = config
         n_genres = shape.n_genres
-        # feature tables by movie_idx, filled by set_features (training) or load_state_dict (a checkpoint)
+        # feature tables by movie_idx, filled by read_data (training) or load_state_dict (a checkpoint)
         self.register_buffer("genres", torch.zeros(shape.n_movies, n_genres))
         self.register_buffer("year_bucket", torch.zeros(shape.n_movies, dtype=torch.long))
         self.register_buffer("genre_ids", torch.arange(n_genres), persistent=False)
@@ -76,7 +74,7 @@ class WideDeep(RatingModel):
         self.deep_dropout = Dropout(config.dropout)
         self.deep_head = nn.Linear(width, 1)
 
-    def set_features(self, features: FeatureTables) -> None:
+    def read_data(self, features: FeatureTables, interactions) -> None:
         """Copy the genre and year-bucket tables (rows by movie_idx) into the model's buffers."""
         genres = torch.tensor(features.genre_matrix(), dtype=torch.float32)
         if genres.shape != self.genres.shape:

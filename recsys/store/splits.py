@@ -1,8 +1,11 @@
-"""A prepared split's folder: the split (every rating with its part), both vocabularies and the feature tables,
-all fitted on the training rows, published together (the five files appear at once or not at all). It lives
-beside the ingested tables it was made from, one folder per split name."""
+"""A prepared split's folder: the split (every rating with its part), both vocabularies, the feature tables and
+the model shape, all fitted on the training rows, published together (the six files appear at once or not at
+all). It lives beside the ingested tables it was made from, one folder per split name. Read back, it is the
+same data object as the :class:`~recsys.data.tensors.PreparedSplit` it was written from, one part at a time."""
 
+import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +15,7 @@ from recsys.data import io
 from recsys.data.features import FeatureTables
 from recsys.data.tensors import ModelShape, PreparedSplit, RatingTensors, make_tensors
 from recsys.data.vocab import Vocabulary
-from recsys.files import staged_folder
+from recsys.files import staged_folder, write_json
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,18 @@ class SplitFolder:
     def user_features(self) -> Path:
         return self.path / "user_features.parquet"
 
+    @property
+    def shape_file(self) -> Path:
+        return self.path / "shape.json"  # the ModelShape, n_genres included
+
+    @cached_property
+    def shape(self) -> ModelShape:
+        return ModelShape(**json.loads(self.shape_file.read_text()))
+
+    @cached_property
+    def features(self) -> FeatureTables:
+        return FeatureTables.from_frames(io.read_parquet(self.movie_features), io.read_parquet(self.user_features))
+
     def vocabularies(self) -> tuple[Vocabulary, Vocabulary]:
         """The user and movie vocabularies."""
         user_vocab = Vocabulary.from_frame(io.read_parquet(self.user_vocab), C.USER_ID, C.USER_IDX)
@@ -58,12 +73,9 @@ class SplitFolder:
         """The tensors of one part of the split, encoded with its vocabularies."""
         return make_tensors(self.rows(part), *self.vocabularies())
 
-    def features(self) -> FeatureTables:
-        return FeatureTables.from_frames(io.read_parquet(self.movie_features), io.read_parquet(self.user_features))
-
-    def prepared(self, shape: ModelShape) -> PreparedSplit:
-        """The whole split with its vocabularies and ``shape``."""
-        return PreparedSplit(io.read_parquet(self.split), *self.vocabularies(), shape)
+    def prepared(self) -> PreparedSplit:
+        """The whole split in memory, as it was written."""
+        return PreparedSplit(io.read_parquet(self.split), *self.vocabularies(), self.features, self.shape)
 
 
 def split_folder(ingestion: Path, split_name: str) -> SplitFolder:
@@ -71,12 +83,13 @@ def split_folder(ingestion: Path, split_name: str) -> SplitFolder:
     return SplitFolder(ingestion / split_name)
 
 
-def write_split(target: SplitFolder, prepared: PreparedSplit, features: FeatureTables, fingerprint: str) -> None:
-    """Publish the split, both vocabularies and the feature tables at ``target`` together."""
+def write_split(target: SplitFolder, prepared: PreparedSplit, fingerprint: str) -> None:
+    """Publish the split, both vocabularies, the feature tables and the shape at ``target`` together."""
     with staged_folder(target.path) as staging:
         out = SplitFolder(staging)
         io.write_parquet(prepared.split.astype({C.SPLIT: str}), out.split, fingerprint)
         io.write_parquet(prepared.user_vocab.to_frame(C.USER_ID, C.USER_IDX), out.user_vocab)
         io.write_parquet(prepared.movie_vocab.to_frame(C.MOVIE_ID, C.MOVIE_IDX), out.movie_vocab)
-        io.write_parquet(features.movie_features, out.movie_features)
-        io.write_parquet(features.user_features, out.user_features)
+        io.write_parquet(prepared.features.movie_features, out.movie_features)
+        io.write_parquet(prepared.features.user_features, out.user_features)
+        write_json(out.shape_file, prepared.shape.to_dict())

@@ -68,8 +68,3 @@ class WorkFolder:
         key = {"data": data, "split": split, "variant": variant, "settings": settings, "code": code}
         digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:CHECKPOINT_KEY_LENGTH]
         return self.root / "checkpoints" / f"{variant}-{digest}"
-
-    @staticmethod
-    def remove_checkpoints(folder: Path) -> None:
-        """Remove a variant's epoch checkpoints once it trained to the end (nothing is left to resume)."""
-        shutil.rmtree(folder, ignore_errors=True)

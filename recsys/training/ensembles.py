@@ -50,7 +50,7 @@ def fit_ensemble(
     train: RatingTensors,
     val: RatingTensors,
     *,
-    features: FeatureTables | None = None,
+    features: FeatureTables,
     callbacks: tuple[Callback, ...] = (),
 ) -> tuple[RatingModel, TrainResult]:
     """The ensemble variant ``name`` over ``members`` (in ``config.member_names()`` order, each of them
@@ -91,7 +91,7 @@ def _refit_members(
     rows: RatingTensors,
     val: RatingTensors,
     shape: ModelShape,
-    features: FeatureTables | None,
+    features: FeatureTables,
 ) -> None:
     """Refit every member of ``ensemble`` on ``rows``, holding one member at a time: the trained members are
     dropped before the first refit (the weights were fitted, nothing reads them again), and each refitted
@@ -111,7 +111,7 @@ def _refit_members(
             del refitted
             release_memory()
         for recipe in recipes:  # the same tensors back (a checkpoint's round trip): nothing is recomputed
-            member = build_model(recipe.name, recipe.model_config, shape, seed=0, restoring=True)
+            member = build_model(recipe.name, recipe.model_config, shape, seed=0)
             member.load_state_dict(torch.load(Path(folder) / f"{recipe.name}.pt", weights_only=True))
             ensemble.members[recipe.name] = member
 
@@ -127,7 +127,7 @@ class Refit:
 
 
 def refit_member(
-    member: Refit, rows: RatingTensors, val: RatingTensors, shape: ModelShape, features: FeatureTables | None
+    member: Refit, rows: RatingTensors, val: RatingTensors, shape: ModelShape, features: FeatureTables
 ) -> RatingModel:
     """``member`` trained afresh on ``rows`` for its best number of epochs, ending with the last epoch's
     weights (``val`` is inside ``rows`` here: the trainer reports it, nothing is chosen on it)."""
@@ -135,7 +135,8 @@ def refit_member(
     config = TrainConfig(
         **member.train_config.model_dump() | {"epochs": epochs, "patience": epochs, "restore_best": False}
     )
-    model = build_model(member.name, member.model_config, shape, seed=config.seed, features=features, interactions=rows)
+    model = build_model(member.name, member.model_config, shape, seed=config.seed)
+    model.read_data(features, rows)
     train_model(model, rows, val, config)
     return model.cpu()
 

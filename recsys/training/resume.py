@@ -14,6 +14,7 @@ import io
 import logging
 import random
 import re
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -96,6 +97,11 @@ def save_training_state(folder: Path, saved: dict, keep: int = 2) -> Path:
         old.unlink()
         checksum_path(old).unlink(missing_ok=True)
     return path
+
+
+def remove_checkpoints(folder: Path) -> None:
+    """Remove a folder of epoch checkpoints (a variant trained to the end has nothing left to resume)."""
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def checksum_path(path: Path) -> Path:

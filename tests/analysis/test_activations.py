@@ -19,7 +19,6 @@ from recsys.analysis.activations import (
 )
 from recsys.data.features import build_features
 from recsys.data.synthetic import make_movies
-from recsys.data.tensors import prepare_features
 from recsys.data.vocab import fit_vocabulary
 from recsys.models import VARIANTS, build_model
 from tests.models.contract import SHAPE
@@ -39,7 +38,7 @@ def test_the_study_variants_expose_their_hidden_layer_at_the_expected_width():
     assert set(HOOK_POINTS) <= set(VARIANTS)
     users, movies = all_pairs(3, 5)
     for name, attribute in HOOK_POINTS.items():
-        model = build_model(name, None, dataclasses.replace(SHAPE, n_genres=2), seed=0, restoring=True)
+        model = build_model(name, None, dataclasses.replace(SHAPE, n_genres=2), seed=0)
         assert hidden_layer_name(model) == attribute
         if attribute is None:
             assert hidden_layer(model) is None
@@ -88,8 +87,7 @@ def test_a_layer_outside_the_forward_pass_is_refused():
 
 
 def tiny_catalogue(tiny_prepared):
-    features = prepare_features(tiny_prepared, make_movies(60, seed=3))
-    return movie_catalogue(tiny_prepared.movie_vocab, make_movies(60, seed=3), features)
+    return movie_catalogue(tiny_prepared.movie_vocab, make_movies(60, seed=3), tiny_prepared.features)
 
 
 def test_a_planted_unit_that_fires_for_one_movie_lists_that_movie_first(tiny_prepared):

@@ -11,10 +11,9 @@ from recsys.analysis.claims import best_epochs, overfitting_gap, study_claims
 from recsys.analysis.run import RunData, analyze_run, draw_movie_maps, movie_vectors
 from recsys.analysis.verdict import Verdict
 from recsys.data.synthetic import make_movies
-from recsys.data.tensors import prepare_features
-from recsys.models import build_model
 from recsys.training.config import TrainConfig
 from recsys.training.trainer import train_model
+from tests.building import built
 
 VARIANTS = ("mf", "baseline", "wide_deep", "knn")
 
@@ -25,14 +24,13 @@ def run_data():
     from recsys.data.synthetic import make_ratings
     from recsys.data.tensors import prepare_split
 
-    prepared = prepare_split(make_ratings(n_users=40, n_movies=60, n_ratings=1500, seed=3), SplitConfig(seed=7))
     movies = make_movies(60, seed=3)
-    features = prepare_features(prepared, movies)
-    shape = dataclasses.replace(prepared.shape, n_genres=len(features.genres))
+    prepared = prepare_split(make_ratings(n_users=40, n_movies=60, n_ratings=1500, seed=3), movies, SplitConfig(seed=7))
+    features, shape = prepared.features, prepared.shape
     train, val = prepared.tensors(C.TRAIN), prepared.tensors(C.VAL)
     models, histories = {}, {}
     for name in VARIANTS:
-        model = build_model(name, None, shape, seed=0, features=features, interactions=train)
+        model = built(name, None, shape, seed=0, features=features, interactions=train)
         result = train_model(model, train, val, TrainConfig(epochs=3, batch_size=128, lr=1e-2))
         models[name] = model.cpu().eval()
         histories[name] = pd.DataFrame([s.to_dict() for s in result.history])[["epoch", "train_mse", "val_mse"]]

@@ -4,9 +4,9 @@ import pytest
 
 from recsys import columns as C
 from recsys.data.features import FeatureTables, build_features, cross_user_genre, year_bucket
-from recsys.data.split import SplitConfig
+from recsys.data.split import SplitConfig, rows_of
 from recsys.data.synthetic import make_movies
-from recsys.data.tensors import prepare_features, prepare_split
+from recsys.data.tensors import prepare_split
 from recsys.data.vocab import fit_vocabulary
 
 
@@ -42,20 +42,21 @@ def test_features_by_hand_on_four_rows():
 
 def test_features_come_from_training_rows_only(tiny_ratings):
     movies = make_movies(60, seed=3)
-    prepared = prepare_split(tiny_ratings, SplitConfig(seed=7))
-    before = prepare_features(prepared, movies)
+    prepared = prepare_split(tiny_ratings, movies, SplitConfig(seed=7))
+    before = prepared.features  # as the split was prepared
+    assert before.genres and prepared.shape.n_genres == len(before.genres)  # the shape is complete when made
+
+    def features_of(split):  # the tables from this split frame's training rows, with the same vocabularies
+        return build_features(rows_of(split, C.TRAIN), movies, prepared.user_vocab, prepared.movie_vocab)
+
     held_out = prepared.split[C.SPLIT] != C.TRAIN
     scrambled = prepared.split.copy()
     scrambled.loc[held_out, C.RATING] = 0.5  # test and validation rows changed beyond recognition
-    after = prepare_features(
-        type(prepared)(scrambled, prepared.user_vocab, prepared.movie_vocab, prepared.shape), movies
-    )
+    after = features_of(scrambled)
     pd.testing.assert_frame_equal(before.movie_features, after.movie_features)
     pd.testing.assert_frame_equal(before.user_features, after.user_features)
     scrambled.loc[~held_out, C.RATING] = 0.5  # a change to the training rows does show
-    changed = prepare_features(
-        type(prepared)(scrambled, prepared.user_vocab, prepared.movie_vocab, prepared.shape), movies
-    )
+    changed = features_of(scrambled)
     assert not before.movie_features["mean_rating"].equals(changed.movie_features["mean_rating"])
 
 

@@ -1,12 +1,9 @@
 """The contract every model variant honours; a variant's test file only names the variant."""
 
-import dataclasses
-
 import numpy as np
 import torch
 
-from recsys.data.synthetic import make_movies
-from recsys.data.tensors import ModelShape, RatingTensors, prepare_features
+from recsys.data.tensors import ModelShape, RatingTensors
 from recsys.data.vocab import fit_vocabulary
 from recsys.evaluation.predictions import predict
 from recsys.models import base, build_model, get_variant
@@ -14,6 +11,7 @@ from recsys.models.base import SQUASH_MARGIN
 from recsys.models.checkpoint import load_checkpoint, save_checkpoint
 from recsys.training.config import TrainConfig
 from recsys.training.trainer import train_model
+from tests.building import built
 
 SHAPE = ModelShape(n_users=11, n_movies=21, rating_min=0.5, rating_max=5.0, rating_mean=3.5)
 
@@ -36,7 +34,7 @@ class ModelContract:
     config: dict | None = None  # overrides of the variant's default config, e.g. another mode
 
     def build(self, seed=0):
-        return build_model(self.variant, self.config, SHAPE, seed=seed, interactions=interactions())
+        return built(self.variant, self.config, SHAPE, seed=seed, interactions=interactions())
 
     def test_builds_from_default_config(self):
         model = self.build()
@@ -98,9 +96,8 @@ class ModelContract:
 
     def test_unknown_ids_get_finite_in_range_predictions_and_a_trained_slot(self, tiny_prepared):
         train = tiny_prepared.tensors("train")
-        features = prepare_features(tiny_prepared, make_movies(60, seed=3))
-        shape = dataclasses.replace(tiny_prepared.shape, n_genres=len(features.genres))
-        model = build_model(self.variant, self.config, shape, seed=0, features=features, interactions=train)
+        shape, features = tiny_prepared.shape, tiny_prepared.features
+        model = built(self.variant, self.config, shape, seed=0, features=features, interactions=train)
         before = {k: v.clone() for k, v in model.state_dict().items()}
         config = TrainConfig(epochs=2, batch_size=64, unknown_id_rate=0.1, lr=1e-2)
         train_model(model, train, tiny_prepared.tensors("val"), config)

@@ -1,7 +1,8 @@
 import torch
 
 from recsys.data.tensors import RatingTensors
-from recsys.models import autorec, build_model
+from recsys.models import autorec
+from tests.building import built
 from tests.models.contract import SHAPE, ModelContract
 
 
@@ -16,7 +17,7 @@ class TestAutoRecWithInputDropout(ModelContract):
 
 def test_code_reads_the_movies_centred_training_ratings():
     rows = RatingTensors(torch.tensor([1, 2, 3]), torch.tensor([4, 4, 5]), torch.tensor([5.0, 2.0, 3.5]))
-    model = build_model("autorec", {"hidden": 2}, SHAPE, seed=0, interactions=rows).eval()
+    model = built("autorec", {"hidden": 2}, SHAPE, seed=0, interactions=rows).eval()
     with torch.no_grad():
         model.encoder.weight.zero_()
         model.encoder.weight[1] = torch.tensor([1.0, 0.0])
@@ -35,7 +36,7 @@ def test_scoring_encodes_in_chunks_with_the_same_codes(monkeypatch):
         torch.randint(1, SHAPE.n_movies, (n,), generator=generator),
         torch.randint(1, 11, (n,), generator=generator) / 2,
     )
-    model = build_model("autorec", {"hidden": 8}, SHAPE, seed=0, interactions=rows).eval()
+    model = built("autorec", {"hidden": 8}, SHAPE, seed=0, interactions=rows).eval()
     movies = torch.arange(SHAPE.n_movies)
     whole = model.encode(movies).detach()  # with gradients: one step over every rating
     with torch.no_grad():
@@ -50,7 +51,7 @@ def test_scoring_encodes_in_chunks_with_the_same_codes(monkeypatch):
 
 def test_cached_catalogue_codes_follow_the_weights():
     rows = RatingTensors(torch.tensor([1, 2, 3]), torch.tensor([4, 4, 5]), torch.tensor([5.0, 2.0, 3.5]))
-    model = build_model("autorec", {"hidden": 2}, SHAPE, seed=0, interactions=rows).eval()
+    model = built("autorec", {"hidden": 2}, SHAPE, seed=0, interactions=rows).eval()
     with torch.no_grad():
         before = model.encode(torch.tensor([4, 5])).clone()
         model.encoder.weight.mul_(2)  # an in-place write, as an optimiser step or loading weights makes
@@ -86,7 +87,7 @@ def test_training_step_matches_the_plain_lookup_then_sum_in_loss_and_gradients()
         return model.squash(raw).sum() + model.config.l2 * penalty
 
     for lazy in (False, True):
-        model = build_model("autorec", {"hidden": 8}, SHAPE, seed=0, interactions=rows).train()
+        model = built("autorec", {"hidden": 8}, SHAPE, seed=0, interactions=rows).train()
         model.encoder.lazy = lazy
         expected = plain_loss(model)
         (want,) = torch.autograd.grad(expected, model.encoder.weight)

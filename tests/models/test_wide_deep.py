@@ -8,8 +8,8 @@ import torch
 from recsys import columns as C
 from recsys.data.features import FeatureTables, cross_user_genre
 from recsys.data.vocab import fit_vocabulary
-from recsys.models import build_model
 from recsys.models.checkpoint import load_checkpoint, save_checkpoint
+from tests.building import built
 from tests.models.contract import SHAPE, ModelContract
 
 GENRES = ("Comedy", "Drama", "Horror")
@@ -30,11 +30,11 @@ class TestWideDeep(ModelContract):
     variant = "wide_deep"
 
     def build(self, seed=0):
-        return build_model(self.variant, None, WD_SHAPE, seed=seed, features=features())
+        return built(self.variant, None, WD_SHAPE, seed=seed, features=features())
 
 
 def test_wide_part_by_hand():
-    model = build_model("wide_deep", None, WD_SHAPE, seed=0, features=features())
+    model = built("wide_deep", None, WD_SHAPE, seed=0, features=features())
     u, m = torch.tensor([3]), torch.tensor([5])
     g = model.genres[m]
     with torch.no_grad():
@@ -48,7 +48,7 @@ def test_wide_part_by_hand():
 
 
 def test_features_travel_in_the_checkpoint(tmp_path):
-    model = build_model("wide_deep", None, WD_SHAPE, seed=1, features=features())
+    model = built("wide_deep", None, WD_SHAPE, seed=1, features=features())
     users, movies = fit_vocabulary(np.arange(1, 11)), fit_vocabulary(np.arange(1, 21))
     loaded = load_checkpoint(save_checkpoint(tmp_path / "wd.pt", "wide_deep", model, users, movies)).model
     assert torch.equal(loaded.genres, model.genres) and torch.equal(loaded.year_bucket, model.year_bucket)
@@ -58,4 +58,4 @@ def test_features_travel_in_the_checkpoint(tmp_path):
 
 def test_wrongly_shaped_features_are_refused():
     with pytest.raises(ValueError, match="feature tables have shape"):
-        build_model("wide_deep", None, dataclasses.replace(WD_SHAPE, n_genres=5), seed=0, features=features())
+        built("wide_deep", None, dataclasses.replace(WD_SHAPE, n_genres=5), seed=0, features=features())

@@ -35,7 +35,9 @@ def test_ridge_recovers_exact_linear_weights():
 def test_blend_fits_weights_on_validation_rows_and_reports_a_cross_validated_mse(tiny_prepared):
     train, val = tiny_prepared.tensors("train"), tiny_prepared.tensors("val")
     trained = members(tiny_prepared)
-    blend, result = fit_ensemble("blend", CONFIG.model_copy(update={"refit": False}), trained, train, val)
+    blend, result = fit_ensemble(
+        "blend", CONFIG.model_copy(update={"refit": False}), trained, train, val, features=tiny_prepared.features
+    )
     x = np.stack([predict(m.model, val) for m in trained], 1)
     intercept, weights = fit_ridge(x, val.rating.double().numpy(), 0.0)
     assert blend.weights.double().numpy() == pytest.approx(weights, abs=1e-5)
@@ -48,14 +50,14 @@ def test_blend_fits_weights_on_validation_rows_and_reports_a_cross_validated_mse
 def test_refit_retrains_members_on_training_and_validation_rows(tiny_prepared):
     train, val = tiny_prepared.tensors("train"), tiny_prepared.tensors("val")
     trained = members(tiny_prepared)
-    blend, _ = fit_ensemble("blend", CONFIG, trained, train, val)
+    blend, _ = fit_ensemble("blend", CONFIG, trained, train, val, features=tiny_prepared.features)
     assert not torch.equal(blend.members["mf"].user_factors.weight, trained[0].model.user_factors.weight)
     assert len(blend.members["knn"].residual) == len(concat(train, val))  # the refit kNN saw both parts
 
 
 def test_blend_checkpoint_round_trip(tiny_prepared, tmp_path):
     train, val = tiny_prepared.tensors("train"), tiny_prepared.tensors("val")
-    blend, _ = fit_ensemble("blend", CONFIG, members(tiny_prepared), train, val)
+    blend, _ = fit_ensemble("blend", CONFIG, members(tiny_prepared), train, val, features=tiny_prepared.features)
     path = save_checkpoint(tmp_path / "b.pt", "blend", blend, tiny_prepared.user_vocab, tiny_prepared.movie_vocab)
     loaded = load_checkpoint(path).model
     assert np.array_equal(predict(blend, val), predict(loaded, val))
@@ -64,12 +66,19 @@ def test_blend_checkpoint_round_trip(tiny_prepared, tmp_path):
 def test_blend_names_the_members_it_is_missing(tiny_prepared):
     train, val = tiny_prepared.tensors("train"), tiny_prepared.tensors("val")
     with pytest.raises(ValueError, match=r"needs trained members \['svdpp'\]"):
-        fit_ensemble("blend", BlendConfig(members=("mf", "svdpp")), members(tiny_prepared), train, val)
+        fit_ensemble(
+            "blend",
+            BlendConfig(members=("mf", "svdpp")),
+            members(tiny_prepared),
+            train,
+            val,
+            features=tiny_prepared.features,
+        )
 
 
 def test_blend_scores_every_movie_as_its_forward_does(tiny_prepared):
     train, val = tiny_prepared.tensors("train"), tiny_prepared.tensors("val")
-    blend, _ = fit_ensemble("blend", CONFIG, members(tiny_prepared), train, val)
+    blend, _ = fit_ensemble("blend", CONFIG, members(tiny_prepared), train, val, features=tiny_prepared.features)
     n, users = tiny_prepared.shape.n_movies, torch.tensor([1, 2, 0])
     with torch.no_grad():
         expected = torch.stack([blend(u.repeat(n), torch.arange(n)) for u in users])
@@ -88,7 +97,7 @@ def test_a_refit_frees_each_handed_over_member_and_says_which_it_refits(tiny_pre
         return out
 
     caplog.set_level(logging.INFO, logger="recsys")
-    blend, _ = fit_ensemble("blend", CONFIG, handed_over(), train, val)
+    blend, _ = fit_ensemble("blend", CONFIG, handed_over(), train, val, features=tiny_prepared.features)
     assert len(trained) == 2 and [ref() for ref in trained] == [None, None]
     rows = len(concat(train, val).rating)
     refits = [m for m in caplog.messages if "refitting member" in m]

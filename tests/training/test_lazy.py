@@ -9,6 +9,7 @@ from recsys.training.config import TrainConfig
 from recsys.training.lazy import LazyAdam, wants_lazy
 from recsys.training.resume import EpochCheckpoint
 from recsys.training.trainer import train_model
+from tests.building import built
 
 LAZY = TrainConfig(epochs=3, batch_size=64, lr=1e-2, patience=10, embedding_updates="lazy")
 
@@ -48,7 +49,7 @@ def test_tables_reading_one_batch_find_its_distinct_rows_once_a_step(tiny_prepar
 @pytest.mark.parametrize("variant", ["mf", "baseline", "svdpp", "autorec"])
 def test_lazy_training_learns(tiny_prepared, variant):
     train, val = tiny_prepared.tensors("train"), tiny_prepared.tensors("val")
-    model = build_model(variant, None, tiny_prepared.shape, seed=0, interactions=train)
+    model = built(variant, None, tiny_prepared.shape, seed=0, interactions=train)
     result = train_model(model, train, val, LAZY)
     assert result.history[-1].train_mse < result.history[0].train_mse
 

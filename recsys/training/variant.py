@@ -1,0 +1,85 @@
+"""The one way to train a variant: the flow's train task, a champion's recipe retrained for promotion, the
+data-parallel entry under torchrun and the bench scripts all call :func:`train_variant`.
+
+It takes the split as the one data object (:class:`~recsys.data.tensors.SplitData`: in memory, or read part by
+part from its stored folder) and the variant's model and trainer settings; an ensemble is fitted over its
+trained members, any other variant is built, given the data it reads, and trained by the one trainer, resuming
+from its epoch checkpoints when given a folder, on its share of each batch when given a process group.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from recsys import columns as C
+from recsys.data.tensors import SplitData
+from recsys.models import RatingModel, build_model
+from recsys.models.base import ModelConfig
+from recsys.training.callbacks import Callback
+from recsys.training.config import TrainConfig
+from recsys.training.ensembles import Member, fit_ensemble
+from recsys.training.resume import EpochCheckpoint, remove_checkpoints
+from recsys.training.trainer import Shard, TrainResult, train_model
+
+
+@dataclass(frozen=True)
+class ProcessGroup:
+    """Data-parallel training: this process is ``rank`` of ``world`` in torch's initialised process group."""
+
+    rank: int
+    world: int
+
+
+def train_variant(
+    name: str,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    data: SplitData,
+    *,
+    members: Callable[[], list[Member]] | None = None,
+    callbacks: tuple[Callback, ...] = (),
+    checkpoints: Path | None = None,
+    group: ProcessGroup | None = None,
+) -> tuple[RatingModel, TrainResult]:
+    """Variant ``name`` trained on ``data``'s training rows and early-stopped on its validation rows (test rows
+    are not read); returns the model, holding its best epoch's weights, and the train result.
+
+    - An ensemble (its config names members) is fitted over ``members()``, which hands over the trained members:
+      made in the call, they are held by the ensemble alone and freed as it refits them.
+    - ``checkpoints``: a folder for per-epoch checkpoints, so a killed run resumes after its last good epoch;
+      removed once trained to the end (closed-form models have no epochs and ignore it).
+    - ``group``: train on this process's share of each batch, the gradients averaged by DistributedDataParallel
+      (on this process's GPU when NCCL is the backend).
+    """
+    if model_config.member_names():
+        if members is None:
+            raise ValueError(f"the {name} is an ensemble: it needs its trained members")
+        return fit_ensemble(
+            name,
+            model_config,
+            members(),
+            data.tensors(C.TRAIN),
+            data.tensors(C.VAL),
+            features=data.features,
+            callbacks=callbacks,
+        )
+    train, val = data.tensors(C.TRAIN), data.tensors(C.VAL)  # never the whole split frame
+    model = build_model(name, model_config, data.shape, seed=train_config.seed)
+    model.read_data(data.features, train)
+    folder = None if model.fits_directly else checkpoints
+    callbacks = callbacks + ((EpochCheckpoint(folder),) if folder else ())
+    shard = _shard(model, group) if group else None
+    result = train_model(model, train, val, train_config, callbacks, resume_from=folder, shard=shard)
+    if folder is not None:  # trained to the end: nothing left to resume, so the work folder does not grow
+        remove_checkpoints(folder)
+    return model, result
+
+
+def _shard(model: RatingModel, group: ProcessGroup) -> Shard:
+    from torch.nn.parallel import DistributedDataParallel
+
+    if torch.distributed.get_backend() == "nccl":
+        model.to(f"cuda:{group.rank % torch.cuda.device_count()}")
+    return Shard(group.rank, group.world, DistributedDataParallel(model))
