@@ -44,6 +44,13 @@ def movie_vectors(model: RatingModel) -> np.ndarray | None:
     return None if vectors is None else vectors.detach().cpu().numpy()
 
 
+def gives_neighbours(model: RatingModel) -> bool:
+    """Whether ``model`` can say which movies are alike: it has its own item-item similarity (item-kNN) or
+    learned movie vectors to compare."""
+    has_similarity = type(model).movie_similarity is not RatingModel.movie_similarity
+    return has_similarity or model.movie_embedding() is not None
+
+
 def movie_support(movie_idx: np.ndarray, n_movies: int) -> np.ndarray:
     """Training ratings per movie_idx (n_movies,), from the training rows' movie_idx (N,)."""
     return np.bincount(np.asarray(movie_idx, dtype=np.int64), minlength=n_movies)

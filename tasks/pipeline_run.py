@@ -64,13 +64,6 @@ def end_pipeline_run(run_id: str, status: str) -> None:
 def pipeline_outcome(run_id: str) -> Iterator[None]:
     """End the parent run as the block ends: FINISHED, KILLED when it was interrupted (SIGTERM, Ctrl-C) or
     FAILED when it raised; the exception goes on."""
-    try:
+    with tracking.ends_run_on_failure(run_id, lambda status: end_pipeline_run.with_options(retries=0)(run_id, status)):
         yield
-    except BaseException as exc:
-        status = "KILLED" if isinstance(exc, tracking.INTERRUPTS) else "FAILED"
-        try:  # once, no retries: when the tracking server is what failed, the original error is what matters
-            end_pipeline_run.with_options(retries=0)(run_id, status)
-        except Exception:  # noqa: BLE001
-            pass
-        raise
     end_pipeline_run(run_id, "FINISHED")

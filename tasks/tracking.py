@@ -7,7 +7,7 @@ stay correct whichever thread or process Prefect runs them in.
 import os
 import socket
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -44,16 +44,17 @@ INTERRUPTS = (KeyboardInterrupt, SystemExit, TerminationSignal)  # a stop, not a
 
 
 @contextmanager
-def ends_run_on_failure(run_id: str) -> Iterator[None]:
-    """Mark run ``run_id`` KILLED when the block is interrupted (SIGTERM, Ctrl-C) and FAILED when it raises,
-    then let the exception go on; a run is never left RUNNING by a process that is still alive to say so."""
+def ends_run_on_failure(run_id: str, end: Callable[[str], None] | None = None) -> Iterator[None]:
+    """Mark run ``run_id`` KILLED when the block is interrupted (SIGTERM, Ctrl-C) and FAILED when it raises
+    (through ``end(status)`` when given), then let the exception go on; a run is never left RUNNING by a
+    process that is still alive to say so."""
     try:
         yield
     except BaseException as exc:
         status = "KILLED" if isinstance(exc, INTERRUPTS) else "FAILED"
-        try:
-            client().set_terminated(run_id, status)
-        except Exception:  # noqa: BLE001 (the tracking server may be the failure; the original error matters)
+        try:  # once: when the tracking server is what failed, the original error is what matters
+            (end or (lambda s: client().set_terminated(run_id, s)))(status)
+        except Exception:  # noqa: BLE001
             pass
         raise
 

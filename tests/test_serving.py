@@ -60,3 +60,12 @@ def test_explain_names_the_users_own_rated_movies_most_like_each_recommendation(
     rated = pd.DataFrame({"movie_id": [101, 102, 999], "rating": [5.0, 2.0, 4.0]})  # 999: unknown, skipped
     why = explain(model, MOVIES, np.array([103, 105]), rated, per_movie=1)
     assert why[["movie_id", "because_of", "your_rating"]].values.tolist() == [[103, 101, 5.0], [105, 102, 2.0]]
+
+
+def test_which_models_can_give_neighbours_is_asked_of_the_model_not_its_name():
+    from recsys.models import build_model
+    from recsys.serving import gives_neighbours
+
+    assert gives_neighbours(build_model("knn", None, SHAPE, seed=0))  # its own item-item similarity
+    assert gives_neighbours(build_model("mf", None, SHAPE, seed=0))  # movie vectors
+    assert not gives_neighbours(build_model("autorec", None, SHAPE, seed=0))  # neither

@@ -33,7 +33,7 @@ from recsys.evaluation.metrics import (
 )
 from recsys.evaluation.predictions import predict_ids
 from recsys.models import RatingModel
-from recsys.serving import NEIGHBOUR_VARIANT, movie_vectors
+from recsys.serving import NEIGHBOUR_VARIANT, gives_neighbours, movie_vectors
 
 RATING_MATRIX = "rating matrix"  # the maps entry of the study's t-SNE of the raw ratings
 MAP_MIN_RATINGS = 30  # movies on the t-SNE maps: those with 30+ training ratings (588 on ml-latest-small)
@@ -96,7 +96,7 @@ def neighbour_model(data: RunData, preferred: str = NEIGHBOUR_VARIANT) -> Rating
     if preferred in data.models:
         return data.models[preferred]
     best_first = sorted(data.histories, key=lambda name: data.histories[name]["val_mse"].min())
-    usable = [n for n in best_first if movie_vectors(data.models[n]) is not None or n == "knn"]
+    usable = [n for n in best_first if gives_neighbours(data.models[n])]
     return data.models[(usable or best_first)[0]]
 
 

@@ -79,3 +79,13 @@ class StoredModels(Mapping[str, RatingModel]):
 
     def __len__(self) -> int:
         return len(self._paths)
+
+    def items(self):
+        raise TypeError(_ONE_AT_A_TIME)
+
+    def values(self):
+        raise TypeError(_ONE_AT_A_TIME)
+
+
+# a loop over items() or values() keeps the last model in its variable while the next one loads: two at once
+_ONE_AT_A_TIME = "read stored models by name, one at a time (for variant in models: model = models[variant])"

@@ -5,10 +5,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from recsys import columns as C
 from recsys.data.ingest import ingest_release
 from recsys.data.io import DataFormatError
 from recsys.data.synthetic import make_movies, make_ratings
@@ -65,10 +67,24 @@ def test_corrupted_releases_are_read_or_refused_and_nothing_is_lost(layout, whic
         except EXPECTED as exc:
             assert exc.path is not None and str(exc)  # names the file
             return
-        for table in (result.ratings, result.movies):
-            assert table.rows_read == len(table.kept) + len(table.quarantine)
+        assert_nothing_lost_and_only_valid_rows_kept(result)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def assert_nothing_lost_and_only_valid_rows_kept(result) -> None:
+    """What the fuzzer checks of a release that was read: every file line it read is kept or quarantined,
+    never both, never twice; and what was kept is valid (no missing value, ratings on the release's scale,
+    one rating per user and movie, every rated movie known)."""
+    for table in (result.ratings, result.movies):
+        quarantined = table.quarantine["line"].to_numpy()
+        lines = np.concatenate([table.kept_lines, quarantined])
+        assert len(np.unique(lines)) == len(lines)  # no line kept and quarantined, none twice
+    ratings, movies = result.ratings.kept, result.movies.kept
+    assert not ratings[[C.USER_ID, C.MOVIE_ID, C.RATING]].isna().any().any()
+    assert set(ratings[C.RATING].unique()) <= set(result.rating_values)
+    assert not ratings.duplicated([C.USER_ID, C.MOVIE_ID]).any()
+    assert ratings[C.MOVIE_ID].isin(movies[C.MOVIE_ID]).all()
 
 
 def test_a_dat_file_of_separators_only_is_refused_or_quarantined_not_crashed(tmp_path):
@@ -80,7 +96,7 @@ def test_a_dat_file_of_separators_only_is_refused_or_quarantined_not_crashed(tmp
     except DataFormatError as exc:
         assert "ratings.dat" in str(exc)
     else:
-        assert result.ratings.rows_read == len(result.ratings.kept) + len(result.ratings.quarantine)
+        assert_nothing_lost_and_only_valid_rows_kept(result)
 
 
 def test_a_header_with_a_stray_tab_is_refused_naming_the_file_and_line(tmp_path):

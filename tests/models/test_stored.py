@@ -4,6 +4,7 @@ import gc
 import weakref
 
 import numpy as np
+import pytest
 import torch
 
 from recsys.data.tensors import ModelShape
@@ -26,8 +27,15 @@ def test_each_model_loads_when_read_with_its_saved_weights(tmp_path):
     assert list(models) == ["mf", "baseline"] and len(models) == 2 and "mf" in models
     users, movies = torch.tensor([1, 4, 0]), torch.tensor([2, 0, 8])
     with torch.no_grad():
-        for name, model in models.items():
-            assert torch.equal(model(users, movies), saved[name].eval()(users, movies))
+        for name in models:
+            assert torch.equal(models[name](users, movies), saved[name].eval()(users, movies))
+
+
+def test_items_and_values_are_refused_since_their_loop_would_hold_two_models(tmp_path):
+    models, _ = stored(tmp_path)
+    for read in (models.items, models.values):
+        with pytest.raises(TypeError, match="one at a time"):
+            read()
 
 
 def test_only_the_last_model_read_is_kept(tmp_path):
