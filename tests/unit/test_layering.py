@@ -10,7 +10,7 @@ from pathlib import Path
 
 import recsys
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 # the library's layers, lowest first; the top-level modules columns, strict and files are the base
 LAYERS = ("base", "data", "store", "models", "training", "evaluation", "serving", "analysis", "pipeline")
 

@@ -1,5 +1,5 @@
 from recsys.models import build_model
-from tests.models.contract import SHAPE, ModelContract
+from tests.unit.recsys.models.contract import SHAPE, ModelContract
 
 
 class TestBaselineNet(ModelContract):

@@ -4,7 +4,7 @@ import torch
 from recsys.data.tensors import RatingTensors
 from recsys.models import build_model
 from tests.building import built
-from tests.models.contract import SHAPE, ModelContract
+from tests.unit.recsys.models.contract import SHAPE, ModelContract
 
 
 class TestSVDpp(ModelContract):

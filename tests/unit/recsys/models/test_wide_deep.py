@@ -10,7 +10,7 @@ from recsys.data.features import FeatureTables, cross_user_genre
 from recsys.data.vocab import fit_vocabulary
 from recsys.models.checkpoint import load_checkpoint, save_checkpoint
 from tests.building import built
-from tests.models.contract import SHAPE, ModelContract
+from tests.unit.recsys.models.contract import SHAPE, ModelContract
 
 GENRES = ("Comedy", "Drama", "Horror")
 WD_SHAPE = dataclasses.replace(SHAPE, n_genres=len(GENRES))

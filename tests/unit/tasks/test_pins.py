@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tasks.pyfunc import PIP_REQUIREMENTS
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def pins(lines: list[str]) -> dict[str, str]:

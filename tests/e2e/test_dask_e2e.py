@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.faults import BIN, Recsys
+from tests.e2e.faults import BIN, Recsys
 
 pytestmark = pytest.mark.e2e
 VARIANTS = ["--variants", "mf,baseline,svdpp", "--epochs", "2", "--no-analysis"]

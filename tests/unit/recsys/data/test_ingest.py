@@ -9,7 +9,7 @@ from recsys.data.ingest import QuarantineLimitError, check_quarantine_share, ing
 from recsys.data.io import DataFormatError
 from recsys.data.releases import HALF_STARS, WHOLE_STARS
 from recsys.data.synthetic import make_movies
-from tests.data.release_files import whole_stars, write_dat, write_ml100k
+from tests.unit.recsys.data.release_files import whole_stars, write_dat, write_ml100k
 
 
 def balanced(result):

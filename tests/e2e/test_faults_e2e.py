@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from tasks.runtime import CHAMPION, REGISTERED_MODEL
 from tests.conftest import run_config
-from tests.faults import BIN, Recsys, error_line, mount_tmpfs, session_members, unmount
+from tests.e2e.faults import BIN, Recsys, error_line, mount_tmpfs, session_members, unmount
 
 pytestmark = pytest.mark.e2e
 # small batches and no early stop make an epoch take seconds, so the signals below land mid-training: with the

@@ -4,7 +4,7 @@ import torch
 from recsys.data.tensors import ModelShape, RatingTensors
 from recsys.models import build_model
 from recsys.models.knn import similarity
-from tests.models.contract import DirectFitContract
+from tests.unit.recsys.models.contract import DirectFitContract
 
 
 class TestItemKNN(DirectFitContract):

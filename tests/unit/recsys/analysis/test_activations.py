@@ -21,7 +21,7 @@ from recsys.data.features import build_features
 from recsys.data.synthetic import make_movies
 from recsys.data.vocab import fit_vocabulary
 from recsys.models import VARIANTS, build_model
-from tests.models.contract import SHAPE
+from tests.unit.recsys.models.contract import SHAPE
 
 HOOK_POINTS = {"lstm": "recurrent_out", "gru": "recurrent_out", "bilstm": "recurrent_out"}
 HOOK_POINTS |= {"wide_deep": "deep_out", "baseline": "hidden_out", "mf": None}

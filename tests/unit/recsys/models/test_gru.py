@@ -2,8 +2,8 @@ import math
 
 import torch
 
-from tests.models.contract import ModelContract
-from tests.models.recurrent_checks import build, capture, embeddings, gru_step
+from tests.unit.recsys.models.contract import ModelContract
+from tests.unit.recsys.models.recurrent_checks import build, capture, embeddings, gru_step
 
 
 class TestGRU(ModelContract):

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 from mlflow.tracking import MlflowClient
 
-from tests.faults import BIN
+from tests.e2e.faults import BIN
 
 pytestmark = pytest.mark.e2e
 

@@ -3,7 +3,7 @@ import torch
 from recsys.data.tensors import RatingTensors
 from recsys.models import autorec
 from tests.building import built
-from tests.models.contract import SHAPE, ModelContract
+from tests.unit.recsys.models.contract import SHAPE, ModelContract
 
 
 class TestAutoRec(ModelContract):

@@ -2,8 +2,8 @@ import math
 
 import torch
 
-from tests.models.contract import ModelContract
-from tests.models.recurrent_checks import build, capture, embeddings, lstm_step
+from tests.unit.recsys.models.contract import ModelContract
+from tests.unit.recsys.models.recurrent_checks import build, capture, embeddings, lstm_step
 
 
 class TestLSTM(ModelContract):

@@ -4,7 +4,7 @@ the LSTM and GRU cell equations written out by hand (PyTorch's gate order: LSTM 
 import torch
 
 from recsys.models import build_model
-from tests.models.contract import SHAPE
+from tests.unit.recsys.models.contract import SHAPE
 
 USERS, MOVIES = torch.tensor([1, 2, 3]), torch.tensor([4, 5, 6])
 

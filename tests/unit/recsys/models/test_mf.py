@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from recsys.models import build_model
-from tests.models.contract import SHAPE, ModelContract
+from tests.unit.recsys.models.contract import SHAPE, ModelContract
 
 
 class TestMatrixFactorization(ModelContract):

@@ -14,7 +14,7 @@ from recsys import columns as C
 from recsys.data.ingest import ingest_release
 from recsys.data.io import DataFormatError
 from recsys.data.synthetic import make_movies, make_ratings
-from tests.data.release_files import whole_stars, write_csv, write_dat, write_ml100k
+from tests.unit.recsys.data.release_files import whole_stars, write_csv, write_dat, write_ml100k
 
 RATINGS, MOVIES = make_ratings(n_users=8, n_movies=12, n_ratings=40, seed=5), make_movies(12, seed=5)
 LAYOUTS = {  # layout -> (writer, the two files a corruption may hit)
