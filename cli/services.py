@@ -27,6 +27,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from cli.environment import DEFAULTS
+
 ROOT = Path(__file__).resolve().parents[1]
 POOL = "recsys"
 ADMIN = "admin"  # MLflow's basic-auth administrator
@@ -56,14 +58,13 @@ class Services:
 
     def env(self) -> dict[str, str]:
         """The environment of every service process and of a shell that uses them (credentials included)."""
-        quiet = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "MLFLOW_DISABLE_TELEMETRY": "true"}
         where = {
             "GX_ANALYTICS_ENABLED": "false",
             "PREFECT_HOME": str(self.folder / "prefect"),
             "PREFECT_API_URL": self.prefect_api,
             "MLFLOW_TRACKING_URI": self.tracking_uri,
         }
-        return os.environ | quiet | credentials(self) | where
+        return DEFAULTS | dict(os.environ) | credentials(self) | where  # a value the environment sets is kept
 
 
 def from_environment() -> Services:

@@ -17,6 +17,7 @@ from recsys import columns as C
 from recsys.evaluation.predictions import predict_ids
 from recsys.evaluation.promotion import (
     UNSEEN_ROWS,
+    ComparedRows,
     Comparison,
     Contender,
     Decision,
@@ -187,28 +188,22 @@ def compare_with_champion(
     (champion_split,) = read_run_tables(champion_parent, (artifacts.SPLIT,))
     test = prepared.stored.rows(C.TEST)  # the test part alone, not the whole split
     chosen = rows_to_compare(test, champion_split, promotion)
-    how = Comparing(chosen.basis, chosen.why, promotion, prepared.split_seed)
     if chosen.basis == UNSEEN_ROWS:
-        return scored(chosen.rows, challenger, load_version(champion_version.version), how)
-    recipe = retrain_champion_recipe(champion_parent, champion_version.tags["variant"], prepared)
-    return scored(chosen.rows, challenger, recipe, how)
+        champion = load_version(champion_version.version)
+    else:
+        champion = retrain_champion_recipe(champion_parent, champion_version.tags["variant"], prepared)
+    return scored(chosen, challenger, champion, promotion, prepared.split_seed)
 
 
-@dataclass(frozen=True)
-class Comparing:
-    basis: str
-    why: str
-    promotion: PromotionConfig
-    seed: int
-
-
-def scored(rows: pd.DataFrame, challenger: TrainedModel, champion: TrainedModel, how: Comparing) -> Compared:
-    """Both models' predictions on ``rows`` (each through its own vocabularies) and the comparison."""
-    frame = rows[[C.USER_ID, C.MOVIE_ID, C.RATING]].reset_index(drop=True)
+def scored(
+    chosen: ComparedRows, challenger: TrainedModel, champion: TrainedModel, promotion: PromotionConfig, seed: int
+) -> Compared:
+    """Both models' predictions on the chosen rows (each through its own vocabularies) and the comparison."""
+    frame = chosen.rows[[C.USER_ID, C.MOVIE_ID, C.RATING]].reset_index(drop=True)
     for name, model in (("challenger", challenger), ("champion", champion)):
         frame[name] = predict_ids(model.model, model.user_vocab, model.movie_vocab, frame)
     predicted = frame["challenger"].to_numpy(), frame["champion"].to_numpy()
-    comparison = compare(frame[C.RATING].to_numpy(), *predicted, how.basis, how.why, how.promotion, how.seed)
+    comparison = compare(frame[C.RATING].to_numpy(), *predicted, chosen.basis, chosen.why, promotion, seed)
     return Compared(frame, comparison)
 
 
