@@ -7,6 +7,7 @@ prints the result.
 """
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -57,9 +58,36 @@ def _stop(signum: int, frame) -> None:
     raise Stopped(signum)
 
 
+TORCHRUN = ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")  # what torchrun gives each process it starts
+
+
+def join_process_group() -> bool:
+    """Under torchrun (its variables in the environment), join its process group (NCCL on GPUs, else gloo):
+    ``train-all`` then trains data-parallel, rank 0 running the pipeline. Returns whether it joined."""
+    if not all(name in os.environ for name in TORCHRUN):
+        return False
+    import torch
+    import torch.distributed as dist
+
+    dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     apply_defaults()  # before prefect or mlflow is imported
+    joined = join_process_group()
+    try:
+        return run(args)
+    finally:
+        if joined:
+            import torch.distributed as dist
+
+            dist.destroy_process_group()
+
+
+def run(args) -> int:
+    """Run the command; a failure ends as one ``error:`` line and an exit status."""
     if threading.current_thread() is threading.main_thread():
         # SIGTERM (a worker shutdown, a cancelled run, `kill`) unwinds the stack like Ctrl-C: the runs are marked
         # KILLED, Prefect's temporary server is stopped at exit, the checkpoints stay for the next run to resume

@@ -28,8 +28,18 @@ def add_parser(sub) -> None:
     add_data_options(command)
 
 
+FOLLOWER_WAIT = 3600  # seconds a process beside rank 0 waits for each split rank 0 publishes
+
+
 def run(args) -> int:
     config = resolve_config(args)  # fails before any server starts if a setting is wrong
+    from recsys.training.variant import process_group
+
+    group = process_group()
+    if group is not None and config.runner.kind != "local":
+        raise ValueError("under torchrun the variants train in turn (runner.kind: local), each over every process")
+    if group is not None and group.rank != 0:
+        return follow_rank_zero(config, group)
     from flows.train_all import train_all
     from tasks.ingest import check_source
     from tasks.runtime import one_writer_at_a_time
@@ -43,6 +53,21 @@ def run(args) -> int:
 
         print(f"\nover {config.seeds} seeds")
         print(format_table(summarise_over_seeds(results), SEED_COLUMNS))
+    return 0
+
+
+def follow_rank_zero(config, group) -> int:
+    """A process beside rank 0 under torchrun: train with it what trains data-parallel (rank 0 runs the
+    pipeline: validation, the split, tracking, the registry)."""
+    from recsys.data import io
+    from recsys.pipeline.recipe import follow
+    from tasks.runtime import data_source, work_folder
+
+    work = work_folder()
+    release = io.resolve_source(data_source(config.data.source), work.cache)
+    fingerprint = io.release_fingerprint(release)
+    trained = follow(config, work.ingestion(fingerprint), work, fingerprint, group, FOLLOWER_WAIT)
+    print(f"rank {group.rank} of {group.world}: trained {', '.join(trained) or 'nothing'} beside rank 0")
     return 0
 
 

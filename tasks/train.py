@@ -12,14 +12,13 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 import mlflow
-import recsys
 from recsys.memory import release_memory
 from recsys.models.checkpoint import load_checkpoint, save_checkpoint
 from recsys.pipeline.config import VariantSettings
+from recsys.pipeline.recipe import epoch_checkpoints
 from recsys.store import artifacts
 from recsys.training import variant as training
 from recsys.training.ensembles import Member
-from recsys.training.resume import FORMAT as CHECKPOINT_FORMAT
 from recsys.training.trainer import Callback, EpochStats, TrainResult
 from tasks import pyfunc, tracking
 from tasks.handles import PreparedData, TrainedVariant
@@ -78,6 +77,9 @@ def open_variant_run(prepared: PreparedData, variant: str, settings: VariantSett
         "split_seed": prepared.split_seed,
         "split": prepared.split_name,
     }
+    group = training.process_group()
+    if group is not None and training.trains_data_parallel(variant, settings.model):
+        params["world_size"] = group.world  # trained data-parallel under torchrun
     tracking.log_params(client, run.info.run_id, params)
     return run.info.run_id
 
@@ -142,6 +144,7 @@ def _train_and_close(prepared, variant, settings, members, callback, run_id, par
         members=trained_members,
         callbacks=(callback,),
         checkpoints=checkpoint_folder(prepared, variant, settings),
+        group=training.process_group(),  # under torchrun: the other processes train beside this one
     )
     checkpoint = save_variant_checkpoint(prepared, variant, model, parent_run_id)
     # the model in memory goes before MLflow loads the saved one back to check the pyfunc's input example: at 25M
@@ -156,11 +159,5 @@ def load_model(trained: TrainedVariant):
 
 
 def checkpoint_folder(prepared: PreparedData, variant: str, settings: VariantSettings) -> Path:
-    """Where ``variant``'s epoch checkpoints live (:meth:`recsys.store.work.WorkFolder.checkpoints`)."""
-    return work_folder().checkpoints(
-        variant,
-        data=prepared.fingerprint,
-        split=prepared.split_name,
-        settings=settings.model_dump(mode="json"),
-        code=[recsys.__version__, CHECKPOINT_FORMAT],
-    )
+    """Where ``variant``'s epoch checkpoints live (:func:`recsys.pipeline.recipe.epoch_checkpoints`)."""
+    return epoch_checkpoints(work_folder(), prepared.fingerprint, prepared.split_name, variant, settings)

@@ -56,10 +56,6 @@ class WorkFolder:
     def analysis(self, run_id: str) -> Path:
         return self.root / "analysis" / run_id
 
-    def remove_analysis(self, run_id: str) -> None:
-        """Remove an analysis's local copies (MLflow holds all of it once published)."""
-        shutil.rmtree(self.analysis(run_id), ignore_errors=True)
-
     def checkpoints(self, variant: str, data: str, split: str, settings: dict, code: list) -> Path:
         """Where ``variant``'s epoch checkpoints live: keyed by what decides its training (the ``data``
         fingerprint, the ``split`` name, its resolved ``settings`` with the seed, the ``code`` version), not by

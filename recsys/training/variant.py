@@ -15,7 +15,7 @@ import torch
 
 from recsys import columns as C
 from recsys.data.tensors import SplitData
-from recsys.models import RatingModel, build_model
+from recsys.models import RatingModel, build_model, get_variant
 from recsys.models.base import ModelConfig
 from recsys.training.callbacks import Callback
 from recsys.training.config import TrainConfig
@@ -30,6 +30,19 @@ class ProcessGroup:
 
     rank: int
     world: int
+
+
+def process_group() -> ProcessGroup | None:
+    """This process's place in torch's process group when one is initialised (a run under torchrun), else None."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        return ProcessGroup(torch.distributed.get_rank(), torch.distributed.get_world_size())
+    return None
+
+
+def trains_data_parallel(name: str, model_config: ModelConfig) -> bool:
+    """Whether variant ``name`` trains by gradient steps that processes can share (not an ensemble over
+    trained members, not a closed-form fit): under torchrun every process trains these together."""
+    return not model_config.member_names() and not get_variant(name).model_cls.fits_directly
 
 
 def train_variant(
@@ -51,7 +64,9 @@ def train_variant(
     - ``checkpoints``: a folder for per-epoch checkpoints, so a killed run resumes after its last good epoch;
       removed once trained to the end (closed-form models have no epochs and ignore it).
     - ``group``: train on this process's share of each batch, the gradients averaged by DistributedDataParallel
-      (on this process's GPU when NCCL is the backend).
+      (on this process's GPU when NCCL is the backend); every process resumes from the same checkpoints, and
+      rank 0 alone writes and removes them. A variant that does not train data-parallel
+      (:func:`trains_data_parallel`) trains in this process alone.
     """
     if model_config.member_names():
         if members is None:
@@ -69,10 +84,12 @@ def train_variant(
     model = build_model(name, model_config, data.shape, seed=train_config.seed)
     model.read_data(data.features, train)
     folder = None if model.fits_directly else checkpoints
-    callbacks = callbacks + ((EpochCheckpoint(folder),) if folder else ())
+    group = group if trains_data_parallel(name, model_config) else None
+    writes = folder is not None and (group is None or group.rank == 0)
+    callbacks = callbacks + ((EpochCheckpoint(folder),) if writes else ())
     shard = _shard(model, group) if group else None
     result = train_model(model, train, val, train_config, callbacks, resume_from=folder, shard=shard)
-    if folder is not None:  # trained to the end: nothing left to resume, so the work folder does not grow
+    if writes:  # trained to the end: nothing left to resume, so the work folder does not grow
         remove_checkpoints(folder)
     return model, result
 

@@ -159,3 +159,14 @@ def test_tasks_hold_no_file_layout():
         if word in path.read_text()
     ]
     assert not found, "\n".join(found)
+
+
+def test_flows_hold_flows_only():
+    """Every module of flows/ defines a Prefect flow and nothing that parses arguments or runs as a script."""
+    wrong = [
+        str(path.relative_to(REPO))
+        for path in sources("flows")
+        if path.name != "__init__.py"
+        and ("@flow(" not in path.read_text() or "argparse" in path.read_text() or "__main__" in path.read_text())
+    ]
+    assert not wrong, wrong

@@ -6,6 +6,7 @@ from recsys.data.io.sources import (
     detect_release,
     fingerprint_files,
     release_files,
+    release_fingerprint,
     resolve_source,
     write_release_csv,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "RawTable",
     "detect_release",
     "fingerprint_files",
+    "release_fingerprint",
     "read_fingerprint",
     "read_head",
     "read_parquet",

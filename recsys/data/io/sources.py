@@ -72,6 +72,11 @@ def release_files(folder: Path, layout: Release) -> list[Path]:
     return [folder / layout.ratings.name, folder / layout.movies.name]
 
 
+def release_fingerprint(folder: Path) -> str:
+    """The content hash of the release in ``folder`` (its data files): what names its ingestion and split."""
+    return fingerprint_files(release_files(folder, detect_release(folder)[1]))
+
+
 def fingerprint_files(paths: list[Path]) -> str:
     """SHA-256 over the names and bytes of ``paths``, as 64 hex digits."""
     digest = hashlib.sha256()

@@ -58,3 +58,11 @@ def test_epoch_checkpoints_are_written_while_training_and_removed_at_the_end(tin
 
     train_variant("mf", defaults("mf"), CONFIG, tiny_prepared, callbacks=(Peek(),), checkpoints=folder)
     assert len(seen) == 3 and max(seen) > 0 and not folder.exists()
+
+
+def test_only_variants_trained_by_gradient_steps_train_data_parallel():
+    from recsys.training.variant import trains_data_parallel
+
+    assert trains_data_parallel("mf", defaults("mf")) and trains_data_parallel("wide_deep", defaults("wide_deep"))
+    assert not trains_data_parallel("knn", defaults("knn"))  # a closed-form fit
+    assert not trains_data_parallel("blend", BlendConfig(members=("mf", "knn")))  # an ensemble of trained members
