@@ -5,14 +5,14 @@ from prefect import flow
 
 from recsys.pipeline.config import PipelineConfig
 from tasks.evaluate import evaluate_variant
-from tasks.handles import PreparedData
+from tasks.handles import SplitHandle
 from tasks.outcomes import Outcomes, settle, why
 from tasks.runners import stops_training_when_interrupted
 from tasks.train import train_variant
 
 
 @flow(name="train-variants")
-def train_variants(splits: list[PreparedData], config: PipelineConfig, run_id: str) -> Outcomes:
+def train_variants(splits: list[SplitHandle], config: PipelineConfig, run_id: str) -> Outcomes:
     """Each seed's variants (each after its members) and each one's test; returns the results of those that
     finished and, by name, why each of the others did not."""
     with stops_training_when_interrupted():
@@ -21,7 +21,7 @@ def train_variants(splits: list[PreparedData], config: PipelineConfig, run_id: s
         return _submitted(splits, config, run_id)
 
 
-def _in_turn(splits: list[PreparedData], config: PipelineConfig, run_id: str) -> Outcomes:
+def _in_turn(splits: list[SplitHandle], config: PipelineConfig, run_id: str) -> Outcomes:
     """Every task called in this thread, the flow's: torch runs an epoch about twice as fast in the main
     thread as in a pool thread (mf at 10M ratings: 6.3 s against 14.1 s on 2 cores; OpenMP's worker team of a
     thread other than the main one), and in turn there is nothing to overlap."""
@@ -48,7 +48,7 @@ def _in_turn(splits: list[PreparedData], config: PipelineConfig, run_id: str) ->
     return Outcomes(results, failures)
 
 
-def _submitted(splits: list[PreparedData], config: PipelineConfig, run_id: str) -> Outcomes:
+def _submitted(splits: list[SplitHandle], config: PipelineConfig, run_id: str) -> Outcomes:
     """Every task submitted to the runner at once (an ensemble's after its members'), then waited for."""
     tested = {}
     for prepared in splits:

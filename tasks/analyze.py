@@ -24,7 +24,7 @@ from tasks.runtime import work_folder
 
 
 @dataclass(frozen=True)
-class SeedInputs:
+class SeedHandle:
     """A further seed of a multi-seed run: its split and its variants' checkpoints."""
 
     seed: int
@@ -33,7 +33,7 @@ class SeedInputs:
 
 
 @dataclass(frozen=True)
-class RunInputs:
+class AnalysisHandle:
     run_id: str
     folder: str  # local copies of what the analysis reads
     split_path: str
@@ -42,7 +42,7 @@ class RunInputs:
     variant_runs: dict[str, str]  # variant -> its MLflow run id
     seed: int
     run_info: dict[str, str]
-    other_seeds: tuple[SeedInputs, ...] = ()
+    other_seeds: tuple[SeedHandle, ...] = ()
 
 
 def check_analyzable(run_id: str) -> None:
@@ -59,7 +59,7 @@ def check_analyzable(run_id: str) -> None:
 
 
 @task(name="fetch-run-inputs", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
-def fetch_run_inputs(run_id: str) -> RunInputs:
+def fetch_run_inputs(run_id: str) -> AnalysisHandle:
     """Download the run's split, movies table, each variant's checkpoint and per-epoch history."""
     client = tracking.client()
     parent = client.get_run(run_id)
@@ -85,7 +85,7 @@ def fetch_run_inputs(run_id: str) -> RunInputs:
             runs[variant] = child.info.run_id
             folder.write_history(variant, history_of(client, child.info.run_id))
     others = tuple(
-        SeedInputs(s, client.download_artifacts(run_id, artifacts.seed_split(s), str(folder.seed(s))), paths)
+        SeedHandle(s, client.download_artifacts(run_id, artifacts.seed_split(s), str(folder.seed(s))), paths)
         for s, paths in sorted(by_seed.items())
         if s != int(seed)
     )
@@ -96,7 +96,7 @@ def fetch_run_inputs(run_id: str) -> RunInputs:
         "seed": seed if not others else f"{seed} (and {', '.join(str(o.seed) for o in others)} for the claims)",
     }
     checkpoints = by_seed.get(int(seed), {})
-    return RunInputs(run_id, str(folder.path), split, movies, checkpoints, runs, int(seed), info, others)
+    return AnalysisHandle(run_id, str(folder.path), split, movies, checkpoints, runs, int(seed), info, others)
 
 
 def history_of(client, run_id: str) -> pd.DataFrame:
@@ -109,7 +109,7 @@ def history_of(client, run_id: str) -> pd.DataFrame:
 
 
 @task(name="analyze-run", cache_policy=NO_CACHE)
-def analyze_stored_run(inputs: RunInputs, rating_matrix_map: bool = False) -> str:
+def analyze_stored_run(inputs: AnalysisHandle, rating_matrix_map: bool = False) -> str:
     """Analyze the run and write tables, figures and ``report.html`` into a folder; returns its path.
     ``rating_matrix_map`` adds the study's t-SNE of the raw rating matrix."""
     logger = get_run_logger()
@@ -129,7 +129,7 @@ TOPN_METRICS = ("precision", "recall", "ndcg", "map", "hit_rate", "coverage", "n
 
 
 @task(name="publish-report", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
-def publish_report(report_folder: str, inputs: RunInputs) -> str:
+def publish_report(report_folder: str, inputs: AnalysisHandle) -> str:
     """Log the report folder as the run's ``report/`` artifacts and the headline numbers as metrics of each
     variant's run; a Prefect table artifact ``model-leaderboard`` and a link to the report."""
     client = tracking.client()

@@ -12,17 +12,17 @@ from recsys.evaluation.seeds import summarise_over_seeds
 from recsys.memory import release_memory
 from recsys.models.checkpoint import load_checkpoint
 from tasks import tracking
-from tasks.handles import EvaluatedVariant, PreparedData, TrainedVariant
+from tasks.handles import EvaluatedVariant, SplitHandle, TrainedVariant
 
 
-def _test_scores(trained: TrainedVariant, prepared: PreparedData) -> dict[str, float]:
+def _test_scores(trained: TrainedVariant, prepared: SplitHandle) -> dict[str, float]:
     loaded = load_checkpoint(Path(trained.checkpoint_path))
     test = prepared.stored.rows(C.TEST)
     return regression_metrics(test[C.RATING], predict_ids(loaded.model, loaded.user_vocab, loaded.movie_vocab, test))
 
 
 @task(name="evaluate-variant", task_run_name="evaluate-{trained.variant}-seed-{trained.seed}", cache_policy=NO_CACHE)
-def evaluate_variant(trained: TrainedVariant, prepared: PreparedData) -> EvaluatedVariant:
+def evaluate_variant(trained: TrainedVariant, prepared: SplitHandle) -> EvaluatedVariant:
     """Test MSE, RMSE and MAE of the checkpoint on the split's test rows, with the training summary."""
     scores = _test_scores(trained, prepared)
     release_memory()  # the model and the test rows went with _test_scores's frame

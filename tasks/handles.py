@@ -1,5 +1,7 @@
 """The small typed handles tasks pass to each other: paths, ids and numbers, never frames or models. Each is
-frozen: a task returns a new handle and never changes the ones it was given."""
+frozen: a task returns a new handle and never changes the ones it was given. A ``*Handle`` points to what the
+library loads from it (a :class:`SplitHandle` to a stored split, read back as the same data object as the
+:class:`~recsys.data.tensors.PreparedSplit` it was written from)."""
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,7 +21,7 @@ class PipelineRun:
 
 
 @dataclass(frozen=True)
-class IngestedData:
+class IngestionHandle:
     folder: str  # the raw release, never modified
     release: str
     out_dir: str  # the ingestion folder (recsys.store.ingestion)
@@ -32,7 +34,7 @@ class IngestedData:
 
 
 @dataclass(frozen=True)
-class PreparedData:
+class SplitHandle:
     """One seed's split, stored: the split, both vocabularies and the feature tables, in one folder."""
 
     folder: str  # the split's folder (recsys.store.splits)

@@ -16,7 +16,7 @@ from recsys.files import staged_folder
 from recsys.store import artifacts
 from recsys.store.ingestion import ID_MARKER, IngestionFolder, write_ingestion
 from tasks import tracking
-from tasks.handles import IngestedData
+from tasks.handles import IngestionHandle
 from tasks.runtime import code_version, data_source, work_folder
 from tasks.validation import DataValidationError, TableToValidate, validate_tables
 
@@ -84,13 +84,13 @@ def _cache_key(context, parameters) -> str:
 
 
 @task(name="ingest", cache_key_fn=_cache_key, persist_result=True)
-def ingest(folder: str, out: str | None = None) -> IngestedData:
+def ingest(folder: str, out: str | None = None) -> IngestionHandle:
     """Clean the release (row rules, quarantine), validate what was kept with Great Expectations and
     write Parquet, the quarantine, the report and Data Docs to ``out`` (default: keyed by content)."""
     return run_ingestion(Path(folder), _output_dir(Path(folder), out), get_run_logger())
 
 
-def run_ingestion(release: Path, out_dir: Path, logger=None) -> IngestedData:
+def run_ingestion(release: Path, out_dir: Path, logger=None) -> IngestionHandle:
     """The ingest task's work, callable without Prefect (the benchmark times exactly this). Everything is
     written into a staging folder published at ``out_dir`` in one rename once whole and valid."""
     fingerprint = _fingerprint(release)
@@ -105,7 +105,7 @@ def run_ingestion(release: Path, out_dir: Path, logger=None) -> IngestedData:
         for r in reports:
             if not r.success:
                 raise DataValidationError(r)
-    return IngestedData(str(release), result.release, str(out_dir), fingerprint, report)
+    return IngestionHandle(str(release), result.release, str(out_dir), fingerprint, report)
 
 
 def tables_to_validate(result: IngestResult) -> list[TableToValidate]:
@@ -118,7 +118,7 @@ def tables_to_validate(result: IngestResult) -> list[TableToValidate]:
 
 
 @task(name="report-ingestion", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
-def report_ingestion(data: IngestedData, run_id: str, max_quarantine_share: float) -> dict:
+def report_ingestion(data: IngestionHandle, run_id: str, max_quarantine_share: float) -> dict:
     """Log the report, GX results, Data Docs and quarantine counts to MLflow and a Prefect markdown
     artifact; then fail if more than ``max_quarantine_share`` of either table was quarantined."""
     client, out = tracking.client(), data.stored

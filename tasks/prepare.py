@@ -8,11 +8,11 @@ from recsys.pipeline.config import PipelineConfig
 from recsys.store import artifacts
 from recsys.store.splits import split_folder, write_split
 from tasks import tracking
-from tasks.handles import IngestedData, PreparedData
+from tasks.handles import IngestionHandle, SplitHandle
 
 
 @task(name="split-and-index", task_run_name="split-seed-{seed}", cache_policy=NO_CACHE)
-def split_and_index(data: IngestedData, config: PipelineConfig, seed: int, parent_run_id: str) -> PreparedData:
+def split_and_index(data: IngestionHandle, config: PipelineConfig, seed: int, parent_run_id: str) -> SplitHandle:
     """Write the split of ``seed`` (logged as ``data/split.parquet``), both vocabularies and the feature
     tables (all fitted on the training rows) into one folder per split; count unknown ids. The first seed
     of the run is its own split: it logs the movies table and the counts; further seeds of a multi-seed
@@ -34,4 +34,4 @@ def split_and_index(data: IngestedData, config: PipelineConfig, seed: int, paren
     else:
         client.log_artifact(parent_run_id, str(out.split), artifact_path=artifacts.seed_data(seed))
     get_run_logger().info("split %s: %s", config.split.name, counts)
-    return PreparedData(str(out.path), str(ingested.movies), config.split.name, seed, data.fingerprint, config)
+    return SplitHandle(str(out.path), str(ingested.movies), config.split.name, seed, data.fingerprint, config)

@@ -33,7 +33,7 @@ from recsys.pipeline.recipe import train_recipe
 from recsys.store import artifacts
 from tasks import tracking
 from tasks.champion import load_version, read_run_tables, read_run_text
-from tasks.handles import EvaluatedVariant, PreparedData, RegisteredVariant
+from tasks.handles import EvaluatedVariant, RegisteredVariant, SplitHandle
 from tasks.registry_lock import registry_lock
 from tasks.runtime import CHALLENGER, CHAMPION, REGISTERED_MODEL
 
@@ -123,7 +123,7 @@ class Compared:
 
 @task(name="promote-challenger", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
 def promote_challenger(
-    registered: list[RegisteredVariant], prepared: PreparedData, parent_run_id: str, promotion: PromotionConfig
+    registered: list[RegisteredVariant], prepared: SplitHandle, parent_run_id: str, promotion: PromotionConfig
 ) -> dict:
     """Under the registry lock: read the champion, compare the challenger with it on rows neither learned
     from (or recipe against recipe), move ``champion`` only if the challenger wins. The decision and its
@@ -153,7 +153,7 @@ def promote_challenger(
 
 
 def judge(
-    client, best: RegisteredVariant, prepared: PreparedData, promotion: PromotionConfig
+    client, best: RegisteredVariant, prepared: SplitHandle, promotion: PromotionConfig
 ) -> tuple[Decision, Compared | None]:
     """The decision against the champion as it is now (read here, inside the lock)."""
     champion_version = current_champion_version(client)
@@ -180,7 +180,7 @@ def current_champion_version(client):
 
 
 def compare_with_champion(
-    client, champion_version, challenger: TrainedModel, prepared: PreparedData, promotion: PromotionConfig
+    client, champion_version, challenger: TrainedModel, prepared: SplitHandle, promotion: PromotionConfig
 ) -> Compared:
     """This run's test rows the champion never learned from, when there are enough of them; else the
     champion's recipe retrained on this run's split, compared on all this run's test rows."""
@@ -207,7 +207,7 @@ def scored(
     return Compared(frame, comparison)
 
 
-def retrain_champion_recipe(champion_parent: str, variant: str, prepared: PreparedData) -> TrainedModel:
+def retrain_champion_recipe(champion_parent: str, variant: str, prepared: SplitHandle) -> TrainedModel:
     """The champion's variant as its run's ``config.yaml`` made it, trained on this run's split and seed."""
     text = read_run_text(champion_parent, artifacts.CONFIG)
     if text is None:

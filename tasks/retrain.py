@@ -6,12 +6,12 @@ from prefect.cache_policies import NO_CACHE
 
 from recsys.pipeline.config import PipelineConfig, settings_fingerprint
 from tasks import tracking
-from tasks.handles import IngestedData
+from tasks.handles import IngestionHandle
 from tasks.runtime import CHAMPION, REGISTERED_MODEL, data_source
 
 
 @task(name="compare-with-champion", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
-def reason_to_retrain(data: IngestedData, config: PipelineConfig) -> str | None:
+def reason_to_retrain(data: IngestionHandle, config: PipelineConfig) -> str | None:
     """Why training is needed (no champion, new data, other settings), or None when the champion was
     trained on exactly this data with exactly these settings."""
     settings = settings_fingerprint(config.with_source(data_source(config.data.source)))

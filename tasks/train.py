@@ -21,7 +21,7 @@ from recsys.training import variant as training
 from recsys.training.ensembles import Member
 from recsys.training.trainer import Callback, EpochStats, TrainResult
 from tasks import pyfunc, tracking
-from tasks.handles import PreparedData, TrainedVariant
+from tasks.handles import SplitHandle, TrainedVariant
 from tasks.runtime import work_folder
 
 
@@ -60,7 +60,7 @@ class MlflowEpochLogger(Callback):
             self.client.log_metric(self.run_id, key, getattr(stats, key), timestamp=now, step=stats.epoch)
 
 
-def open_variant_run(prepared: PreparedData, variant: str, settings: VariantSettings, parent_run_id: str) -> str:
+def open_variant_run(prepared: SplitHandle, variant: str, settings: VariantSettings, parent_run_id: str) -> str:
     """A nested MLflow run for ``variant`` under the pipeline run, its whole configuration as params."""
     client = tracking.client()
     run = client.create_run(
@@ -84,14 +84,14 @@ def open_variant_run(prepared: PreparedData, variant: str, settings: VariantSett
     return run.info.run_id
 
 
-def save_variant_checkpoint(prepared: PreparedData, variant: str, model, parent_run_id: str) -> Path:
+def save_variant_checkpoint(prepared: SplitHandle, variant: str, model, parent_run_id: str) -> Path:
     """The trained model's checkpoint in the run's folder, which the rest of the run reads."""
     path = work_folder().trained_checkpoint(parent_run_id, variant, prepared.split_seed)
     return save_checkpoint(path, variant, model.cpu(), *prepared.stored.vocabularies())
 
 
 def close_variant_run(
-    prepared: PreparedData, variant: str, checkpoint: Path, result: TrainResult, run_id: str
+    prepared: SplitHandle, variant: str, checkpoint: Path, result: TrainResult, run_id: str
 ) -> TrainedVariant:
     """Log the training summary, the checkpoint and the pyfunc model; the handle the next tasks use."""
     client = tracking.client()
@@ -116,7 +116,7 @@ def close_variant_run(
 
 @task(name="train-variant", task_run_name="train-{variant}-seed-{prepared.split_seed}", cache_policy=NO_CACHE)
 def train_variant(
-    prepared: PreparedData, variant: str, parent_run_id: str, members: tuple[TrainedVariant, ...] = ()
+    prepared: SplitHandle, variant: str, parent_run_id: str, members: tuple[TrainedVariant, ...] = ()
 ) -> TrainedVariant:
     """Train ``variant`` with its settings in the run's config; an ensemble is fitted over ``members``. The
     variant's MLflow run ends FAILED when training fails (a diverged loss, say) and KILLED when the process is
@@ -158,6 +158,6 @@ def load_model(trained: TrainedVariant):
     return load_checkpoint(Path(trained.checkpoint_path)).model
 
 
-def checkpoint_folder(prepared: PreparedData, variant: str, settings: VariantSettings) -> Path:
+def checkpoint_folder(prepared: SplitHandle, variant: str, settings: VariantSettings) -> Path:
     """Where ``variant``'s epoch checkpoints live (:func:`recsys.pipeline.recipe.epoch_checkpoints`)."""
     return epoch_checkpoints(work_folder(), prepared.fingerprint, prepared.split_name, variant, settings)
