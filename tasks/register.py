@@ -21,11 +21,13 @@ from recsys.evaluation.promotion import (
     Comparison,
     Contender,
     Decision,
+    Pending,
     PromotionConfig,
     compare,
     decide_promotion,
     decision_markdown,
     rows_to_compare,
+    settle_pending,
 )
 from recsys.models.checkpoint import TrainedModel
 from recsys.pipeline.config import PipelineConfig
@@ -76,15 +78,17 @@ def settle_undecided_versions(client) -> tuple[list[str], list[str]]:
     deleted, completed = [], []
     for pipeline_id, versions in by_pipeline.items():
         pipeline = client.get_run(pipeline_id)
-        if pipeline.info.status == "RUNNING":
+        going = pipeline.info.status == "RUNNING"
+        champion = not going and any(holds_champion(client, number) for number in versions)
+        action = settle_pending(going, DECISION_TAG in pipeline.data.tags, champion)
+        if action is Pending.LEAVE:
             continue
-        decided = "promotion" in pipeline.data.tags or any(holds_champion(client, number) for number in versions)
         for number in versions:
-            if decided:
+            if action is Pending.COMPLETE:
                 client.set_model_version_tag(REGISTERED_MODEL, number, DECISION_TAG, DECIDED)
             else:
                 client.delete_model_version(REGISTERED_MODEL, number)
-        (completed if decided else deleted).extend(versions)
+        (completed if action is Pending.COMPLETE else deleted).extend(versions)
     return deleted, completed
 
 

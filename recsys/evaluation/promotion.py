@@ -14,6 +14,7 @@ itself does. Pure: frames and numbers in, a decision out.
 """
 
 from dataclasses import asdict, dataclass
+from enum import Enum
 from typing import Literal
 
 import numpy as np
@@ -91,6 +92,22 @@ class Decision:
             f"{head}: gain {c.gain:+.4f} [{c.gain_low:+.4f}, {c.gain_high:+.4f}] on {c.rows} rows "
             f"({c.basis}, rule {self.rule}, margin {self.margin:g})"
         )
+
+
+class Pending(Enum):
+    """What becomes of the versions a pipeline run registered and left ``pending`` (not yet decided)."""
+
+    LEAVE = "leave"  # its run is still going: its decision is to come
+    COMPLETE = "complete"  # its run made its decision (the alias moved, or a kept decision was recorded), then died
+    DELETE = "delete"  # its run ended before deciding: no version stays registered without a decision
+
+
+def settle_pending(run_going: bool, decision_recorded: bool, holds_champion: bool) -> Pending:
+    """The rule for a pipeline run's pending versions, found by the next run: never delete a champion or the
+    versions of a run still going (its variant runs end at evaluation, long before it decides)."""
+    if run_going:
+        return Pending.LEAVE
+    return Pending.COMPLETE if decision_recorded or holds_champion else Pending.DELETE
 
 
 def unseen_rows(test: pd.DataFrame, seen: pd.DataFrame) -> pd.DataFrame:

@@ -76,3 +76,12 @@ def test_markdown_names_both_models_the_rule_and_the_rows():
     text = decision_markdown(decision)
     assert "promoted to champion" in text and "| champion | 3 | mf | 0.7805 |" in text
     assert "Rule applied: **unseen rows**. why" in text and "Compared rows: 5000" in text
+
+
+def test_pending_versions_are_left_while_their_run_goes_completed_once_decided_else_deleted():
+    from recsys.evaluation.promotion import Pending, settle_pending
+
+    assert settle_pending(run_going=True, decision_recorded=False, holds_champion=False) is Pending.LEAVE
+    assert settle_pending(run_going=False, decision_recorded=False, holds_champion=True) is Pending.COMPLETE
+    assert settle_pending(run_going=False, decision_recorded=True, holds_champion=False) is Pending.COMPLETE
+    assert settle_pending(run_going=False, decision_recorded=False, holds_champion=False) is Pending.DELETE
