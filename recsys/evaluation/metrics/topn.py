@@ -27,12 +27,15 @@ def relevant_sets(user_idx, movie_idx, ratings, relevant_at: float = 4.0) -> dic
     return {user: np.array(sorted(movies)) for user, movies in out.items()}
 
 
-def topn_accuracy(lists: np.ndarray, users: np.ndarray, relevant: dict[int, np.ndarray]) -> dict[str, float]:
-    """Mean precision, recall, NDCG, MAP and hit rate of ``lists`` (U, n): row i is user ``users[i]``'s top n,
-    best first; every user must have at least one relevant movie."""
+TOPN_NAMES = ("precision", "recall", "ndcg", "map", "hit_rate")
+
+
+def topn_per_user(lists: np.ndarray, users: np.ndarray, relevant: dict[int, np.ndarray]) -> np.ndarray:
+    """Each user's precision, recall, NDCG, AP and hit (U, 5), in :data:`TOPN_NAMES` order, of ``lists``
+    (U, n): row i is user ``users[i]``'s top n, best first; every user must have a relevant movie."""
     n = lists.shape[1]
     discounts = 1 / np.log2(np.arange(n) + 2.0)  # (n,)
-    scores = np.zeros((len(users), 5))
+    scores = np.zeros((len(users), len(TOPN_NAMES)))
     for i, user in enumerate(users.tolist()):
         wanted = relevant.get(user)
         if wanted is None or len(wanted) == 0:
@@ -47,7 +50,12 @@ def topn_accuracy(lists: np.ndarray, users: np.ndarray, relevant: dict[int, np.n
             (precision_at * hit).sum() / min(len(wanted), n),
             float(hit.any()),
         )
-    return dict(zip(("precision", "recall", "ndcg", "map", "hit_rate"), scores.mean(0).tolist(), strict=True))
+    return scores
+
+
+def topn_accuracy(lists: np.ndarray, users: np.ndarray, relevant: dict[int, np.ndarray]) -> dict[str, float]:
+    """Mean precision, recall, NDCG, MAP and hit rate of ``lists`` over the users (each weighted equally)."""
+    return dict(zip(TOPN_NAMES, topn_per_user(lists, users, relevant).mean(0).tolist(), strict=True))
 
 
 class ConstantScores:

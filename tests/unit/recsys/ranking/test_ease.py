@@ -1,0 +1,52 @@
+"""EASE^R against a hand-worked example, and the optimality condition its closed form must meet."""
+
+import numpy as np
+import pytest
+import torch
+
+from recsys.data.tensors import RatingTensors
+from recsys.ranking import EASE, interaction_matrix
+
+
+def tensors(pairs: list[tuple[int, int]], rating: float = 4.0) -> RatingTensors:
+    users, movies = zip(*pairs, strict=True)
+    return RatingTensors(torch.tensor(users), torch.tensor(movies), torch.full((len(pairs),), rating))
+
+
+# users 1..4, movies 1..4 (index 0 is the unknown slot): movies 1 and 2 rated together by users 1 and 2,
+# movie 3 by user 3 alone, movie 1 by user 4 alone, movie 4 by nobody
+PAIRS = [(1, 1), (1, 2), (2, 1), (2, 2), (3, 3), (4, 1)]
+
+
+def test_a_hand_worked_four_movie_example():
+    """G + I over movies 1..4 is [[4, 2], [2, 3]] for movies 1, 2, then 2 and 1; P = its inverse has the block
+    [[3/8, -1/4], [-1/4, 1/2]], so B_12 = -P_12 / P_22 = 1/2 and B_21 = -P_21 / P_11 = 2/3, all else 0."""
+    model = EASE(n_users=5, n_movies=5, l2=1.0).fit(tensors(PAIRS))
+    expected = np.zeros((5, 5))
+    expected[1, 2], expected[2, 1] = 0.5, 2 / 3
+    assert model.weights.numpy() == pytest.approx(expected, abs=1e-6)
+    scores = model.score_matrix(torch.tensor([4, 3]))  # user 4 rated movie 1; user 3 movie 3
+    assert scores[0, 2].item() == pytest.approx(0.5) and scores[0, 3:].tolist() == [0.0, 0.0]
+    assert scores[1, 1:].tolist() == [0.0, 0.0, 0.0, 0.0] and torch.isinf(scores[:, 0]).all()
+
+
+def test_the_weights_meet_the_constrained_least_squares_optimum():
+    """B minimises ||X - XB||^2 + l2 ||B||^2 with diag(B) = 0 exactly when (G + l2 I) B - G is diagonal."""
+    rng = np.random.default_rng(0)
+    pairs = sorted({(int(u), int(m)) for u, m in zip(rng.integers(1, 30, 200), rng.integers(1, 12, 200), strict=True)})
+    model = EASE(n_users=30, n_movies=12, l2=5.0).fit(tensors(pairs))
+    x = interaction_matrix(tensors(pairs), 30, 12).toarray().astype(np.float64)
+    gram, weights = x.T @ x, model.weights.numpy().astype(np.float64)
+    residual = (gram + 5.0 * np.eye(12)) @ weights - gram
+    assert np.diag(weights) == pytest.approx(0.0)
+    assert residual - np.diag(np.diag(residual)) == pytest.approx(np.zeros((12, 12)), abs=1e-4)
+
+
+def test_only_ratings_at_the_threshold_count_when_one_is_set():
+    low = tensors([(1, 1), (1, 2)], rating=2.0)
+    assert interaction_matrix(low, 2, 3).nnz == 2 and interaction_matrix(low, 2, 3, min_rating=3.5).nnz == 0
+
+
+def test_a_catalogue_past_the_limit_is_refused_with_a_way_out():
+    with pytest.raises(ValueError, match="use a factor ranker"):
+        EASE(n_users=10, n_movies=30, max_movies=20)
