@@ -61,11 +61,11 @@ def follow_rank_zero(config, group) -> int:
     pipeline: validation, the split, tracking, the registry)."""
     from recsys.data import io
     from recsys.pipeline.recipe import follow
-    from tasks.runtime import data_source, work_folder
+    from tasks.ingest import check_source
+    from tasks.runtime import work_folder
 
     work = work_folder()
-    release = io.resolve_source(data_source(config.data.source), work.cache)
-    fingerprint = io.release_fingerprint(release)
+    fingerprint = io.release_fingerprint(check_source(config.data.source))
     trained = follow(config, work.ingestion(fingerprint), work, fingerprint, group, FOLLOWER_WAIT)
     print(f"rank {group.rank} of {group.world}: trained {', '.join(trained) or 'nothing'} beside rank 0")
     return 0

@@ -51,22 +51,23 @@ def fetch_data(source: str | None) -> str:
     return str(folder)
 
 
-def check_source(source: str | None) -> None:
-    """Raise, naming it, when the data source (or ``RECSYS_DATA``, or the default URL) cannot be read: a
-    missing path, or a URL that does not serve a release (it is downloaded into the cache here)."""
-    io.resolve_source(data_source(source), work_folder().cache)
+def check_source(source: str | None) -> Path:
+    """The local folder of the data source (or ``RECSYS_DATA``, or the default URL); raises, naming it, when it
+    cannot be read: a missing path, or a URL that does not serve a release (it is downloaded into the cache)."""
+    return io.resolve_source(data_source(source), work_folder().cache)
 
 
 def _fingerprint(folder: Path) -> str:
-    """The release's content hash; hashed once per process while the files' sizes and times stay the same
-    (the cache key, the output folder and the task body all need it: 0.5 s each on 25M ratings)."""
+    """The release's content hash (:func:`recsys.data.io.release_fingerprint`); hashed once per process while
+    the files' sizes and times stay the same (the cache key, the output folder and the task body all need it:
+    0.5 s each on 25M ratings)."""
     files = io.release_files(folder, io.detect_release(folder)[1])
-    return _hash_files(tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+    return _hashed(str(folder), tuple((str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files))
 
 
 @functools.lru_cache(maxsize=16)
-def _hash_files(files: tuple[tuple[str, int, int], ...]) -> str:
-    return io.fingerprint_files([Path(name) for name, _, _ in files])
+def _hashed(folder: str, stats: tuple[tuple[str, int, int], ...]) -> str:  # stats: the cache key only
+    return io.release_fingerprint(Path(folder))
 
 
 def _output_dir(folder: Path, out: str | None) -> Path:

@@ -73,10 +73,6 @@ class SplitFolder:
         """The tensors of one part of the split, encoded with its vocabularies."""
         return make_tensors(self.rows(part), *self.vocabularies())
 
-    def prepared(self) -> PreparedSplit:
-        """The whole split in memory, as it was written."""
-        return PreparedSplit(io.read_parquet(self.split), *self.vocabularies(), self.features, self.shape)
-
 
 def split_folder(ingestion: Path, split_name: str) -> SplitFolder:
     """Where the split ``split_name`` of the release ingested into ``ingestion`` is stored."""
