@@ -66,7 +66,7 @@ def follow_rank_zero(config, group) -> int:
 
     work = work_folder()
     fingerprint = io.release_fingerprint(check_source(config.data.source))
-    trained = follow(config, work.ingestion(fingerprint), work, fingerprint, group, FOLLOWER_WAIT)
+    trained = follow(config, work, fingerprint, group, FOLLOWER_WAIT)
     print(f"rank {group.rank} of {group.world}: trained {', '.join(trained) or 'nothing'} beside rank 0")
     return 0
 

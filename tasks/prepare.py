@@ -6,9 +6,10 @@ from prefect.cache_policies import NO_CACHE
 from recsys.data.tensors import prepare_split
 from recsys.pipeline.config import PipelineConfig
 from recsys.store import artifacts
-from recsys.store.splits import split_folder, write_split
+from recsys.store.splits import SplitFolder, write_split
 from tasks import tracking
 from tasks.handles import IngestionHandle, SplitHandle
+from tasks.runtime import work_folder
 
 
 @task(name="split-and-index", task_run_name="split-seed-{seed}", cache_policy=NO_CACHE)
@@ -21,7 +22,7 @@ def split_and_index(data: IngestionHandle, config: PipelineConfig, seed: int, pa
     config = config.for_seed(seed)
     ingested = data.stored
     prepared = prepare_split(ingested.read_ratings(), ingested.read_movies(), config.split)
-    out = split_folder(ingested.path, config.split.name)
+    out = SplitFolder(work_folder().split(data.fingerprint, config.split.name))
     write_split(out, prepared, data.fingerprint)
     counts = prepared.counts()
     client = tracking.client()

@@ -10,7 +10,7 @@ import recsys
 from recsys.data.tensors import SplitData
 from recsys.models import RatingModel
 from recsys.pipeline.config import PipelineConfig
-from recsys.store.splits import SplitFolder, split_folder
+from recsys.store.splits import SplitFolder
 from recsys.store.work import WorkFolder
 from recsys.training.ensembles import Member
 from recsys.training.resume import FORMAT as CHECKPOINT_FORMAT
@@ -44,18 +44,16 @@ def epoch_checkpoints(work: WorkFolder, fingerprint: str, split_name: str, varia
     )
 
 
-def follow(
-    config: PipelineConfig, ingestion: Path, work: WorkFolder, fingerprint: str, group: ProcessGroup, wait: float
-) -> list[str]:
+def follow(config: PipelineConfig, work: WorkFolder, fingerprint: str, group: ProcessGroup, wait: float) -> list[str]:
     """What every process but rank 0 does in a run under torchrun: rank 0 runs the pipeline (validation, the
     split, checkpoints, tracking, the registry); this process reads each seed's split as rank 0 publishes it
-    beside the ingestion in ``ingestion`` and trains with it, in the same order, every variant that trains
+    in ``work`` (release ``fingerprint``) and trains with it, in the same order, every variant that trains
     data-parallel, resuming from the same epoch checkpoints. Waits up to ``wait`` seconds for each split;
     returns what it trained."""
     trained = []
     for seed in config.run_seeds():
         seeded = config.for_seed(seed)
-        data = published_split(split_folder(ingestion, seeded.split.name), wait)
+        data = published_split(SplitFolder(work.split(fingerprint, seeded.split.name)), wait)
         for name in seeded.training_order():
             settings = seeded.selected()[name]
             if trains_data_parallel(name, settings.model):

@@ -1,6 +1,7 @@
 """A prepared split's folder: the split (every rating with its part), both vocabularies, the feature tables and
 the model shape, all fitted on the training rows, published together (the six files appear at once or not at
-all). It lives beside the ingested tables it was made from, one folder per split name. Read back, it is the
+all), in the work folder's ``splits/`` apart from the ingestion (:meth:`recsys.store.work.WorkFolder.split`).
+Read back, it is the
 same data object as the :class:`~recsys.data.tensors.PreparedSplit` it was written from, one part at a time."""
 
 import json
@@ -72,11 +73,6 @@ class SplitFolder:
     def tensors(self, part: str) -> RatingTensors:
         """The tensors of one part of the split, encoded with its vocabularies."""
         return make_tensors(self.rows(part), *self.vocabularies())
-
-
-def split_folder(ingestion: Path, split_name: str) -> SplitFolder:
-    """Where the split ``split_name`` of the release ingested into ``ingestion`` is stored."""
-    return SplitFolder(ingestion / split_name)
 
 
 def write_split(target: SplitFolder, prepared: PreparedSplit, fingerprint: str) -> None:

@@ -1,7 +1,9 @@
 """The work folder (``RECSYS_WORKDIR``, resolved by the caller): what lives where inside it.
 
-- ``data/<fingerprint>/``: a release's ingestion (:mod:`recsys.store.ingestion`) and, beside its tables, one
-  folder per split (:mod:`recsys.store.splits`);
+- ``data/<fingerprint>/``: a release's ingestion (:mod:`recsys.store.ingestion`);
+- ``splits/<fingerprint>/<split name>/``: its prepared splits (:mod:`recsys.store.splits`), apart from the
+  ingestion, so an ingestion published again (``--refresh``, or a run with its own Prefect cache) never takes
+  away a split another run is training on;
 - ``cache/``: downloads and extracted archives;
 - ``checkpoints/<variant>-<key>/``: a variant's epoch checkpoints, keyed by what decides its training;
 - ``runs/<run id>/``: a pipeline run's trained checkpoints, removed when the run ends;
@@ -41,6 +43,10 @@ class WorkFolder:
     def ingestion(self, fingerprint: str) -> Path:
         """The default ingestion folder of a release with content hash ``fingerprint``."""
         return self.root / "data" / fingerprint[:16]
+
+    def split(self, fingerprint: str, split_name: str) -> Path:
+        """The folder of split ``split_name`` of the release with content hash ``fingerprint``."""
+        return self.root / "splits" / fingerprint[:16] / split_name
 
     def run(self, run_id: str) -> Path:
         return self.root / "runs" / run_id
