@@ -5,7 +5,9 @@ from cli.options import positive_int
 
 def add_parser(sub) -> None:
     command = sub.add_parser("similar", help="a movie's nearest neighbours, with their support")
-    command.add_argument("--movie", type=int, required=True, help="movie_id")
+    which = command.add_mutually_exclusive_group(required=True)
+    which.add_argument("--movie", type=int, help="movie_id")
+    which.add_argument("--title", help="a movie title, or a part of one that names one movie")
     command.add_argument("-n", type=positive_int, default=10, help="how many (default 10)")
     command.add_argument("--variant", help="the registered variant that answers (default: knn from the champion's run)")
 
@@ -13,10 +15,12 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import pandas as pd
 
-    from recsys.serving import NEIGHBOUR_VARIANT, similar_movies
+    from recsys.serving import NEIGHBOUR_VARIANT, movie_by_title, similar_movies
     from tasks.champion import load_variant, with_titles
 
     answering = load_variant(args.variant or NEIGHBOUR_VARIANT, fall_back=args.variant is None)
+    if args.title is not None:
+        args.movie = movie_by_title(answering.movies, args.title)
     near = similar_movies(answering.model, answering.movie_vocab, answering.support(), args.movie, args.n)
     title = with_titles(pd.DataFrame({"movie_id": [args.movie]}), answering.movies)["title"].iloc[0]
     print(f"movies nearest to {args.movie} ({title}), by {answering.describe()}:")

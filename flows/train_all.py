@@ -3,14 +3,16 @@
 from prefect import flow
 
 from flows.analyze import analyze
+from flows.train_rankers import train_rankers
 from flows.train_variants import train_variants
 from recsys.pipeline.config import PipelineConfig
 from tasks.evaluate import summarise_seeds
 from tasks.handles import EvaluatedVariant
 from tasks.ingest import fetch_data, ingest, report_ingestion
-from tasks.outcomes import raise_for_failures
+from tasks.outcomes import Outcomes, raise_for_failures
 from tasks.pipeline_run import pipeline_outcome, start_pipeline_run
 from tasks.prepare import split_and_index
+from tasks.rank import promote_ranker, register_rankers
 from tasks.register import promote_challenger, register_models
 from tasks.runners import task_runner_for
 
@@ -19,7 +21,8 @@ from tasks.runners import task_runner_for
 def train_all(config: PipelineConfig = PipelineConfig()) -> list[EvaluatedVariant]:  # noqa: B008
     """Ingest and validate the data, split it, train and test every variant the config lists (each after the
     members it is built from; in turn, or in parallel on Dask), register them, promote the best by validation
-    MSE if it beats the champion on rows neither learned from, and analyze the run. With ``config.seeds`` > 1,
+    MSE if it beats the champion on rows neither learned from; the same for the rankers (``movielens-topn``,
+    chosen by validation NDCG@10, promoted on the test users' lists); and analyze the run. With ``config.seeds`` > 1,
     split and training repeat with the following seeds (models of the first seed are registered). A variant
     that fails (a diverged loss) does not stop the others: they finish, register and are compared, and the
     run then fails naming it. Returns one result per finished variant and seed."""
@@ -34,7 +37,12 @@ def train_all(config: PipelineConfig = PipelineConfig()) -> list[EvaluatedVarian
         summarise_seeds(outcomes.results, run.run_id)
         registered = register_models(outcomes.results, config.split.seed, run.run_id)
         promote_challenger(registered, splits[0], run.run_id, config.promotion)
+        ranked = Outcomes()
+        if config.selected_rankers():
+            ranked = train_rankers(splits, config, run.run_id)
+            registered_rankers = register_rankers(ranked.results, config.split.seed, run.run_id)
+            promote_ranker(registered_rankers, splits[0], run.run_id, config.promotion)
         if config.analysis:
             analyze(run.run_id)
-        raise_for_failures(outcomes)
+        raise_for_failures(Outcomes(outcomes.results + ranked.results, outcomes.failures | ranked.failures))
     return outcomes.results

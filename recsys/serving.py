@@ -127,6 +127,105 @@ def recommend(
     return pd.DataFrame({C.MOVIE_ID: movie_vocab.decode(best), "predicted_rating": scores[best]})
 
 
+def movie_by_title(movies: pd.DataFrame, text: str) -> int:
+    """The movie_id whose title is ``text`` or, failing that, the one title containing it (case ignored);
+    an unknown or ambiguous title is an error listing the closest titles with their ids."""
+    import difflib
+
+    titles = movies[C.TITLE].astype(str)
+    wanted = text.strip().lower()
+    exact = movies[titles.str.lower() == wanted]
+    if len(exact) == 1:
+        return int(exact[C.MOVIE_ID].iloc[0])
+    named = movies[titles.str.lower().str.replace(r"\s*\(\d{4}\)\s*$", "", regex=True) == wanted]
+    if len(exact) == 0 and len(named) == 1:  # the title without its year
+        return int(named[C.MOVIE_ID].iloc[0])
+    containing = movies[titles.str.lower().str.contains(wanted, regex=False)]
+    if len(containing) == 1 and len(exact) == 0:
+        return int(containing[C.MOVIE_ID].iloc[0])
+    if len(exact) + len(containing):
+        shown = (exact if len(exact) else containing).head(10)
+        why = f"{len(exact) or len(containing)} movies match {text!r}"
+    else:
+        close = difflib.get_close_matches(text, titles.tolist(), n=8, cutoff=0.4)
+        shown = movies[titles.isin(close)].head(10)
+        why = f"no movie is titled {text!r}"
+    listing = "; ".join(f"{row[C.MOVIE_ID]}: {row[C.TITLE]}" for row in shown.to_dict("records"))
+    raise ValueError(f"{why}; " + (f"closest: {listing}" if listing else "no close title") + " (use the movie id)")
+
+
+def best_of(scores: np.ndarray, movie_vocab: Vocabulary, leave_out: np.ndarray, n: int) -> pd.DataFrame:
+    """The ``n`` best movies of ``scores`` (n_movies,) but the unknown slot and the movie ids ``leave_out``:
+    movie_id and score, best first (ties to the lower movie_idx)."""
+    scores = np.asarray(scores, dtype=np.float64).copy()
+    scores[UNKNOWN_IDX] = -np.inf
+    scores[movie_vocab.encode(np.asarray(leave_out))] = -np.inf
+    best = np.argsort(-scores, kind="stable")[:n]
+    best = best[np.isfinite(scores[best])]
+    return pd.DataFrame({C.MOVIE_ID: movie_vocab.decode(best), "score": scores[best]})
+
+
+@torch.no_grad()
+def recommend_ranked(ranker, user_vocab: Vocabulary, movie_vocab: Vocabulary, user_id: int, known, n: int = 10):
+    """A ranker's top ``n`` for ``user_id``, the movies ``known`` (ids the user rated in the rows the model
+    learned from) left out: movie_id and score, best first."""
+    user_idx = int(user_vocab.encode(np.array([user_id]))[0])
+    if user_idx == UNKNOWN_IDX:
+        raise ValueError(
+            f"user {user_id} has no training ratings: give the user's ratings instead (--ratings 858=5,1196=4.5)"
+        )
+    ranker.eval()
+    return best_of(ranker.score_matrix(torch.tensor([user_idx]))[0].numpy(), movie_vocab, known, n)
+
+
+@torch.no_grad()
+def recommend_new_user(ranker, movie_vocab: Vocabulary, given: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """A ranker's top ``n`` for a user it never saw, from ``given`` (movie_id, rating, in the order rated)
+    alone, none of the given movies among them (fold-in: no refit). Movies the model does not know are
+    refused by name."""
+    idx = movie_vocab.encode(given[C.MOVIE_ID].to_numpy())
+    unknown = given[C.MOVIE_ID].to_numpy()[idx == UNKNOWN_IDX]
+    if len(unknown):
+        raise ValueError(f"movie ids the model never saw in training: {', '.join(map(str, unknown.tolist()))}")
+    ranker.eval()
+    scores = ranker.fold_in(torch.from_numpy(idx), torch.from_numpy(given[C.RATING].to_numpy(np.float32)))
+    return best_of(scores.numpy(), movie_vocab, given[C.MOVIE_ID].to_numpy(), n)
+
+
+@torch.no_grad()
+def recommend_everyone(
+    model, user_vocab: Vocabulary, movie_vocab: Vocabulary, known: pd.DataFrame, n: int = 10, batch_users: int = 256
+) -> pd.DataFrame:
+    """Every known user's top ``n`` (LensKit's batch recommend): user_id, rank (1 = best), movie_id, score;
+    each user's ``known`` rows (user_id, movie_id) left out. Users are scored ``batch_users`` at a time, so
+    memory stays at ``batch_users * n_movies`` scores."""
+    from recsys.evaluation.metrics.recommend import exclusion_mask, rated_movies
+
+    users = np.arange(1, user_vocab.size, dtype=np.int64)
+    exclude = rated_movies(
+        user_vocab.encode(known[C.USER_ID].to_numpy()), movie_vocab.encode(known[C.MOVIE_ID].to_numpy())
+    )
+    model.eval()
+    best, values = [], []
+    for start in range(0, len(users), batch_users):
+        chunk = users[start : start + batch_users]
+        scores = model.score_matrix(torch.from_numpy(chunk)).float().cpu()
+        scores[exclusion_mask(chunk, exclude, movie_vocab.size)] = float("-inf")
+        top = torch.topk(scores, min(n, movie_vocab.size - 1), dim=1)
+        best.append(top.indices.numpy())
+        values.append(top.values.numpy())
+    lists, scores = np.concatenate(best), np.concatenate(values)
+    keep = np.isfinite(scores).ravel()
+    return pd.DataFrame(
+        {
+            C.USER_ID: np.repeat(user_vocab.decode(users), lists.shape[1])[keep],
+            "rank": np.tile(np.arange(1, lists.shape[1] + 1), len(users))[keep],
+            C.MOVIE_ID: movie_vocab.decode(lists.ravel()[keep]),
+            "score": scores.ravel()[keep],
+        }
+    )
+
+
 def explain(
     model: RatingModel,
     movie_vocab: Vocabulary,

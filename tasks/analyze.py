@@ -43,6 +43,7 @@ class AnalysisHandle:
     seed: int
     run_info: dict[str, str]
     other_seeds: tuple[SeedHandle, ...] = ()
+    rankers: tuple[dict, ...] = ()  # the first seed's rankers: variant and their logged metrics
 
 
 def check_analyzable(run_id: str) -> None:
@@ -76,8 +77,15 @@ def fetch_run_inputs(run_id: str) -> AnalysisHandle:
     )
     by_seed: dict[int, dict[str, str]] = {}
     runs = {}
+    rankers = []
     for child in children:
         variant, child_seed = child.data.tags["variant"], int(child.data.tags["seed"])
+        if child.data.tags.get("family") == "topn":  # a ranker: its top-N numbers go to the report's own section
+            if child_seed == int(seed):
+                rankers.append(
+                    {"variant": variant} | {k.replace("_at_", "@"): v for k, v in child.data.metrics.items()}
+                )
+            continue
         target = folder.checkpoints(child_seed, variant)
         local = Path(client.download_artifacts(child.info.run_id, artifacts.CHECKPOINT, str(target)))
         by_seed.setdefault(child_seed, {})[variant] = str(artifacts.checkpoint_in(local))
@@ -96,7 +104,9 @@ def fetch_run_inputs(run_id: str) -> AnalysisHandle:
         "seed": seed if not others else f"{seed} (and {', '.join(str(o.seed) for o in others)} for the claims)",
     }
     checkpoints = by_seed.get(int(seed), {})
-    return AnalysisHandle(run_id, str(folder.path), split, movies, checkpoints, runs, int(seed), info, others)
+    return AnalysisHandle(
+        run_id, str(folder.path), split, movies, checkpoints, runs, int(seed), info, others, tuple(rankers)
+    )
 
 
 def history_of(client, run_id: str) -> pd.DataFrame:
@@ -120,9 +130,26 @@ def analyze_stored_run(inputs: AnalysisHandle, rating_matrix_map: bool = False) 
     out = folder.report
     analysis = analyze_run(data, out, log=logger.info, rating_matrix_map=rating_matrix_map)
     started = time.perf_counter()
-    report = save_analysis(analysis, data, out, inputs.run_info)
+    rankers = ranker_table(inputs.rankers)
+    report = save_analysis(analysis, data, out, inputs.run_info, rankers=rankers)
     logger.info("analysis: tables and report took %.1fs: %s", time.perf_counter() - started, report)
     return str(out)
+
+
+def ranker_table(rankers: tuple[dict, ...]) -> pd.DataFrame | None:
+    """The rankers' logged test numbers as the report's table (variant, users, each metric and its interval)."""
+    if not rankers:
+        return None
+    rows = []
+    for logged in rankers:
+        row = {"variant": logged["variant"], "users": int(logged.get("test_users", 0))}
+        row |= {"val_ndcg@10": logged.get("best_val_ndcg@10")}
+        for metric in ("ndcg@10", "precision@10", "recall@10", "recall@20", "map@10", "hit_rate@10"):
+            row |= {metric: logged.get(f"test_{metric}"), f"{metric}_low": logged.get(f"test_{metric}_low")}
+            row |= {f"{metric}_high": logged.get(f"test_{metric}_high")}
+        row |= {"coverage": logged.get("test_coverage"), "novelty": logged.get("test_novelty")}
+        rows.append(row)
+    return pd.DataFrame(rows).sort_values("val_ndcg@10", ascending=False).reset_index(drop=True)
 
 
 TOPN_METRICS = ("precision", "recall", "ndcg", "map", "hit_rate", "coverage", "novelty", "gini")

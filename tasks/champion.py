@@ -33,6 +33,7 @@ class Answering:
     split: pd.DataFrame  # every rating of its run with its part: train, val, test
     movies: pd.DataFrame  # the movies table: movie_id, title, year, genres
     pipeline_run_id: str
+    registered: str = REGISTERED_MODEL  # the registered model it is a version of
 
     def known(self) -> pd.DataFrame:
         """The rows the pipeline knew when it trained this model (training and validation): a refitted
@@ -45,43 +46,56 @@ class Answering:
         return movie_support(self.movie_vocab.encode(train[C.MOVIE_ID].to_numpy()), self.movie_vocab.size)
 
     def describe(self) -> str:
-        return f"{self.variant} (movielens-rating v{self.version}, run {self.pipeline_run_id[:8]})"
+        return f"{self.variant} ({self.registered} v{self.version}, run {self.pipeline_run_id[:8]})"
 
 
-def load_variant(variant: str | None, fall_back: bool = False) -> Answering:
-    """The champion (``variant`` None or the champion's own), else the registered ``variant`` trained in the
-    champion's run (the same data and split); failing that, the newest registered version of ``variant``;
-    with ``fall_back``, the champion when ``variant`` was never registered."""
+def load_variant(variant: str | None, fall_back: bool = False, name: str = REGISTERED_MODEL) -> Answering:
+    """The champion of registered model ``name`` (``variant`` None or the champion's own), else the registered
+    ``variant`` trained in the champion's run (the same data and split); failing that, the newest registered
+    version of ``variant``; with ``fall_back``, the champion when ``variant`` was never registered."""
     client = tracking.client()
-    champion = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
+    champion = client.get_model_version_by_alias(name, CHAMPION)
     if variant is None or champion.tags.get("variant") == variant:
-        return load_answering(champion)
+        return load_answering(champion, name)
     parent = tracking.pipeline_run_of_version(client, champion)
-    versions = client.search_model_versions(f"name = '{REGISTERED_MODEL}' and tags.variant = '{variant}'")
+    versions = client.search_model_versions(f"name = '{name}' and tags.variant = '{variant}'")
     if not versions and fall_back:
-        return load_answering(champion)
+        return load_answering(champion, name)
     if not versions:
         raise ValueError(f"no registered version of variant {variant!r}; train it with recsys train-all --variants")
     in_run = [v for v in versions if tracking.pipeline_run_of_version(client, v) == parent]
-    return load_answering(max(in_run or versions, key=lambda v: int(v.version)))
+    return load_answering(max(in_run or versions, key=lambda v: int(v.version)), name)
 
 
-def load_answering(version) -> Answering:
+def load_answering(version, name: str = REGISTERED_MODEL) -> Answering:
     """A registered model version (an MLflow ``ModelVersion``) with its run's split and movies table."""
-    loaded = load_version(version.version)
+    loaded = load_version(version.version, name)
     parent = tracking.pipeline_run_of_version(tracking.client(), version)
     split, movies = read_run_tables(parent, (artifacts.SPLIT, artifacts.MOVIES))
     vocabs = loaded.user_vocab, loaded.movie_vocab
-    return Answering(loaded.variant, version.version, loaded.model, *vocabs, split, movies, parent)
+    return Answering(loaded.variant, version.version, loaded.model, *vocabs, split, movies, parent, name)
 
 
-def load_version(version: str | int) -> TrainedModel:
-    """Version ``version`` of the registered model, downloaded into a fresh temporary folder (removed after
+def load_version(version: str | int, name: str = REGISTERED_MODEL) -> TrainedModel:
+    """Version ``version`` of registered model ``name``, downloaded into a fresh temporary folder (removed after
     loading, so no file of another version can be picked up) and loaded."""
     with tempfile.TemporaryDirectory(prefix="recsys-model-") as folder:
-        uri = f"models:/{REGISTERED_MODEL}/{version}"
+        uri = f"models:/{name}/{version}"
         local = Path(mlflow.artifacts.download_artifacts(uri, dst_path=folder))
         return load_checkpoint(artifacts.checkpoint_in(local))
+
+
+def has_champion(name: str) -> bool:
+    """Whether registered model ``name`` has a ``champion`` (False only when MLflow says it does not exist)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        tracking.client().get_model_version_by_alias(name, CHAMPION)
+    except MlflowException as exc:
+        if "not found" in str(exc).lower() or "does not exist" in str(exc).lower():
+            return False
+        raise
+    return True
 
 
 def read_run_text(run_id: str, path: str) -> str | None:

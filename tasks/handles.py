@@ -86,3 +86,28 @@ class RegisteredVariant:
 
     evaluated: EvaluatedVariant
     version: int
+
+
+@dataclass(frozen=True)
+class RankedVariant:
+    """A ranker chosen on validation, refitted on training + validation rows and tested once (the top-N
+    protocol's numbers), with its logged model."""
+
+    variant: str
+    seed: int
+    run_id: str
+    checkpoint_path: str
+    model_uri: str
+    val_ndcg: float  # the chosen settings' validation NDCG@10: what the challenger is picked by
+    test: dict  # test metrics (ndcg@10, precision@10, ..., coverage, novelty) and their intervals
+    users: int
+    fit_seconds: float
+
+    def to_dict(self) -> dict:
+        return {"variant": self.variant, "seed": self.seed, "val_ndcg@10": self.val_ndcg} | self.test
+
+
+@dataclass(frozen=True)
+class RegisteredRanker:
+    ranked: RankedVariant
+    version: int

@@ -9,12 +9,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 from mlflow.models import infer_signature
 
 import mlflow
 from recsys import columns as C
 from recsys.evaluation.predictions import predict_ids
 from recsys.models.checkpoint import load_checkpoint
+from recsys.ranking import Ranker
 
 # Exact pins of what the model needs at load time (passing them skips MLflow's slow inference of them).
 # The recsys package itself must be installed where the model is loaded.
@@ -29,19 +31,29 @@ PIP_REQUIREMENTS = [
 
 
 class RatingPredictor(mlflow.pyfunc.PythonModel):
+    """A rating model's answers: a predicted rating per (user_id, movie_id); a ranker's: its score for the pair
+    (higher ranks first; unknown users and movies go to index 0, whose movie scores -inf)."""
+
     def load_context(self, context) -> None:
         self.loaded = load_checkpoint(Path(context.artifacts["checkpoint"]))
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> np.ndarray:
-        loaded = self.loaded
-        return predict_ids(loaded.model, loaded.user_vocab, loaded.movie_vocab, model_input)
+        return answers(self.loaded, model_input)
+
+
+def answers(loaded, frame: pd.DataFrame) -> np.ndarray:
+    if isinstance(loaded.model, Ranker):
+        users = torch.from_numpy(loaded.user_vocab.encode(frame[C.USER_ID].to_numpy()))
+        movies = torch.from_numpy(loaded.movie_vocab.encode(frame[C.MOVIE_ID].to_numpy()))
+        return loaded.model.score_pairs(users, movies).numpy()
+    return predict_ids(loaded.model, loaded.user_vocab, loaded.movie_vocab, frame)
 
 
 def log_model(checkpoint: Path, example: pd.DataFrame) -> str:
     """Log the checkpoint as a pyfunc model in the active run; returns its model URI."""
     example = example[[C.USER_ID, C.MOVIE_ID]].reset_index(drop=True)
     loaded = load_checkpoint(checkpoint)
-    predicted = predict_ids(loaded.model, loaded.user_vocab, loaded.movie_vocab, example)
+    predicted = answers(loaded, example)
     with warnings.catch_warnings():  # ids are never missing, so MLflow's hint on integer columns is noise
         warnings.simplefilter("ignore", UserWarning)
         signature = infer_signature(example, predicted)

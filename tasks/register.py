@@ -37,7 +37,7 @@ from tasks import tracking
 from tasks.champion import load_version, read_run_tables, read_run_text
 from tasks.handles import EvaluatedVariant, RegisteredVariant, SplitHandle
 from tasks.registry_lock import registry_lock
-from tasks.runtime import CHALLENGER, CHAMPION, REGISTERED_MODEL
+from tasks.runtime import CHALLENGER, CHAMPION, REGISTERED_MODEL, TOPN_MODEL
 
 DECISION_TAG, PENDING, DECIDED = "promotion", "pending", "decided"
 
@@ -47,22 +47,31 @@ def challenger_of(registered: list[RegisteredVariant]) -> RegisteredVariant:
     return min(registered, key=lambda r: r.evaluated.best_val_mse)
 
 
-def find_or_register(client, result: EvaluatedVariant) -> int:
-    """The version registered from ``result``'s run: found by its run id if an earlier try made it already."""
-    found = client.search_model_versions(f"name = '{REGISTERED_MODEL}' and tags.run_id = '{result.run_id}'")
+def find_or_register(client, result, name: str = REGISTERED_MODEL) -> int:
+    """The version of registered model ``name`` made from ``result``'s run (a rating model's or a ranker's
+    handle): found by its run id if an earlier try made it already."""
+    found = client.search_model_versions(f"name = '{name}' and tags.run_id = '{result.run_id}'")
     if found:
         return min(int(v.version) for v in found)
     tags = {"variant": result.variant, "run_id": result.run_id, DECISION_TAG: PENDING}
-    return int(mlflow.register_model(result.model_uri, REGISTERED_MODEL, tags=tags).version)
+    return int(mlflow.register_model(result.model_uri, name, tags=tags).version)
 
 
-def mark_decided(client, registered: list[RegisteredVariant]) -> None:
+def mark_decided(client, registered: list, name: str = REGISTERED_MODEL) -> None:
     """The run's versions had their alias decision: no longer pending."""
     for one in registered:
-        client.set_model_version_tag(REGISTERED_MODEL, str(one.version), DECISION_TAG, DECIDED)
+        client.set_model_version_tag(name, str(one.version), DECISION_TAG, DECIDED)
 
 
 def settle_undecided_versions(client) -> tuple[list[str], list[str]]:
+    """:func:`settle_undecided` for both registered models, rating and top-N; the version numbers prefixed
+    ``topn:`` for the latter."""
+    deleted, completed = settle_undecided(client, REGISTERED_MODEL)
+    more_deleted, more_completed = settle_undecided(client, TOPN_MODEL)
+    return deleted + [f"topn:{v}" for v in more_deleted], completed + [f"topn:{v}" for v in more_completed]
+
+
+def settle_undecided(client, name: str) -> tuple[list[str], list[str]]:
     """Versions still ``pending`` whose pipeline run has ended (the tracking server went down, the process was
     killed). A run whose decision was made (its ``promotion`` tag set, or ``champion`` moved to one of its
     versions) and that died before marking its versions has them marked decided; the versions of a run that
@@ -71,7 +80,7 @@ def settle_undecided_versions(client) -> tuple[list[str], list[str]]:
     pipeline registers and decides, and the pipeline run stays RUNNING until after its decision (a dead
     process's run on this host is marked KILLED first, by ``tracking.mark_orphans_killed``).
     Returns (deleted, completed) version numbers."""
-    pending = client.search_model_versions(f"name = '{REGISTERED_MODEL}' and tags.`{DECISION_TAG}` = '{PENDING}'")
+    pending = client.search_model_versions(f"name = '{name}' and tags.`{DECISION_TAG}` = '{PENDING}'")
     by_pipeline: dict[str, list[str]] = {}
     for version in pending:
         by_pipeline.setdefault(tracking.pipeline_run_of_version(client, version), []).append(version.version)
@@ -79,23 +88,23 @@ def settle_undecided_versions(client) -> tuple[list[str], list[str]]:
     for pipeline_id, versions in by_pipeline.items():
         pipeline = client.get_run(pipeline_id)
         going = pipeline.info.status == "RUNNING"
-        champion = not going and any(holds_champion(client, number) for number in versions)
+        champion = not going and any(holds_champion(client, number, name) for number in versions)
         action = settle_pending(going, DECISION_TAG in pipeline.data.tags, champion)
         if action is Pending.LEAVE:
             continue
         for number in versions:
             if action is Pending.COMPLETE:
-                client.set_model_version_tag(REGISTERED_MODEL, number, DECISION_TAG, DECIDED)
+                client.set_model_version_tag(name, number, DECISION_TAG, DECIDED)
             else:
-                client.delete_model_version(REGISTERED_MODEL, number)
+                client.delete_model_version(name, number)
         (completed if action is Pending.COMPLETE else deleted).extend(versions)
     return deleted, completed
 
 
-def holds_champion(client, version: str) -> bool:
+def holds_champion(client, version: str, name: str = REGISTERED_MODEL) -> bool:
     """Whether ``champion`` points to ``version`` (read from the version itself: an error is raised, never
     taken for "no champion")."""
-    return CHAMPION in client.get_model_version(REGISTERED_MODEL, version).aliases
+    return CHAMPION in client.get_model_version(name, version).aliases
 
 
 @task(name="register-models", cache_policy=NO_CACHE, **tracking.IO_RETRIES)

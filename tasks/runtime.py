@@ -23,6 +23,7 @@ logging.getLogger("recsys").setLevel(logging.INFO)
 
 EXPERIMENT = "movielens"
 REGISTERED_MODEL = "movielens-rating"
+TOPN_MODEL = "movielens-topn"  # the ranking family's registered model, its own challenger and champion
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 

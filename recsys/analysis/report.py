@@ -75,6 +75,8 @@ class ReportContent:
     curves_png: Path | None = None  # plot_learning_curves
     breakdown: pd.DataFrame | None = None  # variant, dimension, bucket, n, rmse (and mse, mae)
     topn: pd.DataFrame | None = None  # model, kind, users, precision..hit_rate, coverage..gini (catalogue top-10)
+    rankers: pd.DataFrame | None = None  # the ranking family: variant, users, metric, metric_low, metric_high, ...
+    rankers_png: Path | None = None  # plot_rankers
     ranking: pd.DataFrame | None = None  # variant, precision, recall, ndcg, k, n_users (each user's own test rows)
     neighbours: pd.DataFrame | None = None  # movie, 1..5: the nearest neighbours of well-known movies
     units: dict[str, UnitSection] = field(default_factory=dict)  # variant -> its hidden units
@@ -164,13 +166,58 @@ def report_sections(report: ReportContent) -> dict[str, tuple[str, object]]:
         ("leaderboard", "Leaderboard", report.leaderboard, leaderboard_parts),
         ("curves", "Learning curves", report.curves_png, embed_png),
         ("breakdown", "RMSE by user activity and movie popularity", report.breakdown, breakdown_table),
-        ("topn", "Top-10 over the whole catalogue", report.topn, lambda f: table_html(styled(f, "topn"))),
+        (
+            "rankers",
+            "Top-N models (movielens-topn): NDCG@10 against coverage",
+            report.rankers,
+            lambda f: rankers_part(f, report.rankers_png),
+        ),
+        (
+            "topn",
+            "Top-10 of the rating models over the whole catalogue",
+            report.topn,
+            lambda f: table_html(styled(f, "topn")),
+        ),
         ("ranking", "Ranking of each user's own test rows", report.ranking, lambda f: table_html(styled(f, "ranking"))),
         ("neighbours", "Nearest neighbours of well-known movies", report.neighbours, neighbours_table),
         ("units", "Hidden units", report.units or None, unit_parts),
         ("notes", "Notes", report.notes or None, list),
     ]
     return {anchor: (heading, render(value)) for anchor, heading, value, render in parts if value is not None}
+
+
+def plot_rankers(rankers: pd.DataFrame, path: Path) -> Path:
+    """Each ranker's test NDCG@10 with its 95% interval (over users) against the coverage of its top-10 lists:
+    up is more accurate, right reaches more of the catalogue."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for row in rankers.to_dict("records"):
+        low, high = row["ndcg@10"] - row["ndcg@10_low"], row["ndcg@10_high"] - row["ndcg@10"]
+        ax.errorbar(row["coverage"], row["ndcg@10"], yerr=[[low], [high]], fmt="o", capsize=4)
+        ax.annotate(row["variant"], (row["coverage"], row["ndcg@10"]), textcoords="offset points", xytext=(6, 4))
+    ax.set_xlabel("catalogue coverage of the top-10 lists")
+    ax.set_ylabel("test NDCG@10 (95% interval over users)")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def rankers_part(frame: pd.DataFrame, png: Path | None) -> Markup:
+    """The rankers' table (NDCG@10 with its interval) and, when drawn, their chart."""
+    shown = frame[[c for c in frame.columns if not c.endswith(("_low", "_high"))]].copy()
+    shown.insert(2, "ndcg@10 (95%)", [interval_text(r, "ndcg@10") for r in frame.to_dict("records")])
+    html = str(table_html(styled(shown, "rankers")))
+    if png is not None and Path(png).exists():
+        html += f'<img src="{embed_png(png)}" alt="NDCG@10 with intervals against coverage, per ranker">'
+    return Markup(html)
 
 
 def neighbours_table(frame: pd.DataFrame) -> Markup:

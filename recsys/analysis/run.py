@@ -215,10 +215,12 @@ def write_maps(
     return pngs
 
 
-def save_analysis(analysis: Analysis, data: RunData, out: Path, run_info: dict[str, str]) -> Path:
+def save_analysis(
+    analysis: Analysis, data: RunData, out: Path, run_info: dict[str, str], rankers: pd.DataFrame | None = None
+) -> Path:
     """Write every table as Parquet and CSV, a Markdown summary per variant with hidden units, the learning
     curves, and the self-contained ``report.html`` into ``out``; returns the report's path."""
-    from recsys.analysis.report import ReportContent, UnitSection, plot_learning_curves, write_report
+    from recsys.analysis.report import ReportContent, UnitSection, plot_learning_curves, plot_rankers, write_report
 
     tables = {
         "leaderboard": analysis.leaderboard,
@@ -248,6 +250,10 @@ def save_analysis(analysis: Analysis, data: RunData, out: Path, run_info: dict[s
         text = "The study's own map: each movie's raw training ratings, cut to 50 dimensions, then t-SNE."
         sections["raw rating matrix (study)"] = UnitSection(text, {}, maps, html)
     curves = plot_learning_curves(data.histories, out / "learning_curves.png")
+    if rankers is not None:
+        io.write_parquet(rankers, out / "rankers.parquet")
+        files.write_text(out / "rankers.csv", rankers.to_csv(index=False))
+        plot_rankers(rankers, out / "rankers.png")
     notes = [f"{step}: {seconds:.1f} s" for step, seconds in analysis.seconds.items()]
     sizes = {part: int((data.split[C.SPLIT] == part).sum()) for part in (C.TEST, C.VAL)}
     users = int(analysis.topn["users"].iloc[0]) if len(analysis.topn) else 0
@@ -266,6 +272,8 @@ def save_analysis(analysis: Analysis, data: RunData, out: Path, run_info: dict[s
         curves_png=curves,
         breakdown=analysis.breakdown,
         topn=analysis.topn,
+        rankers=rankers,
+        rankers_png=out / "rankers.png" if rankers is not None else None,
         ranking=analysis.ranking,
         neighbours=analysis.neighbours,
         units=sections,

@@ -73,6 +73,8 @@ class SplitData(Protocol):
 
     def tensors(self, part: str) -> RatingTensors: ...
 
+    def timestamps(self, part: str) -> torch.Tensor: ...
+
 
 @dataclass(frozen=True)
 class PreparedSplit:
@@ -88,6 +90,10 @@ class PreparedSplit:
     def tensors(self, part: str) -> RatingTensors:
         """Tensors of the ``train``, ``val`` or ``test`` rows."""
         return make_tensors(rows_of(self.split, part), self.user_vocab, self.movie_vocab)
+
+    def timestamps(self, part: str) -> torch.Tensor:
+        """When each row of ``part`` was rated (N,) int64, aligned with :meth:`tensors`."""
+        return torch.from_numpy(rows_of(self.split, part)[C.TIMESTAMP].to_numpy(dtype=np.int64))
 
     def counts(self) -> dict[str, int]:
         """Rows per part, known users and movies, and rows whose user or movie is unknown."""

@@ -211,3 +211,21 @@ def decision_markdown(decision: Decision) -> str:
             f"margin {decision.margin:g}.",
         ]
     return "\n".join(lines) + "\n"
+
+
+def decide_topn(challenger, champion, basis: str, config: PromotionConfig) -> dict:
+    """The top-N rule: ``challenger`` and ``champion`` are :class:`~recsys.evaluation.ranking.TopNScores` of the
+    same users; the gain is the challenger's NDCG@10 minus the champion's, resampled over users (paired); rule
+    ``interval`` promotes when the gain's lower bound exceeds ``margin``, rule ``point`` when the gain does."""
+    from recsys.evaluation.ranking import paired_users
+
+    paired = paired_users(challenger, champion, n_boot=config.n_boot, level=config.level)
+    measured = paired["delta_low"] if config.rule == "interval" else paired["delta"]
+    what = f"the NDCG@10 gain's {config.level:.0%} lower bound" if config.rule == "interval" else "the NDCG@10 gain"
+    promote = measured > config.margin
+    reason = (
+        f"{what} ({measured:+.4f}) {'clears' if promote else 'does not clear'} the margin {config.margin:g}: "
+        f"NDCG@10 {paired['a']:.4f} against {paired['b']:.4f} [gain {paired['delta']:+.4f}, interval "
+        f"{paired['delta_low']:+.4f} to {paired['delta_high']:+.4f}] over {paired['users']} users; {basis}"
+    )
+    return {"promote": promote, "reason": reason, "rule": config.rule, "margin": config.margin} | paired

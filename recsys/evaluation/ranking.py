@@ -26,9 +26,17 @@ class TopNScores:
     low: dict[str, float]
     high: dict[str, float]
     level: float
+    user_idx: np.ndarray  # (U,) the users scored
+    per_user: np.ndarray  # (U, 6) each user's ACCURACY values (for paired comparisons)
+    top: np.ndarray  # (U, 20) each user's list, best first
 
     def ratio_to(self, other: "TopNScores", metric: str = "ndcg@10") -> float:
         return self.metrics[metric] / other.metrics[metric]
+
+    def of_user(self, metric: str = "ndcg@10") -> dict[int, float]:
+        """Each scored user's value of ``metric``."""
+        column = self.per_user[:, ACCURACY.index(metric)]
+        return dict(zip(self.user_idx.tolist(), column.tolist(), strict=True))
 
 
 def score_topn(
@@ -62,4 +70,34 @@ def score_topn(
         dict(zip(ACCURACY, low.tolist(), strict=True)),
         dict(zip(ACCURACY, high.tolist(), strict=True)),
         level,
+        np.asarray(users),
+        values,
+        lists,
     )
+
+
+def paired_users(
+    a: TopNScores, b: TopNScores, *, metric: str = "ndcg@10", n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> dict[str, float | bool]:
+    """``metric`` of ``a`` minus that of ``b`` over the users both scored, resampling the same users for both
+    (a user's list is one draw): ``delta`` with its interval, ``p_not_better`` (the share of resamples where a
+    does not beat b) and ``significant`` (the interval excludes 0)."""
+    of_a, of_b = a.of_user(metric), b.of_user(metric)
+    users = sorted(set(of_a) & set(of_b))
+    if not users:
+        raise ValueError("the two top-N scores share no user to compare on")
+    values = np.array([[of_a[u], of_b[u]] for u in users])  # (U, 2)
+    boot = resampled_means(values, n_boot, seed)
+    delta_boot = boot[:, 0] - boot[:, 1]
+    low, high = percentile_interval(delta_boot, level)
+    point = values.mean(0)
+    return {
+        "users": len(users),
+        "a": float(point[0]),
+        "b": float(point[1]),
+        "delta": float(point[0] - point[1]),
+        "delta_low": float(low),
+        "delta_high": float(high),
+        "p_not_better": float(np.mean(delta_boot <= 0)),
+        "significant": bool(low > 0 or high < 0),
+    }

@@ -25,19 +25,37 @@ class Variant:
     config_cls: type[ModelConfig]
     model_cls: type[RatingModel]
     train_overrides: Mapping[str, object] = field(default_factory=dict)
+    family: str = "rating"  # "rating": predicts ratings (RatingModel); "topn": ranks the catalogue (Ranker)
+    grid: Mapping[str, tuple] = field(default_factory=dict)  # topn: settings tried on validation by default
 
 
 VARIANTS: dict[str, Variant] = {}
+FAMILIES = ("rating", "topn")
 
 
 def register_variant(
-    name: str, config_cls: type[ModelConfig], model_cls: type[RatingModel], **train_overrides: object
+    name: str,
+    config_cls: type[ModelConfig],
+    model_cls: type[RatingModel],
+    *,
+    family: str = "rating",
+    grid: Mapping[str, tuple] | None = None,
+    **train_overrides: object,
 ) -> Variant:
-    """Add a variant; a name can be registered once."""
+    """Add a variant; a name can be registered once. A ranker (``family="topn"``) has no trainer settings; its
+    ``grid`` names the settings its fit tries on validation by default."""
     if name in VARIANTS:
         raise ValueError(f"variant {name!r} is registered already")
-    VARIANTS[name] = Variant(name, config_cls, model_cls, MappingProxyType(dict(train_overrides)))
+    if family not in FAMILIES:
+        raise ValueError(f"variant {name!r}: family must be one of {FAMILIES}, got {family!r}")
+    overrides, grid = MappingProxyType(dict(train_overrides)), MappingProxyType(dict(grid or {}))
+    VARIANTS[name] = Variant(name, config_cls, model_cls, overrides, family, grid)
     return VARIANTS[name]
+
+
+def variants_of(family: str) -> tuple[str, ...]:
+    """The registered variants of ``family`` ("rating" or "topn"), in registry order."""
+    return tuple(name for name, variant in VARIANTS.items() if variant.family == family)
 
 
 def get_variant(name: str) -> Variant:

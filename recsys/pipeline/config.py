@@ -28,13 +28,14 @@ from pydantic import Field, ValidationError, create_model, model_validator
 
 from recsys.data.split import SplitConfig
 from recsys.evaluation.promotion import PromotionConfig
-from recsys.models import DEFAULT_VARIANTS, VARIANTS, ModelConfig, Variant, get_variant
+from recsys.models import DEFAULT_RANKERS, DEFAULT_VARIANTS, VARIANTS, ModelConfig, Variant, get_variant, variants_of
+from recsys.ranking import RankerConfig
 from recsys.strict import StrictConfig
 from recsys.training.config import TrainConfig
 
 # the parts of a config that decide what a run learns, besides the data itself: their hash is the settings
 # fingerprint that ``retrain`` compares (where the data lives, the analysis, promotion and runner do not count)
-LEARNING_FIELDS = ("split", "seeds", "epochs", "variants")
+LEARNING_FIELDS = ("split", "seeds", "epochs", "variants", "rankers")
 
 
 class DataConfig(StrictConfig):
@@ -97,14 +98,57 @@ def _settings_class(variant: Variant) -> type[VariantSettings]:
     )
 
 
-SETTINGS: dict[str, type[VariantSettings]] = {name: _settings_class(v) for name, v in VARIANTS.items()}
+SETTINGS: dict[str, type[VariantSettings]] = {name: _settings_class(VARIANTS[name]) for name in variants_of("rating")}
 
 # one optional entry per registered variant: an entry given means "train this variant with these settings"
 VariantsConfig = create_model(
     "VariantsConfig",
     __base__=StrictConfig,
-    __doc__="The variants to train, each with its model and trainer settings (absent: not trained).",
+    __doc__="The rating models to train, each with its model and trainer settings (absent: not trained).",
     **{name: (cls | None, None) for name, cls in SETTINGS.items()},
+)
+
+
+class RankerSettings(StrictConfig):
+    """One ranker's settings: its model config, and the grid of alternatives its fit tries on validation
+    NDCG@10 (field -> values; every combination is fitted on the training rows, the best refitted on training
+    + validation rows). An empty grid fits the model config as it is."""
+
+    model: RankerConfig
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _grid_names_model_fields(self) -> "RankerSettings":
+        unknown = [key for key in self.grid if key not in type(self.model).model_fields]
+        if unknown:
+            raise ValueError(f"grid: {unknown} are not settings of {type(self.model).__name__}")
+        empty = [key for key, values in self.grid.items() if not values]
+        if empty:
+            raise ValueError(f"grid: {empty} list no value to try")
+        return self
+
+
+def _ranker_settings_class(variant: Variant) -> type[RankerSettings]:
+    title = "".join(part.title() for part in variant.name.split("_"))
+    grid = {key: list(values) for key, values in variant.grid.items()}
+    return create_model(
+        f"{title}Settings",
+        __base__=RankerSettings,
+        __doc__=f"Settings of the {variant.name!r} ranker ({variant.model_cls.__name__}).",
+        model=(variant.config_cls, Field(default_factory=variant.config_cls)),
+        grid=(dict[str, list[Any]], Field(default_factory=lambda: dict(grid))),
+    )
+
+
+RANKER_SETTINGS: dict[str, type[RankerSettings]] = {
+    name: _ranker_settings_class(VARIANTS[name]) for name in variants_of("topn")
+}
+
+RankersConfig = create_model(
+    "RankersConfig",
+    __base__=StrictConfig,
+    __doc__="The rankers (the top-N family) to train, each with its settings (absent: not trained).",
+    **{name: (cls | None, None) for name, cls in RANKER_SETTINGS.items()},
 )
 
 
@@ -117,7 +161,11 @@ class PipelineConfig(StrictConfig):
     epochs: int | None = Field(None, ge=1, description="when set, every gradient-trained variant's epoch budget")
     variants: VariantsConfig = Field(
         default_factory=lambda: VariantsConfig(**{name: SETTINGS[name]() for name in DEFAULT_VARIANTS}),
-        description="the variants to train and their settings",
+        description="the rating models to train and their settings",
+    )
+    rankers: RankersConfig = Field(
+        default_factory=lambda: RankersConfig(**{name: RANKER_SETTINGS[name]() for name in DEFAULT_RANKERS}),
+        description="the rankers (top-N family) to train and their settings; {} for none",
     )
     analysis: bool = Field(True, description="analyze the run and log its report (report/report.html)")
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)
@@ -140,12 +188,22 @@ class PipelineConfig(StrictConfig):
         data["variants"] = {
             name: _resolve_variant(name, entry, seed, data.get("epochs")) for name, entry in given.items()
         }
+        rankers = data.get("rankers")
+        if rankers is None:
+            rankers = {name: {} for name in DEFAULT_RANKERS}
+        elif isinstance(rankers, StrictConfig):
+            rankers = rankers.model_dump(exclude_none=True)
+        if isinstance(rankers, Mapping):
+            for name in rankers:
+                if get_variant(name).family != "topn":
+                    raise ValueError(f"rankers: {name!r} is a rating model; list it under variants")
+            data["rankers"] = {name: entry if entry is not None else {} for name, entry in rankers.items()}
         return data
 
     @model_validator(mode="after")
     def _members_are_trained(self) -> "PipelineConfig":
-        if not self.selected():
-            raise ValueError("variants: name at least one variant to train")
+        if not self.selected() and not self.selected_rankers():
+            raise ValueError("variants, rankers: name at least one model to train")
         chosen = set(self.selected())
         for name, settings in self.selected().items():
             missing = [m for m in settings.model.member_names() if m not in chosen]
@@ -157,8 +215,12 @@ class PipelineConfig(StrictConfig):
         return self
 
     def selected(self) -> dict[str, VariantSettings]:
-        """The variants this run trains, name -> settings, in registry order."""
-        return {name: s for name in VARIANTS if (s := getattr(self.variants, name)) is not None}
+        """The rating models this run trains, name -> settings, in registry order."""
+        return {name: s for name in SETTINGS if (s := getattr(self.variants, name)) is not None}
+
+    def selected_rankers(self) -> dict[str, RankerSettings]:
+        """The rankers this run trains, name -> settings, in registry order."""
+        return {name: s for name in RANKER_SETTINGS if (s := getattr(self.rankers, name)) is not None}
 
     def members_of(self, name: str) -> tuple[str, ...]:
         """The variants that ``name`` is built from (an ensemble's members), () for a single model."""
@@ -200,8 +262,8 @@ def _split_seed(split: Any) -> int:
 
 def _resolve_variant(name: str, entry: Any, seed: Any, epochs: Any) -> Any:
     """One variant's entry with the run's seed (and epoch budget) in its ``train`` section."""
-    if name not in VARIANTS:
-        get_variant(name)  # raises, naming the known variants
+    if get_variant(name).family != "rating":  # raises for an unknown name, naming the known variants
+        raise ValueError(f"variants: {name!r} is a ranker; list it under rankers")
     if entry is None:
         entry = {}
     if isinstance(entry, StrictConfig):
@@ -211,25 +273,27 @@ def _resolve_variant(name: str, entry: Any, seed: Any, epochs: Any) -> Any:
     train = entry.get("train") or {}
     train = train.model_dump() if isinstance(train, StrictConfig) else dict(train)
     train["seed"] = seed
-    if epochs is not None and not VARIANTS[name].model_cls.fits_directly:
+    if epochs is not None and not VARIANTS[name].model_cls.fits_directly:  # rankers keep their own epochs
         train["epochs"] = epochs
     return {**entry, "train": train}
 
 
 def select_variants(config: PipelineConfig, names: Iterable[str]) -> PipelineConfig:
-    """``config`` training only ``names`` (in registry order), each with its settings in ``config`` if it has
-    them, else its defaults."""
+    """``config`` training only ``names`` (rating models and rankers alike, in registry order), each with its
+    settings in ``config`` if it has them, else its defaults."""
     names = list(names)
-    for name in names:
-        get_variant(name)
-    current = config_dict(config)["variants"]
-    return PipelineConfig.model_validate(config_dict(config) | {"variants": {n: current.get(n, {}) for n in names}})
+    families = {name: get_variant(name).family for name in names}
+    data = config_dict(config)
+    rating = {n: data["variants"].get(n, {}) for n in names if families[n] == "rating"}
+    rankers = {n: data["rankers"].get(n, {}) for n in names if families[n] == "topn"}
+    return PipelineConfig.model_validate(data | {"variants": rating, "rankers": rankers})
 
 
 def config_dict(config: PipelineConfig) -> dict:
     """The resolved config as plain data (JSON types), the variants not trained left out."""
     data = config.model_dump(mode="json")
     data["variants"] = {name: entry for name, entry in data["variants"].items() if entry is not None}
+    data["rankers"] = {name: entry for name, entry in data["rankers"].items() if entry is not None}
     return data
 
 
@@ -242,7 +306,7 @@ def apply_overrides(config: PipelineConfig, overrides: Mapping[str, Any]) -> Pip
         node = data
         for i, key in enumerate(keys[:-1]):
             if not isinstance(node.get(key), dict):
-                if keys[0] == "variants" and i >= 1 and keys[1] in VARIANTS:
+                if keys[0] in ("variants", "rankers") and i >= 1 and keys[1] in VARIANTS:
                     node[key] = {}  # setting a field of a variant not trained yet adds it
                 else:
                     raise ValueError(f"config has no section {'.'.join(keys[: i + 1])!r} (setting {path!r})")

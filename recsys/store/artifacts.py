@@ -17,6 +17,8 @@ CHECKPOINT_SUFFIX = ".pt"
 REPORT = "report"  # the analysis: tables, figures and the page
 REPORT_PAGE = f"{REPORT}/report.html"
 PROMOTION_NOTE = "promotion.md"  # the promotion decision and its numbers
+TOPN_PROMOTION_NOTE = "topn_promotion.md"  # the top-N family's promotion decision
+RANKER_TRIED = "validation/tried.json"  # a ranker's run: every candidate of its grid and its validation NDCG@10
 COMPARED_ROWS = "promotion/compared_rows.parquet"  # the rows the decision compared, both models' predictions
 
 

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import torch
 
 from recsys import columns as C
 from recsys.data import io
@@ -65,6 +67,11 @@ class SplitFolder:
         """Only the split's rows of ``part`` (train, val or test): at 25M ratings the whole split frame is about
         1 GB, and a step that needs one part does not hold the others."""
         return io.read_parquet(self.split, filters=[(C.SPLIT, "==", part)])
+
+    def timestamps(self, part: str) -> torch.Tensor:
+        """When each row of ``part`` was rated (N,) int64, aligned with :meth:`tensors`."""
+        frame = io.read_parquet(self.split, filters=[(C.SPLIT, "==", part)], columns=[C.TIMESTAMP])
+        return torch.from_numpy(frame[C.TIMESTAMP].to_numpy(dtype=np.int64))
 
     def head(self, n: int) -> pd.DataFrame:
         """The split's first ``n`` rows (an input example)."""

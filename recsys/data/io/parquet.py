@@ -20,10 +20,10 @@ def write_parquet(df: pd.DataFrame | pa.Table, path: Path, fingerprint: str | No
     return atomic_write_with(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
 
-def read_parquet(path: Path, filters: list[tuple] | None = None) -> pd.DataFrame:
+def read_parquet(path: Path, filters: list[tuple] | None = None, columns: list[str] | None = None) -> pd.DataFrame:
     """Read a Parquet file written by :func:`write_parquet` into pandas; with ``filters`` (pyarrow's, e.g.
     ``[("split", "==", "test")]``) only the matching rows, so a large file is never read whole for a part."""
-    return pq.read_table(path, filters=filters).to_pandas()
+    return pq.read_table(path, filters=filters, columns=columns).to_pandas()
 
 
 def read_head(path: Path, n: int) -> pd.DataFrame:

@@ -127,7 +127,14 @@ def test_verdict_over_seeds_needs_a_real_gap_on_every_seed():
 def test_saved_analysis_has_every_table_and_one_self_contained_report(run_data, analysis, tmp_path):
     from recsys.analysis.run import save_analysis
 
-    report = save_analysis(analysis, run_data, tmp_path, {"run id": "abc"})
+    rankers = pd.DataFrame(
+        [
+            {"variant": v, "users": 650, "val_ndcg@10": n / 2, "ndcg@10": n, "ndcg@10_low": n - 0.02}
+            | {"ndcg@10_high": n + 0.02, "coverage": c, "novelty": 9.0}
+            for v, n, c in (("ease", 0.29, 0.05), ("pop", 0.16, 0.007))
+        ]
+    )
+    report = save_analysis(analysis, run_data, tmp_path, {"run id": "abc"}, rankers=rankers)
     for name in ("leaderboard", "breakdown", "ranking", "topn", "neighbours", "claims"):
         assert (tmp_path / f"{name}.parquet").exists() and (tmp_path / f"{name}.csv").exists()
     words = [verdict.value for verdict in analysis.claims["verdict"]]  # the tables hold the verdicts' words
@@ -139,7 +146,12 @@ def test_saved_analysis_has_every_table_and_one_self_contained_report(run_data, 
     page = report.read_text()
     assert (tmp_path / "learning_curves.png").exists() and "data:image/png;base64," in page
     assert "http://" not in page and "https://" not in page and "Wide & Deep recommends" in page.replace("&amp;", "&")
-    assert "Top-10 over the whole catalogue" in page and "Nearest neighbours of well-known movies" in page
+    assert "Top-N models (movielens-topn)" in page and (tmp_path / "rankers.png").exists()
+    assert "0.2900 [0.2700, 0.3100]" in page  # the ranker's NDCG@10 with its interval
+    assert (
+        "Top-10 of the rating models over the whole catalogue" in page
+        and "Nearest neighbours of well-known movies" in page
+    )
 
 
 def test_paired_gaps_agree_with_the_metrics_paired_bootstrap():

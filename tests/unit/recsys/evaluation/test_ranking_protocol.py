@@ -30,3 +30,21 @@ def test_the_protocol_scores_a_perfect_ranker_at_one_and_bounds_each_metric():
     assert scores.low["ndcg@10"] <= scores.metrics["ndcg@10"] <= scores.high["ndcg@10"]
     assert scores.metrics["coverage"] == pytest.approx(10 / 39)
     assert torch.is_tensor(ConstantScores(popularity.astype(float)).score_matrix(torch.tensor([1])))
+
+
+def test_the_top_n_promotion_resamples_users_in_pairs_and_needs_the_interval_clear_of_the_margin():
+    from recsys.evaluation.promotion import PromotionConfig, decide_topn
+    from recsys.evaluation.ranking import paired_users
+
+    n_movies, users = 40, np.arange(1, 201)
+    popularity = np.r_[0, np.arange(n_movies - 1, 0, -1)]
+    relevant = {int(u): np.array([1 + int(u) % 3]) for u in users}  # movies 1-3, each a third of the users
+    good = score_topn(ConstantScores(popularity.astype(float)), users, relevant, {}, popularity, 200)
+    reversed_scores = np.r_[0, np.arange(1, n_movies)].astype(float)  # the least popular first: no hit
+    bad = score_topn(ConstantScores(reversed_scores), users, relevant, {}, popularity, 200)
+    paired = paired_users(good, bad)
+    assert paired["users"] == 200 and paired["delta"] == pytest.approx(good.metrics["ndcg@10"])
+    assert paired["delta_low"] > 0 and paired["significant"]
+    assert decide_topn(good, bad, "same rows", PromotionConfig())["promote"]
+    assert not decide_topn(bad, good, "same rows", PromotionConfig())["promote"]
+    assert not decide_topn(good, good, "same rows", PromotionConfig(rule="point"))["promote"]  # no gain

@@ -95,3 +95,20 @@ def test_flat_params_name_every_leaf():
 def test_an_override_through_an_unknown_section_is_an_error():
     with pytest.raises(ValueError, match="config has no section 'splitt'"):
         apply_overrides(PipelineConfig(), {"splitt.seed": 1})
+
+
+def test_rankers_train_by_default_are_chosen_by_name_and_their_grid_names_real_settings():
+    config = PipelineConfig()
+    assert list(config.selected_rankers()) == ["pop", "ease", "ials", "multvae"]  # gru4rec: asked for by name
+    assert config.selected_rankers()["ease"].grid == {"l2": [200.0, 400.0], "min_rating": [None, 4.0]}
+    both = select_variants(config, ["mf", "ease", "gru4rec"])
+    assert list(both.selected()) == ["mf"] and list(both.selected_rankers()) == ["ease", "gru4rec"]
+    assert not select_variants(config, ["mf"]).selected_rankers()  # --variants mf trains no ranker
+    assert PipelineConfig.model_validate({"rankers": {}}).selected_rankers() == {}
+    changed = apply_overrides(both, {"rankers.ease.model.l2": 50.0, "rankers.ease.grid": {}})
+    assert changed.selected_rankers()["ease"].model.l2 == 50.0 and changed.selected_rankers()["ease"].grid == {}
+    with pytest.raises(ValidationError, match="not settings of EASEConfig"):
+        PipelineConfig.model_validate({"rankers": {"ease": {"grid": {"l3": [1.0]}}}})
+    with pytest.raises(ValidationError, match="is a rating model; list it under variants"):
+        PipelineConfig.model_validate({"rankers": {"mf": {}}})
+    assert settings_fingerprint(config) != settings_fingerprint(PipelineConfig.model_validate({"rankers": {}}))

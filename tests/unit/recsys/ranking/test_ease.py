@@ -4,8 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from recsys.data.tensors import RatingTensors
-from recsys.ranking import EASE, interaction_matrix
+from recsys.data.tensors import ModelShape, RatingTensors
+from recsys.ranking import EASE, EASEConfig, interaction_matrix
+
+
+def ease(n_users: int, n_movies: int, **settings) -> EASE:
+    return EASE(EASEConfig(**settings), ModelShape(n_users, n_movies, 0.5, 5.0, 3.5))
 
 
 def tensors(pairs: list[tuple[int, int]], rating: float = 4.0) -> RatingTensors:
@@ -21,7 +25,7 @@ PAIRS = [(1, 1), (1, 2), (2, 1), (2, 2), (3, 3), (4, 1)]
 def test_a_hand_worked_four_movie_example():
     """G + I over movies 1..4 is [[4, 2], [2, 3]] for movies 1, 2, then 2 and 1; P = its inverse has the block
     [[3/8, -1/4], [-1/4, 1/2]], so B_12 = -P_12 / P_22 = 1/2 and B_21 = -P_21 / P_11 = 2/3, all else 0."""
-    model = EASE(n_users=5, n_movies=5, l2=1.0).fit(tensors(PAIRS))
+    model = ease(5, 5, l2=1.0).fit(tensors(PAIRS))
     expected = np.zeros((5, 5))
     expected[1, 2], expected[2, 1] = 0.5, 2 / 3
     assert model.weights.numpy() == pytest.approx(expected, abs=1e-6)
@@ -34,7 +38,7 @@ def test_the_weights_meet_the_constrained_least_squares_optimum():
     """B minimises ||X - XB||^2 + l2 ||B||^2 with diag(B) = 0 exactly when (G + l2 I) B - G is diagonal."""
     rng = np.random.default_rng(0)
     pairs = sorted({(int(u), int(m)) for u, m in zip(rng.integers(1, 30, 200), rng.integers(1, 12, 200), strict=True)})
-    model = EASE(n_users=30, n_movies=12, l2=5.0).fit(tensors(pairs))
+    model = ease(30, 12, l2=5.0).fit(tensors(pairs))
     x = interaction_matrix(tensors(pairs), 30, 12).toarray().astype(np.float64)
     gram, weights = x.T @ x, model.weights.numpy().astype(np.float64)
     residual = (gram + 5.0 * np.eye(12)) @ weights - gram
@@ -48,5 +52,5 @@ def test_only_ratings_at_the_threshold_count_when_one_is_set():
 
 
 def test_a_catalogue_past_the_limit_is_refused_with_a_way_out():
-    with pytest.raises(ValueError, match="use a factor ranker"):
-        EASE(n_users=10, n_movies=30, max_movies=20)
+    with pytest.raises(ValueError, match="use the factor ranker `ials`"):
+        ease(10, 30, max_movies=20)
