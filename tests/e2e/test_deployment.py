@@ -131,9 +131,12 @@ def test_deployment_run_trains_logs_over_http_and_a_worse_run_keeps_the_champion
     experiment = client.get_experiment_by_name("movielens")
     (parent,) = client.search_runs([experiment.experiment_id], "tags.pipeline = 'train-all'")
     children = client.search_runs([experiment.experiment_id], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
-    assert parent.info.status == "FINISHED" and len(children) == 10
-    for child in children:
+    rating = [c for c in children if c.data.tags.get("family") != "topn"]
+    rankers = {c.data.tags["variant"] for c in children if c.data.tags.get("family") == "topn"}
+    assert parent.info.status == "FINISHED" and len(rating) == 10 and rankers == {"pop", "ease", "ials"}
+    for child in rating:
         assert [m.step for m in client.get_metric_history(child.info.run_id, "val_mse")][-1] in (1, 2)
+    assert client.get_model_version_by_alias("movielens-topn", "champion").tags["variant"] in rankers
     champion = client.get_model_version_by_alias("movielens-rating", "champion")
     assert parent.data.tags["promotion"].startswith("promoted")
     worse = run_deployment(env, 'config={"epochs": 1, "variants": {"mf": {}}, "analysis": false}')
@@ -141,6 +144,7 @@ def test_deployment_run_trains_logs_over_http_and_a_worse_run_keeps_the_champion
     second = client.search_runs([experiment.experiment_id], "tags.pipeline = 'train-all'")[0]
     assert second.info.run_id != parent.info.run_id and second.data.tags["promotion"].startswith("kept")
     assert client.get_model_version_by_alias("movielens-rating", "champion").version == champion.version
+    assert second.data.tags["topn_promotion"].startswith("kept")  # the same rankers on the same split: no gain
 
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")

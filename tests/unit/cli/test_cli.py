@@ -39,3 +39,13 @@ def test_bad_settings_exit_2_with_one_error_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["train-all", "--seeds", "0"])
     assert stop.value.code == 2 and "--seeds: must be 1 or more" in capsys.readouterr().err
+
+
+def test_a_new_users_ratings_read_in_the_order_given_and_a_bad_one_is_named():
+    import argparse
+
+    from cli.recommend import given_ratings
+
+    assert given_ratings("858=5,1196=4.5, 2571") == [(858, 5.0), (1196, 4.5), (2571, 5.0)]
+    with pytest.raises(argparse.ArgumentTypeError, match="expected movie_id=rating, got 'x=5'"):
+        given_ratings("858=5,x=5")

@@ -69,3 +69,50 @@ def test_which_models_can_give_neighbours_is_asked_of_the_model_not_its_name():
     assert gives_neighbours(build_model("knn", None, SHAPE, seed=0))  # its own item-item similarity
     assert gives_neighbours(build_model("mf", None, SHAPE, seed=0))  # movie vectors
     assert not gives_neighbours(build_model("autorec", None, SHAPE, seed=0))  # neither
+
+
+TITLED = pd.DataFrame(
+    {
+        "movie_id": [858, 1221, 2023, 8607, 1],
+        "title": [
+            "Godfather, The (1972)",
+            "Godfather: Part II, The (1974)",
+            "Godfather: Part III, The (1990)",
+            "Tokyo Godfathers (2003)",
+            "Toy Story (1995)",
+        ],
+    }
+)
+
+
+def test_a_title_names_a_movie_exactly_without_its_year_or_by_a_unique_part():
+    from recsys.serving import movie_by_title
+
+    assert movie_by_title(TITLED, "Godfather, The (1972)") == 858
+    assert movie_by_title(TITLED, "godfather, the") == 858  # without its year, case ignored
+    assert movie_by_title(TITLED, "Toy Sto") == 1  # the one title containing it
+
+
+def test_an_ambiguous_or_unknown_title_lists_the_candidates_with_their_ids():
+    from recsys.serving import movie_by_title
+
+    with pytest.raises(ValueError, match=r"4 movies match 'Godfather'.*858: Godfather, The \(1972\).*8607"):
+        movie_by_title(TITLED, "Godfather")
+    with pytest.raises(ValueError, match=r"no movie is titled 'Toy Stroy'; closest: 1: Toy Story \(1995\)"):
+        movie_by_title(TITLED, "Toy Stroy")
+
+
+def test_a_new_users_list_leaves_out_the_given_movies_and_refuses_unknown_ones():
+    from recsys.data.tensors import ModelShape, RatingTensors
+    from recsys.data.vocab import Vocabulary
+    from recsys.ranking import EASE, EASEConfig
+    from recsys.serving import recommend_new_user
+
+    vocab = Vocabulary(np.array([10, 20, 30, 40]))  # movie ids -> idx 1..4
+    rows = RatingTensors(torch.tensor([1, 1, 2, 2, 3]), torch.tensor([1, 2, 1, 2, 3]), torch.full((5,), 5.0))
+    ranker = EASE(EASEConfig(l2=1.0), ModelShape(4, 5, 0.5, 5.0, 3.5)).fit(rows)
+    given = pd.DataFrame({"movie_id": [10], "rating": [5.0]})
+    top = recommend_new_user(ranker, vocab, given, n=3)
+    assert top["movie_id"].iloc[0] == 20 and 10 not in set(top["movie_id"])  # 20 goes with 10
+    with pytest.raises(ValueError, match="never saw in training: 99"):
+        recommend_new_user(ranker, vocab, pd.DataFrame({"movie_id": [10, 99], "rating": [5.0, 4.0]}))
