@@ -23,7 +23,7 @@ class IALSConfig(RankerConfig):
     """Defaults chosen on validation NDCG@10 of ml-latest-small's seed-42 split (bench/topn.py's grid)."""
 
     min_rating: float | None = Field(4.0, description="count only ratings of this or more as interactions")
-    factors: int = Field(64, ge=1, description="latent factors of users and movies")
+    factors: int = Field(128, ge=1, description="latent factors of users and movies")
     regularization: float = Field(50.0, ge=0, description="L2 penalty on the factors")
     alpha: float = Field(
         10.0, gt=0, description="confidence weight of an interaction (implicit multiplies the interactions by it)"
