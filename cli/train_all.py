@@ -13,6 +13,17 @@ RESULT_COLUMNS = (  # (heading, key, width, format) of the results table
     ("MAE", "test_mae", 8, ".4f"),
     ("seconds", "fit_seconds", 9, ".1f"),
 )
+TOPN_COLUMNS = (  # the rankers (movielens-topn): chosen on validation NDCG@10, tested once over every user
+    ("ranker", "variant", 12, ""),
+    ("val NDCG@10", "val_ndcg@10", 12, ".4f"),
+    ("test NDCG@10", "ndcg@10", 13, ".4f"),
+    ("95% from", "ndcg@10_low", 9, ".4f"),
+    ("to", "ndcg@10_high", 8, ".4f"),
+    ("prec@10", "precision@10", 9, ".4f"),
+    ("hit rate", "hit_rate@10", 9, ".3f"),
+    ("coverage", "coverage", 9, ".3f"),
+    ("seconds", "fit_seconds", 9, ".1f"),
+)
 SEED_COLUMNS = (
     ("variant", "variant", 12, ""),
     ("seeds", "seeds", 6, ""),
@@ -46,9 +57,15 @@ def run(args) -> int:
 
     check_source(config.data.source)  # a missing folder or an unreachable URL: one error before any flow starts
     with one_writer_at_a_time(lambda line: print(line, file=sys.stderr)):
-        results = [r.to_dict() for r in train_all(config)]
-    print(format_table([r for r in results if r["seed"] == config.split.seed], RESULT_COLUMNS))
-    if config.seeds > 1:
+        everything = [r.to_dict() for r in train_all(config)]
+    results = [r for r in everything if "test_mse" in r]  # the rating models
+    ranked = [r for r in everything if "ndcg@10" in r and r["seed"] == config.split.seed]
+    if results:
+        print(format_table([r for r in results if r["seed"] == config.split.seed], RESULT_COLUMNS))
+    if ranked:
+        print(("\n" if results else "") + "top-N over the whole catalogue (movielens-topn):")
+        print(format_table(ranked, TOPN_COLUMNS))
+    if config.seeds > 1 and results:
         from recsys.evaluation.seeds import summarise_over_seeds
 
         print(f"\nover {config.seeds} seeds")

@@ -7,7 +7,7 @@ from flows.train_rankers import train_rankers
 from flows.train_variants import train_variants
 from recsys.pipeline.config import PipelineConfig
 from tasks.evaluate import summarise_seeds
-from tasks.handles import EvaluatedVariant
+from tasks.handles import EvaluatedVariant, RankedVariant
 from tasks.ingest import fetch_data, ingest, report_ingestion
 from tasks.outcomes import Outcomes, raise_for_failures
 from tasks.pipeline_run import pipeline_outcome, start_pipeline_run
@@ -18,14 +18,15 @@ from tasks.runners import task_runner_for
 
 
 @flow(name="train-all")
-def train_all(config: PipelineConfig = PipelineConfig()) -> list[EvaluatedVariant]:  # noqa: B008
+def train_all(config: PipelineConfig = PipelineConfig()) -> list[EvaluatedVariant | RankedVariant]:  # noqa: B008
     """Ingest and validate the data, split it, train and test every variant the config lists (each after the
     members it is built from; in turn, or in parallel on Dask), register them, promote the best by validation
     MSE if it beats the champion on rows neither learned from; the same for the rankers (``movielens-topn``,
     chosen by validation NDCG@10, promoted on the test users' lists); and analyze the run. With ``config.seeds`` > 1,
     split and training repeat with the following seeds (models of the first seed are registered). A variant
     that fails (a diverged loss) does not stop the others: they finish, register and are compared, and the
-    run then fails naming it. Returns one result per finished variant and seed."""
+    run then fails naming it. Returns one result per finished variant and seed, the rating models' first,
+    then the rankers'."""
     run = start_pipeline_run("train-all", config)
     config = run.config
     with pipeline_outcome(run.run_id):
@@ -42,7 +43,7 @@ def train_all(config: PipelineConfig = PipelineConfig()) -> list[EvaluatedVarian
             ranked = train_rankers(splits, config, run.run_id)
             registered_rankers = register_rankers(ranked.results, config.split.seed, run.run_id)
             promote_ranker(registered_rankers, splits[0], run.run_id, config.promotion)
-        if config.analysis:
+        if config.analysis and outcomes.results:  # the analysis reads the rating models (the rankers: a section)
             analyze(run.run_id)
         raise_for_failures(Outcomes(outcomes.results + ranked.results, outcomes.failures | ranked.failures))
-    return outcomes.results
+    return outcomes.results + ranked.results

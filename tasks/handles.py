@@ -104,7 +104,8 @@ class RankedVariant:
     fit_seconds: float
 
     def to_dict(self) -> dict:
-        return {"variant": self.variant, "seed": self.seed, "val_ndcg@10": self.val_ndcg} | self.test
+        own = {"variant": self.variant, "seed": self.seed, "val_ndcg@10": self.val_ndcg}
+        return own | self.test | {"users": self.users, "fit_seconds": self.fit_seconds}
 
 
 @dataclass(frozen=True)
