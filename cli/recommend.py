@@ -56,10 +56,14 @@ def run(args) -> int:
 
     if args.all_users and not args.out:
         raise ValueError("--all-users writes every user's list to a file: give --out recs.parquet")
+    if args.out and not args.all_users:
+        raise ValueError("--out is where --all-users writes every user's list: give --all-users too")
     by = get_variant(args.variant).family if args.variant else args.by
     name = TOPN_MODEL if by == "topn" else REGISTERED_MODEL
     note = ""
     if name == TOPN_MODEL and not args.variant and not has_champion(TOPN_MODEL):
+        if args.ratings is not None or args.title is not None:  # a rating model cannot fold a new user in
+            raise ValueError("no top-N champion yet, and only a ranker scores a new user: run recsys train-all")
         name, note = REGISTERED_MODEL, " (no top-N champion yet: train-all trains the rankers by default)"
     answering = load_variant(args.variant, name=name)
     if args.title is not None:
@@ -131,9 +135,12 @@ def everyone(answering, args) -> int:
 
 def explain_list(answering, top, mine) -> None:
     from recsys import columns as C
-    from recsys.serving import explain
+    from recsys.serving import explain, gives_neighbours
     from tasks.champion import with_titles
 
+    if not gives_neighbours(answering.model):
+        print(f"\nwhy: {answering.variant} has no notion of which movies are alike (it ranks by popularity alone)")
+        return
     because = explain(answering.model, answering.movie_vocab, top[C.MOVIE_ID].to_numpy(), mine)
     because = with_titles(because, answering.movies).rename(columns={C.TITLE: "recommended"})
     named = answering.movies.rename(columns={C.MOVIE_ID: "because_of", C.TITLE: "because you rated"})

@@ -47,7 +47,9 @@ def movie_vectors(model: RatingModel) -> np.ndarray | None:
 def gives_neighbours(model: RatingModel) -> bool:
     """Whether ``model`` can say which movies are alike: it has its own item-item similarity (item-kNN) or
     learned movie vectors to compare."""
-    has_similarity = type(model).movie_similarity is not RatingModel.movie_similarity
+    from recsys.ranking import Ranker
+
+    has_similarity = type(model).movie_similarity not in (RatingModel.movie_similarity, Ranker.movie_similarity)
     return has_similarity or model.movie_embedding() is not None
 
 
@@ -187,6 +189,12 @@ def recommend_new_user(ranker, movie_vocab: Vocabulary, given: pd.DataFrame, n: 
     unknown = given[C.MOVIE_ID].to_numpy()[idx == UNKNOWN_IDX]
     if len(unknown):
         raise ValueError(f"movie ids the model never saw in training: {', '.join(map(str, unknown.tolist()))}")
+    threshold = getattr(ranker.config, "min_rating", None)
+    if threshold is not None and not (given[C.RATING].to_numpy() >= threshold).any():
+        raise ValueError(
+            f"none of the given ratings is {threshold:g} or more, which this {type(ranker).__name__} counts as an "
+            "interaction: give at least one movie the user liked"
+        )
     ranker.eval()
     scores = ranker.fold_in(torch.from_numpy(idx), torch.from_numpy(given[C.RATING].to_numpy(np.float32)))
     return best_of(scores.numpy(), movie_vocab, given[C.MOVIE_ID].to_numpy(), n)

@@ -54,16 +54,19 @@ def load_variant(variant: str | None, fall_back: bool = False, name: str = REGIS
     ``variant`` trained in the champion's run (the same data and split); failing that, the newest registered
     version of ``variant``; with ``fall_back``, the champion when ``variant`` was never registered."""
     client = tracking.client()
-    champion = client.get_model_version_by_alias(name, CHAMPION)
-    if variant is None or champion.tags.get("variant") == variant:
-        return load_answering(champion, name)
-    parent = tracking.pipeline_run_of_version(client, champion)
+    if variant is not None and not has_champion(name):  # registered, never promoted: the newest version
+        champion, parent = None, None
+    else:
+        champion = client.get_model_version_by_alias(name, CHAMPION)
+        if variant is None or champion.tags.get("variant") == variant:
+            return load_answering(champion, name)
+        parent = tracking.pipeline_run_of_version(client, champion)
     versions = client.search_model_versions(f"name = '{name}' and tags.variant = '{variant}'")
-    if not versions and fall_back:
+    if not versions and fall_back and champion is not None:
         return load_answering(champion, name)
     if not versions:
         raise ValueError(f"no registered version of variant {variant!r}; train it with recsys train-all --variants")
-    in_run = [v for v in versions if tracking.pipeline_run_of_version(client, v) == parent]
+    in_run = [v for v in versions if parent is not None and tracking.pipeline_run_of_version(client, v) == parent]
     return load_answering(max(in_run or versions, key=lambda v: int(v.version)), name)
 
 

@@ -24,7 +24,7 @@ from recsys.store import artifacts
 from tasks import pyfunc, tracking
 from tasks.champion import load_version
 from tasks.handles import RankedVariant, RegisteredRanker, SplitHandle
-from tasks.register import find_or_register, mark_decided
+from tasks.register import TOPN_DECISION_TAG, find_or_register, mark_decided
 from tasks.registry_lock import registry_lock
 from tasks.runtime import CHALLENGER, CHAMPION, TOPN_MODEL, work_folder
 
@@ -152,7 +152,7 @@ def promote_ranker(
             client.set_registered_model_alias(TOPN_MODEL, CHAMPION, str(best.version))
             client.set_tag(parent_run_id, "topn_champion_variant", best.ranked.variant)
         tag = ("promoted" if decision["promote"] else "kept") + f": {decision['reason']}"
-        client.set_tag(parent_run_id, "topn_promotion", tag[:5000])
+        client.set_tag(parent_run_id, TOPN_DECISION_TAG, tag[:5000])
         mark_decided(client, registered, TOPN_MODEL)
     markdown = f"# Top-N promotion\n\n{best.ranked.variant} (v{best.version}): {tag}\n"
     client.log_text(parent_run_id, markdown, artifacts.TOPN_PROMOTION_NOTE)

@@ -40,6 +40,7 @@ from tasks.registry_lock import registry_lock
 from tasks.runtime import CHALLENGER, CHAMPION, REGISTERED_MODEL, TOPN_MODEL
 
 DECISION_TAG, PENDING, DECIDED = "promotion", "pending", "decided"
+TOPN_DECISION_TAG = "topn_promotion"  # the parent run's tag of the top-N family's decision
 
 
 def challenger_of(registered: list[RegisteredVariant]) -> RegisteredVariant:
@@ -66,12 +67,12 @@ def mark_decided(client, registered: list, name: str = REGISTERED_MODEL) -> None
 def settle_undecided_versions(client) -> tuple[list[str], list[str]]:
     """:func:`settle_undecided` for both registered models, rating and top-N; the version numbers prefixed
     ``topn:`` for the latter."""
-    deleted, completed = settle_undecided(client, REGISTERED_MODEL)
-    more_deleted, more_completed = settle_undecided(client, TOPN_MODEL)
+    deleted, completed = settle_undecided(client, REGISTERED_MODEL, DECISION_TAG)
+    more_deleted, more_completed = settle_undecided(client, TOPN_MODEL, TOPN_DECISION_TAG)
     return deleted + [f"topn:{v}" for v in more_deleted], completed + [f"topn:{v}" for v in more_completed]
 
 
-def settle_undecided(client, name: str) -> tuple[list[str], list[str]]:
+def settle_undecided(client, name: str, decision_tag: str) -> tuple[list[str], list[str]]:
     """Versions still ``pending`` whose pipeline run has ended (the tracking server went down, the process was
     killed). A run whose decision was made (its ``promotion`` tag set, or ``champion`` moved to one of its
     versions) and that died before marking its versions has them marked decided; the versions of a run that
@@ -89,7 +90,7 @@ def settle_undecided(client, name: str) -> tuple[list[str], list[str]]:
         pipeline = client.get_run(pipeline_id)
         going = pipeline.info.status == "RUNNING"
         champion = not going and any(holds_champion(client, number, name) for number in versions)
-        action = settle_pending(going, DECISION_TAG in pipeline.data.tags, champion)
+        action = settle_pending(going, decision_tag in pipeline.data.tags, champion)  # this family's decision
         if action is Pending.LEAVE:
             continue
         for number in versions:

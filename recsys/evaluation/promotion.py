@@ -45,6 +45,7 @@ class PromotionConfig(StrictConfig):
     )
     level: float = Field(0.95, gt=0, lt=1, description="confidence level of the gain's interval")
     n_boot: int = Field(1000, ge=100, description="bootstrap resamples of the compared rows")
+    topn_margin: float = Field(0.0, ge=0, description="top-N: the NDCG@10 gain over the champion must exceed this")
 
 
 @dataclass(frozen=True)
@@ -216,16 +217,17 @@ def decision_markdown(decision: Decision) -> str:
 def decide_topn(challenger, champion, basis: str, config: PromotionConfig) -> dict:
     """The top-N rule: ``challenger`` and ``champion`` are :class:`~recsys.evaluation.ranking.TopNScores` of the
     same users; the gain is the challenger's NDCG@10 minus the champion's, resampled over users (paired); rule
-    ``interval`` promotes when the gain's lower bound exceeds ``margin``, rule ``point`` when the gain does."""
+    ``interval`` promotes when the gain's lower bound exceeds ``topn_margin``, rule ``point`` when the gain
+    does."""
     from recsys.evaluation.ranking import paired_users
 
     paired = paired_users(challenger, champion, n_boot=config.n_boot, level=config.level)
     measured = paired["delta_low"] if config.rule == "interval" else paired["delta"]
     what = f"the NDCG@10 gain's {config.level:.0%} lower bound" if config.rule == "interval" else "the NDCG@10 gain"
-    promote = measured > config.margin
+    promote = measured > config.topn_margin
     reason = (
-        f"{what} ({measured:+.4f}) {'clears' if promote else 'does not clear'} the margin {config.margin:g}: "
+        f"{what} ({measured:+.4f}) {'clears' if promote else 'does not clear'} the margin {config.topn_margin:g}: "
         f"NDCG@10 {paired['a']:.4f} against {paired['b']:.4f} [gain {paired['delta']:+.4f}, interval "
         f"{paired['delta_low']:+.4f} to {paired['delta_high']:+.4f}] over {paired['users']} users; {basis}"
     )
-    return {"promote": promote, "reason": reason, "rule": config.rule, "margin": config.margin} | paired
+    return {"promote": promote, "reason": reason, "rule": config.rule, "margin": config.topn_margin} | paired

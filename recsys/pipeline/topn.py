@@ -15,6 +15,7 @@ import torch
 
 from recsys import columns as C
 from recsys.data.tensors import RatingTensors, SplitData
+from recsys.data.vocab import UNKNOWN_IDX
 from recsys.evaluation.metrics.recommend import rated_movies
 from recsys.evaluation.metrics.topn import relevant_sets
 from recsys.evaluation.ranking import TopNScores, score_topn
@@ -53,6 +54,7 @@ class Protocol:
         relevant = relevant_sets(
             held_out.user_idx.numpy(), held_out.movie_idx.numpy(), held_out.rating.numpy(), relevant_at
         )
+        relevant.pop(UNKNOWN_IDX, None)  # users without a training row: index 0 would merge them into one
         popularity = np.bincount(known.movie_idx.numpy(), minlength=n_movies)
         popularity[0] = 0
         return cls(
@@ -82,8 +84,9 @@ def candidates(config: RankerConfig, grid: Mapping[str, list]) -> list[RankerCon
     if not grid:
         return [config]
     keys = list(grid)
-    return [
-        config.model_copy(update=dict(zip(keys, values, strict=True))) for values in itertools.product(*grid.values())
+    return [  # validated like any config: a grid value out of its field's bounds is an error naming it
+        type(config).model_validate(config.model_dump() | dict(zip(keys, values, strict=True)))
+        for values in itertools.product(*grid.values())
     ]
 
 

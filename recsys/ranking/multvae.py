@@ -69,7 +69,7 @@ class MultVAE(Ranker):
             step = 0
             for _ in range(config.epochs):
                 for batch in users[torch.randperm(len(users), generator=generator)].split(config.batch_users):
-                    rows = self.history_rows(batch).to(device)
+                    rows = torch.from_numpy(matrix[batch.numpy()].toarray()).to(device)  # (B, n_movies)
                     logits, mean, log_var = self(rows)
                     likelihood = -(F.log_softmax(logits, dim=1) * rows).sum(1).mean()
                     kl = -0.5 * (1 + log_var - mean**2 - log_var.exp()).sum(1).mean()

@@ -116,3 +116,16 @@ def test_a_new_users_list_leaves_out_the_given_movies_and_refuses_unknown_ones()
     assert top["movie_id"].iloc[0] == 20 and 10 not in set(top["movie_id"])  # 20 goes with 10
     with pytest.raises(ValueError, match="never saw in training: 99"):
         recommend_new_user(ranker, vocab, pd.DataFrame({"movie_id": [10, 99], "rating": [5.0, 4.0]}))
+
+
+def test_a_new_user_whose_ratings_all_fall_below_the_threshold_is_told_so():
+    from recsys.data.tensors import ModelShape, RatingTensors
+    from recsys.data.vocab import Vocabulary
+    from recsys.ranking import EASE, EASEConfig
+    from recsys.serving import recommend_new_user
+
+    vocab = Vocabulary(np.array([10, 20, 30, 40]))
+    rows = RatingTensors(torch.tensor([1, 1, 2]), torch.tensor([1, 2, 1]), torch.full((3,), 5.0))
+    ranker = EASE(EASEConfig(l2=1.0, min_rating=4.0), ModelShape(3, 5, 0.5, 5.0, 3.5)).fit(rows)
+    with pytest.raises(ValueError, match="none of the given ratings is 4 or more"):
+        recommend_new_user(ranker, vocab, pd.DataFrame({"movie_id": [10], "rating": [2.0]}))

@@ -84,3 +84,22 @@ def test_ials_solves_a_new_users_factors_against_the_fixed_movie_factors():
     assert folded.shape == (shape.n_movies,) and torch.isinf(folded[0])
     top_folded, top_own = set(torch.topk(folded, 10).indices.tolist()), set(torch.topk(own, 10).indices.tolist())
     assert len(top_folded & top_own) >= 7
+
+
+def test_a_grid_value_out_of_bounds_is_refused_and_held_out_users_without_training_rows_are_not_scored():
+    from recsys.data.tensors import RatingTensors
+    from recsys.pipeline.topn import Protocol, candidates
+    from recsys.ranking import EASEConfig
+
+    with pytest.raises(ValueError, match="l2"):
+        candidates(EASEConfig(), {"l2": [100.0, 0.0]})
+    known = RatingTensors(torch.tensor([1, 2]), torch.tensor([1, 2]), torch.tensor([5.0, 5.0]))
+    held = RatingTensors(torch.tensor([0, 0, 1]), torch.tensor([3, 4, 2]), torch.tensor([5.0, 5.0, 5.0]))
+    assert Protocol.of(known, held, 5).users.tolist() == [1]  # index 0: users the vocabulary never saw
+
+
+def test_only_rankers_with_movie_vectors_or_their_own_similarity_explain():
+    from recsys.serving import gives_neighbours
+
+    assert not gives_neighbours(fitted("pop"))
+    assert all(gives_neighbours(fitted(name)) for name in ("ease", "ials", "multvae", "gru4rec"))
