@@ -6,14 +6,22 @@ from cli.options import add_data_options
 def add_parser(sub) -> None:
     command = sub.add_parser("ingest", help="validate a release and write its Parquet tables and quarantine")
     add_data_options(command)
-    command.add_argument("--out", help="output folder (default: under $RECSYS_WORKDIR, keyed by content)")
+    command.add_argument(
+        "--out",
+        help="output folder: new, empty, or an earlier ingestion's (default: under $RECSYS_WORKDIR, keyed by content)",
+    )
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     from flows.ingest import ingest_data
     from recsys.pipeline.config import DataConfig
+    from recsys.store.ingestion import check_output_folder
     from tasks.ingest import check_source, summarise
 
+    if args.out:
+        check_output_folder(Path(args.out))  # before any server starts: the folder's own files are never replaced
     check_source(args.data)
     settings = {"source": args.data, "refresh": args.refresh, "max_quarantine_share": args.max_quarantine_share}
     report = ingest_data(data=DataConfig(**{k: v for k, v in settings.items() if v is not None}), out=args.out)

@@ -14,7 +14,7 @@ from recsys.data.ingest import IngestResult, check_quarantine_share, ingest_rele
 from recsys.data.io.download import is_url, redact
 from recsys.files import staged_folder
 from recsys.store import artifacts
-from recsys.store.ingestion import ID_MARKER, IngestionFolder, write_ingestion
+from recsys.store.ingestion import ID_MARKER, IngestionFolder, check_output_folder, write_ingestion
 from tasks import tracking
 from tasks.handles import IngestionHandle
 from tasks.runtime import code_version, data_source, work_folder
@@ -88,6 +88,8 @@ def _cache_key(context, parameters) -> str:
 def ingest(folder: str, out: str | None = None) -> IngestionHandle:
     """Clean the release (row rules, quarantine), validate what was kept with Great Expectations and
     write Parquet, the quarantine, the report and Data Docs to ``out`` (default: keyed by content)."""
+    if out is not None:  # the deployment's `out` parameter too: nothing of the operator's is replaced
+        check_output_folder(Path(out))
     return run_ingestion(Path(folder), _output_dir(Path(folder), out), get_run_logger())
 
 

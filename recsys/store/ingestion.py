@@ -69,6 +69,25 @@ class IngestionFolder:
         return marker.read_text()
 
 
+def check_output_folder(path: Path) -> None:
+    """Refuse ``path`` as an ingestion's output folder when it holds anything but an earlier ingestion's
+    outputs: the new tables are published by replacing the folder whole, which would take those files with it."""
+    path = Path(path)
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise ValueError(f"{path} is a file: give a folder for the ingested tables")
+    folder = IngestionFolder(path)
+    ours = {p.name for p in folder.outputs()} | {folder.data_docs.name, ID_MARKER}
+    foreign = sorted(p.name for p in path.iterdir() if p.name not in ours)
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise ValueError(
+            f"{path} holds files that are not an ingestion's ({shown}), and writing the tables replaces the folder "
+            "whole: give an empty or new folder, or one an earlier `recsys ingest` wrote"
+        )
+
+
 def write_ingestion(folder: IngestionFolder, result: IngestResult, fingerprint: str, validation: list[dict]) -> dict:
     """Write the kept tables, the quarantine, the validation results and the report into ``folder``; returns the
     report."""

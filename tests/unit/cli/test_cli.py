@@ -49,3 +49,27 @@ def test_a_new_users_ratings_read_in_the_order_given_and_a_bad_one_is_named():
     assert given_ratings("858=5,1196=4.5, 2571") == [(858, 5.0), (1196, 4.5), (2571, 5.0)]
     with pytest.raises(argparse.ArgumentTypeError, match="expected movie_id=rating, got 'x=5'"):
         given_ratings("858=5,x=5")
+
+
+def test_ingest_refuses_an_output_folder_with_other_files_and_leaves_them_there(tmp_path, capsys):
+    """Issue 20, finding 2: `recsys ingest --out DIR` replaced DIR whole, a notes.txt in it included."""
+    out = tmp_path / "tables"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["ingest", "--data", str(tmp_path / "no-such-release"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "holds files that are not an ingestion's (notes.txt)" in err and str(out) in err
+    assert (out / "notes.txt").read_text() == "mine"
+
+
+def test_an_earlier_ingestions_folder_or_a_new_one_is_accepted(tmp_path):
+    from recsys.store.ingestion import ID_MARKER, check_output_folder
+
+    check_output_folder(tmp_path / "new")  # not there yet
+    earlier = tmp_path / "earlier"
+    (earlier / "data_docs").mkdir(parents=True)
+    for name in ("ratings.parquet", "movies.parquet", "quarantine.parquet", "validation.json", ID_MARKER):
+        (earlier / name).write_text("")
+    check_output_folder(earlier)
+    with pytest.raises(ValueError, match="is a file"):
+        check_output_folder(earlier / "ratings.parquet")
