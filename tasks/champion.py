@@ -88,17 +88,21 @@ def load_version(version: str | int, name: str = REGISTERED_MODEL) -> TrainedMod
         return load_checkpoint(artifacts.checkpoint_in(local))
 
 
-def has_champion(name: str) -> bool:
-    """Whether registered model ``name`` has a ``champion`` (False only when MLflow says it does not exist)."""
+def champion_of(name: str, client=None):
+    """The version ``champion`` of registered model ``name`` points to, or None only when MLflow says the model
+    or the alias does not exist (any other error is raised, never taken for "no champion")."""
     from mlflow.exceptions import MlflowException
 
     try:
-        tracking.client().get_model_version_by_alias(name, CHAMPION)
+        return (client or tracking.client()).get_model_version_by_alias(name, CHAMPION)
     except MlflowException as exc:
         if "not found" in str(exc).lower() or "does not exist" in str(exc).lower():
-            return False
+            return None
         raise
-    return True
+
+
+def has_champion(name: str) -> bool:
+    return champion_of(name) is not None
 
 
 def read_run_text(run_id: str, path: str) -> str | None:

@@ -22,9 +22,9 @@ from recsys.models.checkpoint import save_checkpoint
 from recsys.pipeline.topn import Protocol, choose_and_test, fit_ranker, in_time_order
 from recsys.store import artifacts
 from tasks import pyfunc, tracking
-from tasks.champion import load_version
+from tasks.champion import champion_of, load_version
 from tasks.handles import RankedVariant, RegisteredRanker, SplitHandle
-from tasks.register import TOPN_DECISION_TAG, find_or_register, mark_decided
+from tasks.register import TOPN_DECISION_TAG, mark_decided, register_each
 from tasks.registry_lock import registry_lock
 from tasks.runtime import CHALLENGER, CHAMPION, TOPN_MODEL, work_folder
 
@@ -116,8 +116,7 @@ def register_rankers(results: list[RankedVariant], seed: int, parent_run_id: str
     """Each ranker of the run's own ``seed`` a version of ``movielens-topn`` (once), ``challenger`` on the best
     by validation NDCG@10."""
     client = tracking.client()
-    with registry_lock():
-        registered = [RegisteredRanker(r, find_or_register(client, r, TOPN_MODEL)) for r in results if r.seed == seed]
+    registered = [RegisteredRanker(r, v) for r, v in register_each(client, results, seed, TOPN_MODEL)]
     if not registered:
         return []
     best = challenger_of(registered)
@@ -142,7 +141,7 @@ def promote_ranker(
         return {"promote": False, "reason": "no ranker finished"}
     best = challenger_of(registered)
     with registry_lock():
-        champion = current_topn_champion(client)
+        champion = champion_of(TOPN_MODEL, client)
         if champion is None or int(champion.version) == best.version:
             reason = "no champion yet" if champion is None else "it is the champion already"
             decision = {"promote": True, "reason": reason}
@@ -159,17 +158,6 @@ def promote_ranker(
     create_markdown_artifact(key="topn-promotion", markdown=markdown, description="top-N challenger against champion")
     logger.info("top-N promotion: %s", tag)
     return decision
-
-
-def current_topn_champion(client):
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return client.get_model_version_by_alias(TOPN_MODEL, CHAMPION)
-    except MlflowException as exc:
-        if "not found" in str(exc).lower() or "does not exist" in str(exc).lower():
-            return None
-        raise
 
 
 def compare_rankers(client, best: RegisteredRanker, champion_version, prepared: SplitHandle):

@@ -108,13 +108,20 @@ def holds_champion(client, version: str, name: str = REGISTERED_MODEL) -> bool:
     return CHAMPION in client.get_model_version(name, version).aliases
 
 
+def register_each(client, results: list, seed: int, name: str) -> list[tuple[object, int]]:
+    """Each result of the run's own ``seed`` (the first; further seeds only measure the spread) as a version of
+    registered model ``name``, once however often the task is retried, under the registry lock (version
+    numbers are handed out one registration at a time): (result, version) pairs."""
+    with registry_lock():
+        return [(r, find_or_register(client, r, name)) for r in results if r.seed == seed]
+
+
 @task(name="register-models", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
 def register_models(results: list[EvaluatedVariant], seed: int, parent_run_id: str) -> list[RegisteredVariant]:
     """Register each variant's model of the run's own ``seed`` (the first; further seeds only measure the
     spread), each once, and point ``challenger`` at the best by validation MSE."""
     client = tracking.client()
-    with registry_lock():  # version numbers are handed out one registration at a time
-        registered = [RegisteredVariant(r, find_or_register(client, r)) for r in results if r.seed == seed]
+    registered = [RegisteredVariant(r, v) for r, v in register_each(client, results, seed, REGISTERED_MODEL)]
     if not registered:
         get_run_logger().warning("no variant finished: nothing to register")
         return []
