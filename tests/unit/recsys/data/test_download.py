@@ -176,3 +176,29 @@ def test_too_many_members_are_refused(tmp_path):
     path.write_bytes(zip_bytes({f"ml/{i}.csv": b"" for i in range(5)}))
     with pytest.raises(SourceError, match="5 members is over the limit of 3"):
         extract(path, tmp_path / "out", ArchiveLimits(max_members=3))
+
+
+def test_a_zip_bomb_beside_the_real_files_is_refused_before_anything_is_unpacked(tmp_path, real_data):
+    """Issue 20, finding 9: a few MB holding a member that unpacks to hundreds of MB of zeros was accepted
+    (only declared sizes were checked); the real release itself (ratio 3-5) still unpacks."""
+    from recsys.data.io.sources import resolve_source
+
+    path = tmp_path / "ml-latest-small.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for csv in sorted(real_data.glob("*.csv")):
+            archive.write(csv, f"ml-latest-small/{csv.name}")
+        with archive.open("ml-latest-small/padding.bin", "w") as member:
+            block = bytes(1 << 20)
+            for _ in range(256):
+                member.write(block)
+    assert path.stat().st_size < 5 << 20
+    cache = tmp_path / "cache"
+    with pytest.raises(SourceError, match=r"padding.bin.*compression ratio of [\d,]+ \(the limit is 100\)"):
+        resolve_source(path, cache)
+    assert not (cache / "extracted").exists() or not any((cache / "extracted").iterdir())
+
+    honest = tmp_path / "honest.zip"
+    with zipfile.ZipFile(honest, "w", zipfile.ZIP_DEFLATED) as archive:
+        for csv in sorted(real_data.glob("*.csv")):
+            archive.write(csv, f"ml-latest-small/{csv.name}")
+    assert (resolve_source(honest, cache) / "ratings.csv").stat().st_size == (real_data / "ratings.csv").stat().st_size
