@@ -9,7 +9,6 @@
 - ``runs/<run id>/``: a pipeline run's trained checkpoints, removed when the run ends;
 - ``analysis/<run id>/``: the local copies an analysis reads, removed once published;
 - ``logs/``: tracebacks of failed commands;
-- ``registry.lock``: the registry lock of embedded runs.
 """
 
 import hashlib
@@ -34,11 +33,6 @@ class WorkFolder:
     @property
     def logs(self) -> Path:
         return self.root / "logs"
-
-    @property
-    def registry_lock(self) -> Path:
-        """The file lock embedded runs of this work folder take around registry writes."""
-        return self.root / "registry.lock"
 
     def ingestion(self, fingerprint: str) -> Path:
         """The default ingestion folder of a release with content hash ``fingerprint``."""
