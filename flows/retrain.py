@@ -12,13 +12,14 @@ from tasks.retrain import reason_to_retrain
 @flow(name="retrain")
 def retrain(config: PipelineConfig = PipelineConfig(), force: bool = False) -> dict:  # noqa: B008
     """Retrain (train-all with ``config``) unless the champion already learned from this data with these
-    settings (the config's settings fingerprint); ``force`` trains anyway. Returns whether it trained and why."""
+    settings (the config's settings fingerprint), or these settings already lost on this data to the champion
+    serving now; ``force`` trains anyway. Returns whether it trained and why."""
     dataset = ingest(fetch_data(config.data.source))
-    reason = reason_to_retrain(dataset, config)
-    if reason is None and not force:
-        get_run_logger().info("skipping: the champion was trained on this data with these settings (force=True trains)")
-        return {"trained": False, "reason": "champion is current"}
-    why = reason or "forced"
+    decision = reason_to_retrain(dataset, config)
+    if not decision.train and not force:
+        get_run_logger().info("skipping: %s (force=True trains)", decision.reason)
+        return {"trained": False, "reason": decision.reason}
+    why = decision.reason if decision.train else "forced"
     get_run_logger().info("retraining: %s", why)
     train_all(config)
     return {"trained": True, "reason": why}

@@ -16,31 +16,36 @@ import mlflow
 from recsys import columns as C
 from recsys.evaluation.predictions import predict_ids
 from recsys.evaluation.promotion import (
+    RETRAINED_RECIPE,
     UNSEEN_ROWS,
     ComparedRows,
     Comparison,
     Contender,
     Decision,
+    Gate,
     Pending,
     PromotionConfig,
     compare,
     decide_promotion,
     decision_markdown,
+    kept_without_evidence,
     rows_to_compare,
     settle_pending,
 )
+from recsys.models.biases import biases_only_predictions
 from recsys.models.checkpoint import TrainedModel
 from recsys.pipeline.config import PipelineConfig
 from recsys.pipeline.recipe import train_recipe
 from recsys.store import artifacts
 from tasks import tracking
-from tasks.champion import load_version, read_run_tables, read_run_text
+from tasks.champion import champion_of, load_version, read_run_tables, read_run_text
 from tasks.handles import EvaluatedVariant, RegisteredVariant, SplitHandle
 from tasks.registry_lock import registry_lock
 from tasks.runtime import CHALLENGER, CHAMPION, REGISTERED_MODEL, TOPN_MODEL
 
 DECISION_TAG, PENDING, DECIDED = "promotion", "pending", "decided"
 TOPN_DECISION_TAG = "topn_promotion"  # the parent run's tag of the top-N family's decision
+COMPARED_WITH_TAG = "compared_with_champion"  # the champion version the decision was made against, or "none"
 
 
 def challenger_of(registered: list[RegisteredVariant]) -> RegisteredVariant:
@@ -158,6 +163,8 @@ def promote_challenger(
     with registry_lock() as lock:
         logger.info("promotion holds the %s", lock)
         decision, compared = judge(client, best, prepared, promotion)
+        opponent = decision.champion.version if decision.champion is not None else "none"
+        client.set_tag(parent_run_id, COMPARED_WITH_TAG, opponent)
         if decision.promote:
             client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, str(best.version))
             client.set_tag(parent_run_id, "champion_variant", best.evaluated.variant)
@@ -176,63 +183,111 @@ def promote_challenger(
 def judge(
     client, best: RegisteredVariant, prepared: SplitHandle, promotion: PromotionConfig
 ) -> tuple[Decision, Compared | None]:
-    """The decision against the champion as it is now (read here, inside the lock)."""
+    """The decision against the champion as it is now (read here, inside the lock). The challenger must first
+    beat the biases-only baseline on the rows it is judged on (this run's test rows, or the compared rows)."""
     champion_version = current_champion_version(client)
-    if champion_version is None or int(champion_version.version) == best.version:
+    if champion_version is not None and int(champion_version.version) == best.version:
         me = Contender(str(best.version), best.evaluated.variant, best.evaluated.test_mse)
-        champion = None if champion_version is None else me
-        return decide_promotion(me, champion, None, promotion), None
-    compared = compare_with_champion(client, champion_version, load_version(best.version), prepared, promotion)
+        return decide_promotion(me, me, None, promotion), None
+    if champion_version is None:
+        test = prepared.stored.rows(C.TEST)
+        baseline = biases_only_predictions(prepared.stored.rows(C.TRAIN), test)
+        gate = Gate(len(test), best.evaluated.test_mse, float(((baseline - test[C.RATING].to_numpy()) ** 2).mean()))
+        me = Contender(str(best.version), best.evaluated.variant, best.evaluated.test_mse)
+        return decide_promotion(me, None, None, promotion, gate if promotion.gate == "biases" else None), None
+    them_variant = champion_version.tags.get("variant", "?")
+    try:
+        compared = compare_with_champion(client, champion_version, load_version(best.version), prepared, promotion)
+    except LostEvidence as lost:
+        me = Contender(str(best.version), best.evaluated.variant, best.evaluated.test_mse)
+        them = Contender(champion_version.version, them_variant, float("nan"))
+        return kept_without_evidence(me, them, str(lost), promotion), None
     rows = compared.rows
-    mse = {who: float(((rows[who] - rows[C.RATING]) ** 2).mean()) for who in ("challenger", "champion")}
+    mse = {who: float(((rows[who] - rows[C.RATING]) ** 2).mean()) for who in ("challenger", "champion", "baseline")}
     me = Contender(str(best.version), best.evaluated.variant, mse["challenger"])
-    them = Contender(champion_version.version, champion_version.tags.get("variant", "?"), mse["champion"])
-    return decide_promotion(me, them, compared.comparison, promotion), compared
+    them = Contender(champion_version.version, them_variant, mse["champion"])
+    gate = Gate(len(rows), mse["challenger"], mse["baseline"]) if promotion.gate == "biases" else None
+    return decide_promotion(me, them, compared.comparison, promotion, gate), compared
 
 
 def current_champion_version(client):
-    """The model version the ``champion`` alias points to now, or None."""
-    from mlflow.exceptions import MlflowException
+    """The model version the ``champion`` alias points to now, or None only when MLflow says there is none
+    (any other error, a timeout or a server that is down, is raised: it must never promote unopposed)."""
+    return champion_of(REGISTERED_MODEL, client)
 
-    try:
-        return client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
-    except MlflowException:
-        return None
+
+class LostEvidence(Exception):
+    """The champion cannot be compared on this run's rows: why, in words."""
 
 
 def compare_with_champion(
     client, champion_version, challenger: TrainedModel, prepared: SplitHandle, promotion: PromotionConfig
 ) -> Compared:
     """This run's test rows the champion never learned from, when there are enough of them; else the
-    champion's recipe retrained on this run's split, compared on all this run's test rows."""
+    champion's recipe retrained on this run's split, compared on all this run's test rows. The recipe is
+    retrained too when the champion's run no longer holds its split (its evidence is gone) or the champion
+    learned another data set (most of its training ratings are not in this run's data: its ids are other
+    people and other movies). Raises :class:`LostEvidence` when the recipe is needed and cannot be retrained
+    (no ``config.yaml``, or one that no longer validates)."""
     champion_parent = tracking.pipeline_run_of_version(client, champion_version)
-    (champion_split,) = read_run_tables(champion_parent, (artifacts.SPLIT,))
     test = prepared.stored.rows(C.TEST)  # the test part alone, not the whole split
-    chosen = rows_to_compare(test, champion_split, promotion)
+    champion_split = read_champion_split(client, champion_parent)
+    if champion_split is None:
+        why = (
+            f"the champion's run {champion_parent[:8]} no longer holds {artifacts.SPLIT}, so which rows it learned "
+            f"from is unknown: its recipe was retrained on this run's split, both scored on its {len(test)} test rows."
+        )
+        chosen = ComparedRows(RETRAINED_RECIPE, test, why)
+    else:
+        chosen = rows_to_compare(test, champion_split, promotion, prepared.stored.ratings())
     if chosen.basis == UNSEEN_ROWS:
         champion = load_version(champion_version.version)
     else:
         champion = retrain_champion_recipe(champion_parent, champion_version.tags["variant"], prepared)
-    return scored(chosen, challenger, champion, promotion, prepared.split_seed)
+    return scored(chosen, challenger, champion, promotion, prepared)
+
+
+def read_champion_split(client, run_id: str) -> pd.DataFrame | None:
+    """The champion's run's split, or None when the run no longer holds it."""
+    if artifacts.SPLIT not in {a.path for a in client.list_artifacts(run_id)}:
+        return None
+    (split,) = read_run_tables(run_id, (artifacts.SPLIT,))
+    return split
 
 
 def scored(
-    chosen: ComparedRows, challenger: TrainedModel, champion: TrainedModel, promotion: PromotionConfig, seed: int
+    chosen: ComparedRows, challenger: TrainedModel, champion: TrainedModel, promotion: PromotionConfig, prepared
 ) -> Compared:
-    """Both models' predictions on the chosen rows (each through its own vocabularies) and the comparison."""
+    """Both models' predictions on the chosen rows (each through its own vocabularies), the biases-only
+    baseline's (fitted on this run's training rows) and the comparison, users resampled."""
     frame = chosen.rows[[C.USER_ID, C.MOVIE_ID, C.RATING]].reset_index(drop=True)
     for name, model in (("challenger", challenger), ("champion", champion)):
         frame[name] = predict_ids(model.model, model.user_vocab, model.movie_vocab, frame)
+    frame["baseline"] = biases_only_predictions(prepared.stored.rows(C.TRAIN), frame)
     predicted = frame["challenger"].to_numpy(), frame["champion"].to_numpy()
-    comparison = compare(frame[C.RATING].to_numpy(), *predicted, chosen.basis, chosen.why, promotion, seed)
+    users = frame[C.USER_ID].to_numpy()
+    seed = prepared.split_seed
+    comparison = compare(frame[C.RATING].to_numpy(), *predicted, users, chosen.basis, chosen.why, promotion, seed)
     return Compared(frame, comparison)
 
 
 def retrain_champion_recipe(champion_parent: str, variant: str, prepared: SplitHandle) -> TrainedModel:
-    """The champion's variant as its run's ``config.yaml`` made it, trained on this run's split and seed."""
+    """The champion's variant as its run's ``config.yaml`` made it, trained on this run's split and seed;
+    :class:`LostEvidence` when that config is gone or no longer validates."""
+    from pydantic import ValidationError
+
     text = read_run_text(champion_parent, artifacts.CONFIG)
     if text is None:
-        raise ValueError(f"the champion's run {champion_parent} has no config.yaml to retrain its recipe from")
-    config = PipelineConfig.model_validate(yaml.safe_load(text)).for_seed(prepared.split_seed)
+        raise LostEvidence(f"its run {champion_parent[:8]} has no {artifacts.CONFIG} to retrain its recipe from")
+    try:
+        config = PipelineConfig.model_validate(yaml.safe_load(text)).for_seed(prepared.split_seed)
+    except (ValidationError, yaml.YAMLError) as exc:
+        first = str(exc).splitlines()[:3]
+        raise LostEvidence(
+            f"its run's {artifacts.CONFIG} no longer validates ({' '.join(first)}), so its recipe cannot be "
+            "retrained; promote by hand with `recsys champion rollback` or a forced run"
+        ) from exc
+    if variant not in config.selected():
+        raise LostEvidence(f"its run's config no longer selects {variant!r}")
     model = train_recipe(config, variant, prepared.stored)
     return TrainedModel(variant, model, *prepared.stored.vocabularies())

@@ -9,17 +9,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import torch
 
 from recsys import columns as C
 from recsys.analysis.inputs import BOOTSTRAP_ROWS, sampled
 from recsys.analysis.verdict import Verdict
 from recsys.data.split import rows_of
-from recsys.data.tensors import ModelShape
-from recsys.data.vocab import fit_vocabulary
 from recsys.evaluation.metrics.bootstrap import percentile_interval, resampled_means
 from recsys.evaluation.predictions import predict_ids
-from recsys.models.biases import fit_biases
+from recsys.models.biases import biases_only_predictions
 
 RECURRENT = ("lstm", "gru", "bilstm")
 
@@ -64,16 +61,7 @@ def seed_rows(analysis, data) -> list[SeedRows]:
 def bias_only_predictions(split: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
     """Global mean plus user and movie biases (ridge-fitted on ``split``'s training rows), clipped: no
     embeddings. (N,) for the rows of ``test``."""
-    train = rows_of(split, C.TRAIN)
-    user_vocab, movie_vocab = fit_vocabulary(train[C.USER_ID]), fit_vocabulary(train[C.MOVIE_ID])
-    users = torch.tensor(user_vocab.encode(train[C.USER_ID].to_numpy()))
-    movies = torch.tensor(movie_vocab.encode(train[C.MOVIE_ID].to_numpy()))
-    ratings = torch.tensor(train[C.RATING].to_numpy(np.float64))
-    low, high, mean = float(ratings.min()), float(ratings.max()), float(ratings.mean())
-    shape = ModelShape(user_vocab.size, movie_vocab.size, low, high, mean)
-    bu, bm = fit_biases(users, movies, ratings - mean, shape)
-    u, m = user_vocab.encode(test[C.USER_ID].to_numpy()), movie_vocab.encode(test[C.MOVIE_ID].to_numpy())
-    return np.clip(mean + bu.numpy()[u] + bm.numpy()[m], low, high)
+    return biases_only_predictions(rows_of(split, C.TRAIN), test)
 
 
 def paired_gaps(y: np.ndarray, predictions: dict[str, np.ndarray], reference: np.ndarray, seed: int) -> dict:

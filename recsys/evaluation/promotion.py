@@ -8,9 +8,12 @@ test error and freeze the first champion. When too few rows remain (``min_compar
 recipe (its recorded config) is retrained on this run's split and compared recipe against recipe on this
 run's test rows instead.
 
-The decision: ``gain`` = champion MSE - challenger MSE on the compared rows, with a paired bootstrap interval;
-rule ``interval`` promotes when the interval's lower bound exceeds ``margin``, rule ``point`` when the gain
-itself does. Pure: frames and numbers in, a decision out.
+The decision: ``gain`` = champion MSE - challenger MSE on the compared rows, with a paired bootstrap interval
+that resamples *users* (a user's rows are not independent draws); rule ``interval`` promotes when the
+interval's lower bound exceeds ``margin``, rule ``point`` when the gain itself does. Before any of that, an
+absolute gate: the challenger must predict better than the biases-only baseline (global mean + user and movie
+biases, fitted on this run's training rows) on the same rows, so a broken model never becomes the first
+champion. Pure: frames and numbers in, a decision out.
 """
 
 from dataclasses import asdict, dataclass
@@ -22,7 +25,7 @@ import pandas as pd
 from pydantic import Field
 
 from recsys import columns as C
-from recsys.evaluation.metrics.bootstrap import paired_bootstrap
+from recsys.evaluation.metrics.bootstrap import paired_user_bootstrap
 from recsys.strict import StrictConfig
 
 UNSEEN_ROWS, RETRAINED_RECIPE, NO_CHAMPION, ALREADY_CHAMPION = (
@@ -46,6 +49,11 @@ class PromotionConfig(StrictConfig):
     level: float = Field(0.95, gt=0, lt=1, description="confidence level of the gain's interval")
     n_boot: int = Field(1000, ge=100, description="bootstrap resamples of the compared rows")
     topn_margin: float = Field(0.0, ge=0, description="top-N: the NDCG@10 gain over the champion must exceed this")
+    gate: Literal["biases", "off"] = Field(
+        "biases",
+        description="biases: a challenger must beat the biases-only baseline on the rows it is judged on, "
+        "champion or not; off: no absolute gate (a throwaway model of a test or a demo may serve)",
+    )
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,27 @@ class Comparison:
     gain_low: float
     gain_high: float
     why: str
+    users: int = 0  # the users resampled for the interval
+
+
+@dataclass(frozen=True)
+class Gate:
+    """The absolute gate: the challenger's MSE and the biases-only baseline's on the same rows."""
+
+    rows: int
+    challenger_mse: float
+    baseline_mse: float
+
+    @property
+    def passed(self) -> bool:
+        return self.challenger_mse < self.baseline_mse
+
+    def why(self) -> str:
+        verb = "beats" if self.passed else "does not beat"
+        return (
+            f"MSE {self.challenger_mse:.4f} {verb} the biases-only baseline's {self.baseline_mse:.4f} on the same "
+            f"{self.rows} rows"
+        )
 
 
 @dataclass(frozen=True)
@@ -79,6 +108,7 @@ class Decision:
     comparison: Comparison | None
     rule: str
     margin: float
+    gate: Gate | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -87,11 +117,12 @@ class Decision:
         """A one-line summary for the run's ``promotion`` tag: the outcome first, then the numbers."""
         head = "promoted" if self.promote else "kept"
         c = self.comparison
-        if c is None:
+        if c is None or (self.gate is not None and not self.gate.passed):
             return f"{head}: {self.reason}"
         return (
-            f"{head}: gain {c.gain:+.4f} [{c.gain_low:+.4f}, {c.gain_high:+.4f}] on {c.rows} rows "
-            f"({c.basis}, rule {self.rule}, margin {self.margin:g})"
+            f"{head}: gain {c.gain:+.4f} [{c.gain_low:+.4f}, {c.gain_high:+.4f}] on {c.rows} rows"
+            + (f" of {c.users} users" if c.users else "")
+            + f" ({c.basis}, rule {self.rule}, margin {self.margin:g})"
         )
 
 
@@ -128,10 +159,38 @@ class ComparedRows:
     why: str
 
 
-def rows_to_compare(test: pd.DataFrame, champion_split: pd.DataFrame, config: PromotionConfig) -> ComparedRows:
+SAME_DATA_SHARE = 0.5  # below this share of its training ratings found in this run's data, a champion learned
+# another data set: a grown release keeps every old rating (share 1.0); ml-100k against ml-latest-small
+# shares a handful by chance although their user and movie ids overlap
+
+
+def learned_share(champion_split: pd.DataFrame, ours: pd.DataFrame) -> float:
+    """The share of the champion's training ratings (user_id, movie_id, rating) found among ``ours`` (this
+    run's data): about 1 for the same data or a grown release, about 0 for another data set whose ids merely
+    coincide."""
+    theirs = champion_split[champion_split[C.SPLIT] == C.TRAIN]
+    if theirs.empty:
+        return 0.0
+    keys = [C.USER_ID, C.MOVIE_ID, C.RATING]
+    found = pd.MultiIndex.from_frame(theirs[keys]).isin(pd.MultiIndex.from_frame(ours[keys]))
+    return float(found.mean())
+
+
+def rows_to_compare(
+    test: pd.DataFrame, champion_split: pd.DataFrame, config: PromotionConfig, ours: pd.DataFrame | None = None
+) -> ComparedRows:
     """This run's ``test`` rows the champion never learned from (its ``champion_split``'s training and
     validation rows excluded) when there are at least ``min_compared_rows`` of them; else all of ``test``,
-    on which the champion's recipe, retrained on this run's split, is to be compared."""
+    on which the champion's recipe, retrained on this run's split, is to be compared. All of ``test`` too,
+    recipe against recipe, when the champion learned another data set (``ours``, this run's ratings, holds
+    under half of its training ratings): its ids would be other people and other movies."""
+    if ours is not None and (share := learned_share(champion_split, ours)) < SAME_DATA_SHARE:
+        why = (
+            f"only {share:.1%} of the champion's training ratings are in this run's data: it learned another data "
+            f"set, whose ids are other users and movies, so its recipe was retrained on this run's split and "
+            f"both are scored on this run's {len(test)} test rows."
+        )
+        return ComparedRows(RETRAINED_RECIPE, test, why)
     seen = champion_split[champion_split[C.SPLIT].isin([C.TRAIN, C.VAL])]
     unseen = unseen_rows(test, seen)
     if len(unseen) >= config.min_compared_rows:
@@ -152,26 +211,38 @@ def compare(
     ratings: np.ndarray,
     challenger: np.ndarray,
     champion: np.ndarray,
+    users: np.ndarray,
     basis: str,
     why: str,
     config: PromotionConfig,
     seed: int = 0,
 ) -> Comparison:
-    """The gain of ``challenger`` over ``champion`` predictions (N,) on ``ratings`` (N,), with its interval."""
-    paired = paired_bootstrap(ratings, champion, challenger, n_boot=config.n_boot, seed=seed, level=config.level)
+    """The gain of ``challenger`` over ``champion`` predictions (N,) on ``ratings`` (N,), with its interval from
+    resampling the rows' ``users`` (N,), each with all their rows."""
+    paired = paired_user_bootstrap(
+        ratings, champion, challenger, users, n_boot=config.n_boot, seed=seed, level=config.level
+    )
     low, high = paired["delta_mse_low"], paired["delta_mse_high"]
-    return Comparison(basis, len(ratings), paired["delta_mse"], low, high, why)
+    return Comparison(basis, len(ratings), paired["delta_mse"], low, high, why, int(paired["users"]))
 
 
 def decide_promotion(
-    challenger: Contender, champion: Contender | None, comparison: Comparison | None, config: PromotionConfig
+    challenger: Contender,
+    champion: Contender | None,
+    comparison: Comparison | None,
+    config: PromotionConfig,
+    gate: Gate | None = None,
 ) -> Decision:
-    """Promote when there is no champion, or when the gain clears the margin by the configured rule; a
-    challenger that is the champion already (a retried promotion that had moved the alias) stays promoted."""
-    if champion is None:
-        return Decision(True, "no champion yet", challenger, None, None, config.rule, config.margin)
-    if champion.version == challenger.version:
+    """A challenger that is the champion already (a retried promotion that had moved the alias) stays
+    promoted; one that fails the absolute ``gate`` is not promoted, champion or not; else promote when there is
+    no champion, or when the gain clears the margin by the configured rule."""
+    if champion is not None and champion.version == challenger.version:
         return Decision(True, "it is the champion already", challenger, champion, None, config.rule, config.margin)
+    if gate is not None and not gate.passed:
+        reason = f"the absolute gate failed: {gate.why()}"
+        return Decision(False, reason, challenger, champion, comparison, config.rule, config.margin, gate)
+    if champion is None:
+        return Decision(True, "no champion yet", challenger, None, None, config.rule, config.margin, gate)
     if comparison is None:
         raise ValueError("a challenger can only be compared with a champion on compared rows")
     measured = comparison.gain_low if config.rule == "interval" else comparison.gain
@@ -182,7 +253,16 @@ def decide_promotion(
         f"{what} ({measured:+.4f}) {verdict} the margin {config.margin:g}: MSE {challenger.mse:.4f} against "
         f"the champion's {champion.mse:.4f} on {comparison.rows} rows ({comparison.basis})"
     )
-    return Decision(promote, reason, challenger, champion, comparison, config.rule, config.margin)
+    if gate is not None:
+        reason += f"; {gate.why()}"
+    return Decision(promote, reason, challenger, champion, comparison, config.rule, config.margin, gate)
+
+
+def kept_without_evidence(challenger: Contender, champion: Contender, why: str, config: PromotionConfig) -> Decision:
+    """The champion stays because it cannot be compared fairly (its split is gone or it learned another data
+    set, and its recipe cannot be retrained here): the reason is recorded, the pipeline goes on."""
+    reason = f"the champion cannot be compared on this run's rows and is kept: {why}"
+    return Decision(False, reason, challenger, champion, None, config.rule, config.margin)
 
 
 def decision_markdown(decision: Decision) -> str:
@@ -207,10 +287,12 @@ def decision_markdown(decision: Decision) -> str:
             "",
             f"Rule applied: **{k.basis}**. {k.why}",
             "",
-            f"Compared rows: {k.rows}; gain (champion MSE - challenger MSE) {k.gain:+.4f}, "
-            f"interval [{k.gain_low:+.4f}, {k.gain_high:+.4f}]; decision rule `{decision.rule}`, "
-            f"margin {decision.margin:g}.",
+            f"Compared rows: {k.rows} of {k.users} users; gain (champion MSE - challenger MSE) {k.gain:+.4f}, "
+            f"interval [{k.gain_low:+.4f}, {k.gain_high:+.4f}] (users resampled); decision rule "
+            f"`{decision.rule}`, margin {decision.margin:g}.",
         ]
+    if decision.gate is not None:
+        lines += ["", f"Absolute gate: {decision.gate.why()}."]
     return "\n".join(lines) + "\n"
 
 

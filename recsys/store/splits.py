@@ -68,6 +68,10 @@ class SplitFolder:
         1 GB, and a step that needs one part does not hold the others."""
         return io.read_parquet(self.split, filters=[(C.SPLIT, "==", part)])
 
+    def ratings(self) -> pd.DataFrame:
+        """Every rating of the split, parts together: user_id, movie_id, rating."""
+        return io.read_parquet(self.split, columns=[C.USER_ID, C.MOVIE_ID, C.RATING])
+
     def timestamps(self, part: str) -> torch.Tensor:
         """When each row of ``part`` was rated (N,) int64, aligned with :meth:`tensors`."""
         frame = io.read_parquet(self.split, filters=[(C.SPLIT, "==", part)], columns=[C.TIMESTAMP])

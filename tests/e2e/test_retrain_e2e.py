@@ -97,6 +97,7 @@ def check_decision_follows_the_rule(client, run, compared):
         compared[C.RATING].to_numpy(),
         compared["challenger"].to_numpy(),
         compared["champion"].to_numpy(),
+        compared[C.USER_ID].to_numpy(),
         "unseen rows",
         "",
         PromotionConfig(),
@@ -105,7 +106,7 @@ def check_decision_follows_the_rule(client, run, compared):
     tag = client.get_run(run.info.run_id).data.tags["promotion"]
     print(f"promotion decision: {tag}")  # the figures the closing notes quote (pytest -s or -rP shows them)
     assert tag.startswith("promoted" if c.gain_low > 0 else "kept"), tag
-    assert f"gain {c.gain:+.4f} [{c.gain_low:+.4f}, {c.gain_high:+.4f}] on {len(compared)} rows" in tag
+    assert f"gain {c.gain:+.4f} [{c.gain_low:+.4f}, {c.gain_high:+.4f}] on {len(compared)} rows of" in tag
 
 
 def test_a_url_source_trains_when_the_file_changed_and_skips_when_it_did_not(harness, tiny_release, tmp_path):

@@ -87,3 +87,31 @@ def test_only_a_run_that_ended_before_deciding_loses_its_versions(client):
     assert existing(client) == {champion, going}
     assert client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION).version == champion
     assert settled == ([undecided], [])
+
+
+def test_a_registry_that_cannot_be_read_is_an_error_not_no_champion(monkeypatch):
+    """Issue 20, finding 8: any MlflowException while reading the champion (a server down, a timeout) counted
+    as "no champion", and the challenger was promoted without comparison. A tracking server that is not
+    there must raise; only MLflow's "does not exist" means there is no champion."""
+    import socket
+
+    from mlflow.exceptions import MlflowException
+
+    from tasks.register import current_champion_version
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
+    with socket.socket() as s:  # a port nothing listens on: the server is down
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(MlflowException):
+        current_champion_version(MlflowClient(f"http://127.0.0.1:{port}"))
+
+
+def test_no_registered_model_or_no_alias_is_no_champion(tmp_path):
+    from tasks.register import current_champion_version
+
+    empty = MlflowClient(f"sqlite:///{tmp_path}/empty.db")
+    assert current_champion_version(empty) is None  # no registered model at all
+    empty.create_registered_model(REGISTERED_MODEL)
+    assert current_champion_version(empty) is None  # the model, no alias

@@ -7,13 +7,16 @@ import pytest
 
 from recsys import columns as C
 from recsys.evaluation.promotion import (
+    RETRAINED_RECIPE,
     UNSEEN_ROWS,
     Comparison,
     Contender,
+    Gate,
     PromotionConfig,
     compare,
     decide_promotion,
     decision_markdown,
+    rows_to_compare,
     unseen_rows,
 )
 
@@ -61,7 +64,7 @@ def test_compare_measures_the_gain_on_the_same_rows_with_a_paired_interval():
     rng = np.random.default_rng(0)
     y = rng.uniform(1, 5, 4000)
     good, bad = y + rng.normal(0, 0.5, 4000), y + rng.normal(0, 0.9, 4000)
-    c = compare(y, good, bad, UNSEEN_ROWS, "why", PromotionConfig(n_boot=200))
+    c = compare(y, good, bad, np.arange(4000) % 300, UNSEEN_ROWS, "why", PromotionConfig(n_boot=200))
     assert c.rows == 4000 and c.gain == pytest.approx(np.mean((bad - y) ** 2) - np.mean((good - y) ** 2))
     assert 0 < c.gain_low < c.gain < c.gain_high
 
@@ -85,3 +88,71 @@ def test_pending_versions_are_left_while_their_run_goes_completed_once_decided_e
     assert settle_pending(run_going=False, decision_recorded=False, holds_champion=True) is Pending.COMPLETE
     assert settle_pending(run_going=False, decision_recorded=True, holds_champion=False) is Pending.COMPLETE
     assert settle_pending(run_going=False, decision_recorded=False, holds_champion=False) is Pending.DELETE
+
+
+def heavy_raters(seed: int = 1):
+    """300 users: 5 heavy raters with 400 rows each on which the challenger is much better, 295 with 20 rows
+    each whose gain varies around slightly negative, constant within a user. Rows are not independent draws:
+    the gain rests on 5 people."""
+    rng = np.random.default_rng(seed)
+    users, y, challenger, champion = [], [], [], []
+    for user in range(300):
+        n = 400 if user < 5 else 20
+        gain = rng.uniform(0.1, 0.9) if user < 5 else rng.normal(-0.05, 0.3)
+        truth, squared = rng.uniform(1, 5, n), rng.uniform(0.5, 1.0, n)  # the champion's squared error per row
+        users += [user] * n
+        y.append(truth)
+        challenger.append(truth + np.sqrt(np.clip(squared - gain, 0, None)))
+        champion.append(truth + np.sqrt(squared))
+    return np.array(users), np.concatenate(y), np.concatenate(challenger), np.concatenate(champion)
+
+
+def test_the_interval_resamples_users_so_a_gain_of_a_few_heavy_raters_is_not_taken_for_a_sure_one():
+    """Issue 20, finding 8: rows were resampled as if independent; the row interval clears 0 here although the
+    gain comes from 5 of 300 users, and the user interval (the one promotion uses) does not."""
+    from recsys.evaluation.metrics.bootstrap import paired_bootstrap
+
+    users, y, challenger, champion = heavy_raters()
+    rows = paired_bootstrap(y, champion, challenger, n_boot=1000, seed=1)
+    assert rows["delta_mse_low"] > 0  # rows resampled: looks certain
+    c = compare(y, challenger, champion, users, UNSEEN_ROWS, "why", PromotionConfig(), seed=1)
+    assert c.users == 300 and c.gain == pytest.approx(rows["delta_mse"])
+    assert c.gain_low < 0 < c.gain  # users resampled: the same point gain, an interval that spans 0
+    assert not decide_promotion(CHALLENGER, CHAMPION, c, PromotionConfig()).promote
+
+
+def test_a_challenger_that_does_not_beat_the_biases_only_baseline_is_never_promoted():
+    """Issue 20, finding 8: with no champion any finite model won (an mf at lr 1e-6, MSE 1.12 against 0.81 for
+    biases alone, became the champion)."""
+    broken = Contender("1", "mf", 1.1228)
+    gate = Gate(20001, 1.1228, 0.8118)
+    first = decide_promotion(broken, None, None, PromotionConfig(), gate)
+    assert not first.promote and first.tag().startswith("kept: the absolute gate failed: MSE 1.1228 does not beat")
+    beaten_champion = decide_promotion(broken, CHAMPION, comparison(0.03, 0.02, 0.04), PromotionConfig(), gate)
+    assert not beaten_champion.promote
+    good = decide_promotion(CHALLENGER, None, None, PromotionConfig(), Gate(20001, 0.7323, 0.8118))
+    assert good.promote and "Absolute gate: MSE 0.7323 beats the biases-only baseline's 0.8118" in decision_markdown(
+        good
+    )
+
+
+def test_a_champion_of_another_data_set_is_compared_recipe_against_recipe():
+    """Issue 20, finding 8: a champion trained on another release was compared on the pairs whose ids matched,
+    as if they meant the same people."""
+    rng = np.random.default_rng(0)
+    frame = lambda n, split: pd.DataFrame(  # noqa: E731
+        {
+            C.USER_ID: rng.integers(1, 600, n),
+            C.MOVIE_ID: rng.integers(1, 3000, n),
+            C.RATING: rng.integers(1, 11, n) / 2,
+            C.SPLIT: split,
+        }
+    )
+    ours = pd.concat([frame(8000, C.TRAIN), frame(2500, C.TEST)], ignore_index=True)
+    test = ours[ours[C.SPLIT] == C.TEST]
+    other = pd.concat([frame(8000, C.TRAIN), frame(1000, C.VAL)], ignore_index=True)  # same id ranges
+    config = PromotionConfig(min_compared_rows=100)
+    chosen = rows_to_compare(test, other, config, ours)
+    assert chosen.basis == RETRAINED_RECIPE and "it learned another data set" in chosen.why
+    same = ours.assign(**{C.SPLIT: np.where(np.arange(len(ours)) < 6000, C.TRAIN, C.TEST)})  # a grown release
+    assert rows_to_compare(test, same, config, ours).basis == UNSEEN_ROWS
