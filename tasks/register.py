@@ -249,7 +249,8 @@ def compare_with_champion(
 
 def read_champion_split(client, run_id: str) -> pd.DataFrame | None:
     """The champion's run's split, or None when the run no longer holds it."""
-    if artifacts.SPLIT not in {a.path for a in client.list_artifacts(run_id)}:
+    folder = artifacts.SPLIT.rpartition("/")[0] or None
+    if artifacts.SPLIT not in {a.path for a in client.list_artifacts(run_id, folder)}:
         return None
     (split,) = read_run_tables(run_id, (artifacts.SPLIT,))
     return split

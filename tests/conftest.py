@@ -15,6 +15,7 @@ from recsys.data.tensors import PreparedSplit, prepare_split
 apply_defaults()  # the environment the `recsys` command runs flows in
 
 REPO = Path(__file__).resolve().parents[1]
+NO_GATE = ["--set", "promotion.gate=off"]  # for `recsys train-all` runs of throwaway models (see run_config)
 REAL_DATA = Path(os.environ.get("RECSYS_TEST_DATA", REPO.parent / "shared" / "data" / "ml-latest-small"))
 
 
@@ -43,11 +44,13 @@ def tiny_prepared(tiny_ratings) -> PreparedSplit:
 
 def run_config(data, variants, **fields):
     """A train-all config for tests: ``data`` as the source, only ``variants``, and ``fields`` set by their
-    dotted names (``epochs=2``, ``**{"split.seed": 7}``)."""
+    dotted names (``epochs=2``, ``**{"split.seed": 7}``). The promotion's absolute gate is off unless
+    ``promotion.gate`` is given: these runs train for one or two epochs to test the plumbing, and such a
+    model does not beat the biases-only baseline (test_promotion_e2e.py tests the gate itself)."""
     from recsys.pipeline.config import PipelineConfig, apply_overrides, select_variants
 
     config = select_variants(PipelineConfig(), variants)
-    return apply_overrides(config, {"data.source": str(data)} | fields)
+    return apply_overrides(config, {"data.source": str(data), "promotion.gate": "off"} | fields)
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from tasks.runtime import EXPERIMENT, REGISTERED_MODEL
 from tests.conftest import run_config
 
 pytestmark = pytest.mark.e2e
+GATE = {"promotion.gate": "biases"}  # the default of `recsys train-all`, which run_config turns off
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def test_a_model_worse_than_biases_alone_never_becomes_the_first_champion_and_is
     (decided), and the scheduled retrain of the same settings on the same data says "already tried"."""
     from flows.retrain import retrain
 
-    config = run_config(real_data, ["mf"], epochs=1, analysis=False, **{"variants.mf.train.lr": 1e-6})
+    config = run_config(real_data, ["mf"], epochs=1, analysis=False, **{"variants.mf.train.lr": 1e-6, **GATE})
     assert retrain(config) == {"trained": True, "reason": "there is no champion yet"}
     run = latest_parent(client)
     assert run.data.tags["promotion"].startswith("kept: the absolute gate failed: MSE 1."), run.data.tags["promotion"]
@@ -67,7 +68,7 @@ def test_a_champion_whose_split_is_gone_is_re_established_by_retraining_its_reci
     retrained on this run's split and both are compared on this run's test rows."""
     from flows.train_all import train_all
 
-    train_all(run_config(real_data, ["mf"], epochs=6, analysis=False))  # test MSE ~0.78, biases alone ~0.80
+    train_all(run_config(real_data, ["mf"], epochs=6, analysis=False, **GATE))  # test MSE ~0.78, biases alone ~0.80
     champion = champion_or_none(client)
     assert champion is not None and latest_parent(client).data.tags["promotion"] == "promoted: no champion yet"
     champion_parent = client.get_run(champion.tags["run_id"]).data.tags["mlflow.parentRunId"]
@@ -75,7 +76,7 @@ def test_a_champion_whose_split_is_gone_is_re_established_by_retraining_its_reci
     assert split.exists()
     split.unlink()
 
-    train_all(run_config(real_data, ["mf"], epochs=1, analysis=False))
+    train_all(run_config(real_data, ["mf"], epochs=1, analysis=False, **GATE))
     run = latest_parent(client)
     assert run.info.status == "FINISHED"
     assert run.data.tags["promotion"].startswith("kept"), run.data.tags["promotion"]  # one epoch: it loses
@@ -93,7 +94,7 @@ def test_a_champion_whose_recipe_no_longer_validates_is_kept_with_the_reason(cli
     config = artifact_file(client, champion_parent, "config.yaml")
     config.write_text(config.read_text() + "a_field_since_removed: 3\n")
 
-    train_all(run_config(real_data, ["mf"], epochs=1, analysis=False))
+    train_all(run_config(real_data, ["mf"], epochs=1, analysis=False, **GATE))
     run = latest_parent(client)
     assert run.info.status == "FINISHED"
     tag = run.data.tags["promotion"]
