@@ -10,6 +10,8 @@ if any, is left as it was. A set of files that belongs together is published wit
 import contextlib
 import ctypes
 import errno
+import functools
+import hashlib
 import json
 import os
 import shutil
@@ -129,3 +131,31 @@ def staged_folder(target: Path, keep: tuple[str, ...] = ()) -> Iterator[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     publish_folder(staging, target)
+
+
+def source_digest(root: Path | None = None) -> str:
+    """A hash of every Python source file of the library (``root``: the ``recsys`` package folder), each path
+    hashed with its bytes: what an epoch checkpoint was written by, so a checkpoint of other code is never
+    resumed (the package version stays "0.1.0" across every change)."""
+    return _digest(Path(root) if root is not None else Path(__file__).parent)
+
+
+@functools.lru_cache(maxsize=4)
+def _digest(root: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@contextmanager
+def folder_lock(folder: Path, timeout: float = -1) -> Iterator[Path]:
+    """Hold an exclusive lock on ``folder`` (the file ``<folder>.lock`` beside it) for the block: another
+    process using the same folder waits (``timeout`` seconds, -1 for ever) instead of writing into, resuming
+    from or removing files under a run that is still using them. The lock dies with its process."""
+    from filelock import FileLock
+
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(folder.parent / f"{folder.name}.lock"), timeout=timeout):
+        yield folder

@@ -28,6 +28,9 @@ def start_pipeline_run(pipeline: str, config: PipelineConfig) -> PipelineRun:
     orphans = tracking.mark_orphans_killed(client, experiment, run.info.run_id)
     if orphans:
         get_run_logger().warning("%d runs of a process that is gone were left RUNNING: now KILLED", len(orphans))
+    swept = work_folder().sweep()
+    if swept:
+        get_run_logger().warning("removed %d leftovers of dead runs: %s", len(swept), [str(p) for p in swept[:10]])
     deleted, completed = settle_undecided_versions(client)
     if deleted:
         get_run_logger().warning("deleted versions %s: their run ended before their alias decision", deleted)

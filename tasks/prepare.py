@@ -3,6 +3,7 @@
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from recsys import files
 from recsys.data.tensors import prepare_split
 from recsys.pipeline.config import PipelineConfig
 from recsys.store import artifacts
@@ -22,8 +23,9 @@ def split_and_index(data: IngestionHandle, config: PipelineConfig, seed: int, pa
     config = config.for_seed(seed)
     ingested = data.stored
     prepared = prepare_split(ingested.read_ratings(), ingested.read_movies(), config.split)
-    out = SplitFolder(work_folder().split(data.fingerprint, config.split.name))
-    write_split(out, prepared, data.fingerprint)
+    out = SplitFolder(work_folder().split(data.fingerprint, config.split.name, files.source_digest()))
+    if not out.complete():  # written once: the same key is the same content, never replaced under a reader
+        write_split(out, prepared, data.fingerprint)
     counts = prepared.counts()
     client = tracking.client()
     if primary:

@@ -6,7 +6,7 @@ variant's epoch checkpoints live; and what the other processes of a run under to
 import time
 from pathlib import Path
 
-import recsys
+from recsys import files
 from recsys.data.tensors import SplitData
 from recsys.models import RatingModel
 from recsys.pipeline.config import PipelineConfig
@@ -40,7 +40,7 @@ def epoch_checkpoints(work: WorkFolder, fingerprint: str, split_name: str, varia
         data=fingerprint,
         split=split_name,
         settings=settings.model_dump(mode="json"),
-        code=[recsys.__version__, CHECKPOINT_FORMAT],
+        code=[files.source_digest(), CHECKPOINT_FORMAT],
     )
 
 
@@ -53,7 +53,7 @@ def follow(config: PipelineConfig, work: WorkFolder, fingerprint: str, group: Pr
     trained = []
     for seed in config.run_seeds():
         seeded = config.for_seed(seed)
-        data = published_split(SplitFolder(work.split(fingerprint, seeded.split.name)), wait)
+        data = published_split(SplitFolder(work.split(fingerprint, seeded.split.name, files.source_digest())), wait)
         for name in seeded.training_order():
             settings = seeded.selected()[name]
             if trains_data_parallel(name, settings.model):

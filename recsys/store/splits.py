@@ -49,6 +49,11 @@ class SplitFolder:
     def shape_file(self) -> Path:
         return self.path / "shape.json"  # the ModelShape, n_genres included
 
+    def complete(self) -> bool:
+        """Whether the folder holds a whole split (it is published in one rename, so all or none)."""
+        paths = (self.split, self.user_vocab, self.movie_vocab, self.movie_features, self.user_features)
+        return all(p.exists() for p in (*paths, self.shape_file))
+
     @cached_property
     def shape(self) -> ModelShape:
         return ModelShape(**json.loads(self.shape_file.read_text()))

@@ -7,6 +7,7 @@ trained members, any other variant is built, given the data it reads, and traine
 from its epoch checkpoints when given a folder, on its share of each batch when given a process group.
 """
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import torch
 
 from recsys import columns as C
+from recsys import files
 from recsys.data.tensors import SplitData
 from recsys.models import RatingModel, build_model, get_variant
 from recsys.models.base import ModelConfig
@@ -88,9 +90,13 @@ def train_variant(
     writes = folder is not None and (group is None or group.rank == 0)
     callbacks = callbacks + ((EpochCheckpoint(folder),) if writes else ())
     shard = _shard(model, group) if group else None
-    result = train_model(model, train, val, train_config, callbacks, resume_from=folder, shard=shard)
-    if writes:  # trained to the end: nothing left to resume, so the work folder does not grow
-        remove_checkpoints(folder)
+    with files.folder_lock(folder) if writes else contextlib.nullcontext():
+        # one process at a time per checkpoint folder: two identical runs (the same data, split, settings and
+        # code) would resume from each other's epochs and one would remove the folder under the other; the
+        # second waits, then finds the first's folder removed and trains its own from scratch
+        result = train_model(model, train, val, train_config, callbacks, resume_from=folder, shard=shard)
+        if writes:  # trained to the end: nothing left to resume, so the work folder does not grow
+            remove_checkpoints(folder)
     return model, result
 
 
