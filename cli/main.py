@@ -15,6 +15,7 @@ import threading
 from cli import analyze, config, ingest, recommend, services, similar, train_all
 from cli.environment import apply_defaults
 from cli.errors import fail, report_failure
+from cli.watchdog import guard_children
 
 COMMANDS = {  # name: the module with its add_parser and run
     "train-all": train_all,
@@ -25,6 +26,7 @@ COMMANDS = {  # name: the module with its add_parser and run
     "similar": similar,
     "services": services,
 }
+FLOW_COMMANDS = {"train-all", "ingest", "analyze"}  # they run flows in this process, with child processes
 
 
 class Parser(argparse.ArgumentParser):
@@ -76,6 +78,8 @@ def join_process_group() -> bool:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     apply_defaults()  # before prefect or mlflow is imported
+    if argv is None and args.command in FLOW_COMMANDS:  # the `recsys` process itself, not a test calling main()
+        guard_children()  # Prefect's temporary server (and Dask's workers) end with it, even after a SIGKILL
     joined = join_process_group()
     try:
         return run(args)

@@ -192,23 +192,49 @@ def launch(s: Services, name: str, command: list[str], extra_env: dict[str, str]
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    (s.folder / f"{name}.pid").write_text(str(process.pid))
+    (s.folder / f"{name}.pid").write_text(f"{process.pid} {started(process.pid)}")
+
+
+def started(pid: int) -> str:
+    """A process's start time in clock ticks since boot (field 22 of /proc/PID/stat), "" when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ""
+
+
+def recorded(s: Services, name: str) -> tuple[int, str] | None:
+    """The pid and start time ``name``'s pid file records (a file without a start time records "")."""
+    path = s.folder / f"{name}.pid"
+    if not path.exists():
+        return None
+    pid, _, start = path.read_text().strip().partition(" ")
+    return int(pid), start
 
 
 def pid_of(s: Services, name: str) -> int | None:
-    path = s.folder / f"{name}.pid"
-    return int(path.read_text()) if path.exists() else None
+    """The pid in ``name``'s pid file when that process is the one launched (its start time matches the one
+    recorded); a stale file (the process gone and its pid reused, after a reboot say) is removed, so an
+    unrelated process group is never signalled."""
+    found = recorded(s, name)
+    if found is None:
+        return None
+    if not alive(*found):
+        (s.folder / f"{name}.pid").unlink(missing_ok=True)
+        if started(found[0]):
+            print(f"{name}: its pid file named pid {found[0]}, now another process: the file was removed")
+        return None
+    return found[0]
+
+
+def alive(pid: int, start: str) -> bool:
+    """Whether process ``pid`` is the one that started at ``start`` and is not a zombie."""
+    return bool(start) and started(pid) == start and not _is_zombie(pid)
 
 
 def running(s: Services, name: str) -> bool:
-    pid = pid_of(s, name)
-    if pid is None:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return not _is_zombie(pid)
+    found = recorded(s, name)
+    return found is not None and alive(*found)
 
 
 def _is_zombie(pid: int) -> bool:
@@ -235,22 +261,25 @@ def wait_for(url: str, seconds: float, s: Services, name: str) -> None:
 
 
 def halt(s: Services, name: str) -> None:
-    """SIGTERM the process group, again if needed (an idle worker wants two), then SIGKILL."""
+    """SIGTERM the process group, again if needed (an idle worker wants two), then SIGKILL; only when the pid
+    file names the process it started (:func:`pid_of`)."""
     pid = pid_of(s, name)
+    if pid is None:
+        return
+    start = started(pid)
     for sig in (signal.SIGTERM, signal.SIGTERM, signal.SIGKILL):
-        if not running(s, name):
+        if not alive(pid, start):
             break
         try:
             os.killpg(pid, sig)
         except ProcessLookupError:
             break
         deadline = time.monotonic() + 15
-        while running(s, name) and time.monotonic() < deadline:
+        while alive(pid, start) and time.monotonic() < deadline:
             time.sleep(0.25)
-    if pid is not None:
-        _wait_until_reaped(pid)
-        (s.folder / f"{name}.pid").unlink(missing_ok=True)
-        print(f"stopped {name}")
+    _wait_until_reaped(pid)
+    (s.folder / f"{name}.pid").unlink(missing_ok=True)
+    print(f"stopped {name}")
 
 
 def _wait_until_reaped(pid: int, seconds: float = 15) -> None:

@@ -53,7 +53,7 @@ def services(tmp_path_factory, real_data):
         "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{mlflow_port}",
     }
     started = subprocess.run([*SERVICES, "start"], env=env, capture_output=True, text=True, timeout=300)
-    pids = {p.stem: int(p.read_text()) for p in (tmp / "services").glob("*.pid")}
+    pids = {p.stem: int(p.read_text().split()[0]) for p in (tmp / "services").glob("*.pid")}
     try:
         assert started.returncode == 0, started.stdout + started.stderr
         secret = (tmp / "services" / "credentials.env").read_text()

@@ -73,3 +73,26 @@ def test_an_earlier_ingestions_folder_or_a_new_one_is_accepted(tmp_path):
     check_output_folder(earlier)
     with pytest.raises(ValueError, match="is a file"):
         check_output_folder(earlier / "ratings.parquet")
+
+
+def test_services_stop_never_signals_a_process_that_merely_reuses_a_recorded_pid(tmp_path, capsys):
+    """Issue 20, finding 7: `services stop` trusted pid files; one left from before a reboot (or a server that
+    died) named a pid since reused, and its whole process group was signalled. A pid file records the start
+    time too; a process started at another time is not the service."""
+    import subprocess
+
+    from cli.services import Services, stop
+
+    bystander = subprocess.Popen(["sleep", "60"], start_new_session=True)  # its own process group, like a server
+    try:
+        folder = tmp_path / "services"
+        folder.mkdir()
+        (folder / "prefect-server.pid").write_text(f"{bystander.pid} 12345")  # the pid, another start time
+        (folder / "mlflow-server.pid").write_text(str(bystander.pid))  # an old file without a start time
+        stop(Services(folder, tmp_path / "store", 4200, 5000, tmp_path))
+        assert bystander.poll() is None  # still running: nothing was signalled
+        assert not list(folder.glob("*.pid"))  # the stale files are gone
+        assert "now another process: the file was removed" in capsys.readouterr().out
+    finally:
+        bystander.kill()
+        bystander.wait()
