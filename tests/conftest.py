@@ -15,7 +15,7 @@ from recsys.data.tensors import PreparedSplit, prepare_split
 apply_defaults()  # the environment the `recsys` command runs flows in
 
 REPO = Path(__file__).resolve().parents[1]
-NO_GATE = ["--set", "promotion.gate=off"]  # for `recsys train-all` runs of throwaway models (see run_config)
+NO_GATE = ["--set", "promotion.gate=none"]  # for `recsys train-all` runs of throwaway models (see run_config)
 REAL_DATA = Path(os.environ.get("RECSYS_TEST_DATA", REPO.parent / "shared" / "data" / "ml-latest-small"))
 
 
@@ -50,7 +50,7 @@ def run_config(data, variants, **fields):
     from recsys.pipeline.config import PipelineConfig, apply_overrides, select_variants
 
     config = select_variants(PipelineConfig(), variants)
-    return apply_overrides(config, {"data.source": str(data), "promotion.gate": "off"} | fields)
+    return apply_overrides(config, {"data.source": str(data), "promotion.gate": "none"} | fields)
 
 
 @pytest.fixture(scope="module")

@@ -49,10 +49,10 @@ class PromotionConfig(StrictConfig):
     level: float = Field(0.95, gt=0, lt=1, description="confidence level of the gain's interval")
     n_boot: int = Field(1000, ge=100, description="bootstrap resamples of the compared rows")
     topn_margin: float = Field(0.0, ge=0, description="top-N: the NDCG@10 gain over the champion must exceed this")
-    gate: Literal["biases", "off"] = Field(
+    gate: Literal["biases", "none"] = Field(
         "biases",
         description="biases: a challenger must beat the biases-only baseline on the rows it is judged on, "
-        "champion or not; off: no absolute gate (a throwaway model of a test or a demo may serve)",
+        "champion or not; none: no absolute gate (a throwaway model of a test or a demo may serve)",
     )
 
 

@@ -307,7 +307,7 @@ def test_several_seeds_log_mean_and_std_per_variant(harness, real_data):
     note = open(client.download_artifacts(parent.info.run_id, "promotion.md")).read()
     assert "Rule applied: **unseen rows**" in note  # another split: only rows new to the champion count
     compared = pd.read_parquet(client.download_artifacts(parent.info.run_id, "promotion/compared_rows.parquet"))
-    assert 2000 < len(compared) < 20001 and list(compared.columns)[-2:] == ["challenger", "champion"]
+    assert 2000 < len(compared) < 20001 and list(compared.columns)[-3:] == ["challenger", "champion", "baseline"]
     claims = pd.read_parquet(client.download_artifacts(parent.info.run_id, "report/claims.parquet"))
     embeddings = claims[claims["claim"].str.startswith("Embeddings matter")].iloc[0]["evidence"]
     assert embeddings.startswith("2 splits (seeds 7, 8)") and "mf gap" in embeddings  # each seed's own split
