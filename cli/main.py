@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 
-from cli import analyze, config, ingest, recommend, services, similar, train_all
+from cli import analyze, champion, config, ingest, recommend, services, similar, train_all
 from cli.environment import apply_defaults
 from cli.errors import fail, report_failure
 from cli.watchdog import guard_children
@@ -24,6 +24,7 @@ COMMANDS = {  # name: the module with its add_parser and run
     "analyze": analyze,
     "recommend": recommend,
     "similar": similar,
+    "champion": champion,
     "services": services,
 }
 FLOW_COMMANDS = {"train-all", "ingest", "analyze"}  # they run flows in this process, with child processes

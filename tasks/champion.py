@@ -88,13 +88,14 @@ def load_version(version: str | int, name: str = REGISTERED_MODEL) -> TrainedMod
         return load_checkpoint(artifacts.checkpoint_in(local))
 
 
-def champion_of(name: str, client=None):
-    """The version ``champion`` of registered model ``name`` points to, or None only when MLflow says the model
-    or the alias does not exist (any other error is raised, never taken for "no champion")."""
+def champion_of(name: str, client=None, alias: str = CHAMPION):
+    """The version ``alias`` (``champion``, or ``previous``) of registered model ``name`` points to, or None only
+    when MLflow says the model or the alias does not exist (any other error is raised, never taken for "no
+    champion")."""
     from mlflow.exceptions import MlflowException
 
     try:
-        return (client or tracking.client()).get_model_version_by_alias(name, CHAMPION)
+        return (client or tracking.client()).get_model_version_by_alias(name, alias)
     except MlflowException as exc:
         if "not found" in str(exc).lower() or "does not exist" in str(exc).lower():
             return None

@@ -24,9 +24,9 @@ from recsys.store import artifacts
 from tasks import pyfunc, tracking
 from tasks.champion import champion_of, load_version
 from tasks.handles import RankedVariant, RegisteredRanker, SplitHandle
-from tasks.register import TOPN_DECISION_TAG, mark_decided, register_each
+from tasks.register import TOPN_DECISION_TAG, mark_decided, move_champion, register_each
 from tasks.registry_lock import registry_lock
-from tasks.runtime import CHALLENGER, CHAMPION, TOPN_MODEL, work_folder
+from tasks.runtime import CHALLENGER, TOPN_MODEL, work_folder
 
 
 def metric_name(key: str) -> str:
@@ -148,7 +148,7 @@ def promote_ranker(
         else:
             decision = decide_topn(*compare_rankers(client, best, champion, prepared), promotion)
         if decision["promote"]:
-            client.set_registered_model_alias(TOPN_MODEL, CHAMPION, str(best.version))
+            move_champion(client, TOPN_MODEL, str(best.version))
             client.set_tag(parent_run_id, "topn_champion_variant", best.ranked.variant)
         tag = ("promoted" if decision["promote"] else "kept") + f": {decision['reason']}"
         client.set_tag(parent_run_id, TOPN_DECISION_TAG, tag[:5000])

@@ -4,6 +4,7 @@ often the task is retried); the run's best by validation MSE gets the ``challeng
 :mod:`recsys.evaluation.promotion`. The alias moves by compare-and-set: under the registry lock, the
 champion is read again just before the move and the decision is made against that one."""
 
+import time
 from dataclasses import dataclass
 
 import pandas as pd
@@ -41,7 +42,7 @@ from tasks import tracking
 from tasks.champion import champion_of, load_version, read_run_tables, read_run_text
 from tasks.handles import EvaluatedVariant, RegisteredVariant, SplitHandle
 from tasks.registry_lock import registry_lock
-from tasks.runtime import CHALLENGER, CHAMPION, REGISTERED_MODEL, TOPN_MODEL
+from tasks.runtime import CHALLENGER, CHAMPION, PREVIOUS, REGISTERED_MODEL, TOPN_MODEL
 
 DECISION_TAG, PENDING, DECIDED = "promotion", "pending", "decided"
 TOPN_DECISION_TAG = "topn_promotion"  # the parent run's tag of the top-N family's decision
@@ -107,6 +108,40 @@ def settle_undecided(client, name: str, decision_tag: str) -> tuple[list[str], l
     return deleted, completed
 
 
+def move_champion(client, name: str, version: str) -> str | None:
+    """Point ``champion`` of registered model ``name`` at ``version``, the one it pointed to becoming
+    ``previous`` (what ``recsys champion rollback`` goes back to); returns that previous version, or None.
+    Called under the registry lock."""
+    before = champion_of(name, client)
+    if before is not None and before.version != version:
+        client.set_registered_model_alias(name, PREVIOUS, before.version)
+    client.set_registered_model_alias(name, CHAMPION, version)
+    return None if before is None else before.version
+
+
+def roll_back(client, name: str, who: str) -> tuple[str, str]:
+    """Point ``champion`` of ``name`` back at ``previous`` (and ``previous`` at the champion it replaces, so a
+    second rollback rolls forward), under the registry lock; each version is tagged with what happened.
+    Returns (from, to) version numbers; ValueError when there is no champion or no previous one."""
+    with registry_lock():
+        current = champion_of(name, client)
+        if current is None:
+            raise ValueError(f"{name} has no champion to roll back")
+        previous = champion_of(name, client, PREVIOUS)
+        if previous is None:
+            raise ValueError(f"{name} has no previous champion to roll back to (v{current.version} is the first)")
+        client.set_registered_model_alias(name, CHAMPION, previous.version)
+        client.set_registered_model_alias(name, PREVIOUS, current.version)
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+        client.set_model_version_tag(
+            name, current.version, "rolled_back", f"{stamp} by {who}: replaced by v{previous.version}"
+        )
+        client.set_model_version_tag(
+            name, previous.version, "restored", f"{stamp} by {who}: replaced v{current.version}"
+        )
+    return current.version, previous.version
+
+
 def holds_champion(client, version: str, name: str = REGISTERED_MODEL) -> bool:
     """Whether ``champion`` points to ``version`` (read from the version itself: an error is raised, never
     taken for "no champion")."""
@@ -166,7 +201,7 @@ def promote_challenger(
         opponent = decision.champion.version if decision.champion is not None else "none"
         client.set_tag(parent_run_id, COMPARED_WITH_TAG, opponent)
         if decision.promote:
-            client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, str(best.version))
+            move_champion(client, REGISTERED_MODEL, str(best.version))
             client.set_tag(parent_run_id, "champion_variant", best.evaluated.variant)
         client.set_tag(parent_run_id, "promotion", decision.tag())
         mark_decided(client, registered)

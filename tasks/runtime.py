@@ -26,6 +26,7 @@ REGISTERED_MODEL = "movielens-rating"
 TOPN_MODEL = "movielens-topn"  # the ranking family's registered model, its own challenger and champion
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+PREVIOUS = "previous"  # the champion before the current one: what `recsys champion rollback` goes back to
 
 
 def code_version(patterns: list[str]) -> str:

@@ -115,3 +115,35 @@ def test_no_registered_model_or_no_alias_is_no_champion(tmp_path):
     assert current_champion_version(empty) is None  # no registered model at all
     empty.create_registered_model(REGISTERED_MODEL)
     assert current_champion_version(empty) is None  # the model, no alias
+
+
+def test_a_replaced_champion_becomes_previous_and_rollback_goes_back_to_it(client, tmp_path, monkeypatch, capsys):
+    """Issue 20: a `previous` alias kept for rollback, and `recsys champion rollback`, on a real store."""
+    from cli.main import main
+    from tasks.register import move_champion
+    from tasks.runtime import PREVIOUS
+
+    first, second = pipeline_with_version(client, "FINISHED"), pipeline_with_version(client, "FINISHED")
+    assert move_champion(client, REGISTERED_MODEL, first) is None
+    assert move_champion(client, REGISTERED_MODEL, second) == first
+    assert client.get_model_version_by_alias(REGISTERED_MODEL, PREVIOUS).version == first
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", client.tracking_uri)
+    assert main(["champion", "rollback"]) == 0
+    assert f"champion v{second} -> v{first}" in capsys.readouterr().out
+    assert client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION).version == first
+    assert client.get_model_version_by_alias(REGISTERED_MODEL, PREVIOUS).version == second  # again: forward
+    assert "replaced by v" in client.get_model_version(REGISTERED_MODEL, second).tags["rolled_back"]
+    assert main(["champion", "show"]) == 0
+    assert f"champion v{first} (mf), previous v{second} (mf)" in capsys.readouterr().out
+
+
+def test_rollback_without_a_previous_champion_is_one_clear_error(client, monkeypatch, capsys):
+    from cli.main import main
+
+    only = pipeline_with_version(client, "FINISHED")
+    client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, only)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", client.tracking_uri)
+    assert main(["champion", "rollback"]) == 2
+    assert "has no previous champion to roll back to (v1 is the first)" in capsys.readouterr().err
+    assert client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION).version == only
