@@ -11,7 +11,7 @@ from prefect.cache_policies import NO_CACHE
 
 from recsys.data import io, schema
 from recsys.data.ingest import IngestResult, check_quarantine_share, ingest_release
-from recsys.data.io.download import is_url, redact
+from recsys.data.io.download import redact_source
 from recsys.files import staged_folder
 from recsys.store import artifacts
 from recsys.store.ingestion import ID_MARKER, IngestionFolder, check_output_folder, write_ingestion
@@ -47,7 +47,7 @@ def fetch_data(source: str | None) -> str:
     """The local folder of the release named by ``source`` (or ``RECSYS_DATA``, or the default URL)."""
     folder = io.resolve_source(data_source(source), work_folder().cache)
     shown = data_source(source) or io.DEFAULT_SOURCE
-    get_run_logger().info("data source %s -> %s", redact(shown) if is_url(shown) else shown, folder)
+    get_run_logger().info("data source %s -> %s", redact_source(shown), folder)
     return str(folder)
 
 

@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
-from recsys.data.io.download import is_url, redact
+from recsys.data.io.download import redact_source
 from recsys.pipeline.config import DataConfig, PipelineConfig, config_to_yaml, flat_params, settings_fingerprint
 from tasks import tracking
 from tasks.handles import PipelineRun
@@ -36,7 +36,7 @@ def start_pipeline_run(pipeline: str, config: PipelineConfig) -> PipelineRun:
         get_run_logger().warning("deleted versions %s: their run ended before their alias decision", deleted)
     if completed:
         get_run_logger().warning("versions %s: their run ended after its alias decision; marked decided", completed)
-    shown = config.with_source(redact(config.data.source)) if is_url(config.data.source) else config
+    shown = config.with_source(redact_source(config.data.source))  # every URI form, s3:// included
     tracking.log_params(client, run.info.run_id, flat_params(shown) | {"settings_fingerprint": fingerprint})
     client.log_text(run.info.run_id, config_to_yaml(shown), "config.yaml")  # credentials in a URL never logged
     return PipelineRun(run.info.run_id, config, fingerprint)
@@ -49,7 +49,7 @@ def start_ingest_run(data: DataConfig, out: str | None) -> str:
     tags = {"pipeline": "ingest"} | tracking.process_tags()
     run = client.create_run(tracking.experiment_id(client), run_name="ingest", tags=tags)
     source = data_source(data.source)
-    params = data.model_copy(update={"source": redact(source) if is_url(source) else source}).model_dump()
+    params = data.model_copy(update={"source": redact_source(source)}).model_dump()
     tracking.log_params(client, run.info.run_id, {"data": params, "out": out})
     return run.info.run_id
 

@@ -59,6 +59,14 @@ def is_url(source: str | None) -> bool:
     return bool(source) and str(source).startswith(("http://", "https://"))
 
 
+def redact_source(source: str | None) -> str | None:
+    """A data source as it may be logged or stored: any URI (``http(s)://``, ``s3://``, ``gs://``,
+    ``hdfs://``...) without user, password and secret-looking query parameters; a local path as it is."""
+    if not source or "://" not in str(source):
+        return source
+    return redact(str(source))
+
+
 def redact(url: str) -> str:
     """``url`` without user, password and secret-looking query parameters (what may be logged or stored)."""
     parts = urllib.parse.urlsplit(url)
@@ -172,9 +180,18 @@ def _metadata(url: str, response, digest: str, size: int) -> dict:
 
 
 class _NoDowngrade(urllib.request.HTTPRedirectHandler):
-    """Follows redirects, but never from https to plain http."""
+    """Follows redirects, but never from https to plain http, and never with the URL's credentials to another
+    host (urllib forwards every header it was given)."""
 
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         if req.full_url.startswith("https:") and newurl.startswith("http:"):
             raise SourceError(f"{redact(req.full_url)}: refused a redirect from https to http ({redact(newurl)})")
-        return super().redirect_request(req, fp, code, msg, headers, newurl)
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(newurl) != _origin(req.full_url):
+            new.remove_header("Authorization")  # the URL's credentials are for its own host only
+        return new
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urllib.parse.urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port

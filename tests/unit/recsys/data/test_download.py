@@ -202,3 +202,48 @@ def test_a_zip_bomb_beside_the_real_files_is_refused_before_anything_is_unpacked
         for csv in sorted(real_data.glob("*.csv")):
             archive.write(csv, f"ml-latest-small/{csv.name}")
     assert (resolve_source(honest, cache) / "ratings.csv").stat().st_size == (real_data / "ratings.csv").stat().st_size
+
+
+def test_credentials_are_never_forwarded_to_another_host_on_a_redirect(tmp_path):
+    """Issue 20, finding 5: urllib forwards every header on a redirect, so a URL's user:password went, as a
+    basic-auth header, to whatever host the first one redirected to. Two real servers: 127.0.0.1 redirects
+    to "localhost" (another host); a redirect within 127.0.0.1 keeps them."""
+    body = zip_bytes({"ml/ratings.csv": b"userId,movieId,rating,timestamp\n"})
+    elsewhere, origin = Server(), Server()
+    try:
+        port = elsewhere.http.server_address[1]
+        elsewhere.serve("/ml.zip", body)
+        origin.serve("/away.zip", b"", status=302, headers={"Location": f"http://localhost:{port}/ml.zip"})
+        origin.serve("/here.zip", body)
+        origin.serve("/moved.zip", b"", status=302, headers={"Location": f"{origin.url}/here.zip"})
+        user = f"http://alice:s3cret@127.0.0.1:{origin.http.server_address[1]}"
+        fetch(f"{user}/away.zip", tmp_path / "a")
+        assert "Authorization" in origin.requests[-1]  # the host the credentials belong to got them
+        assert "Authorization" not in elsewhere.requests[-1]  # the other host did not
+        fetch(f"{user}/moved.zip", tmp_path / "b")
+        assert "Authorization" in origin.requests[-1]  # redirected within the same host: still sent
+    finally:
+        elsewhere.close()
+        origin.close()
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "s3://AKIAEXAMPLE:wJalrXUtnFEMI@ratings-bucket/ml-latest-small.zip",
+        "gs://svc:p4ss@bucket/ml.zip?token=abc",
+        "hdfs://user:pw@namenode:8020/data/ml.zip",
+        "https://alice:s3cret@data.example.org/ml.zip?X-Amz-Signature=abc",
+    ],
+)
+def test_every_uri_form_is_redacted_before_it_is_stored(source):
+    """Issue 20, finding 5: only http(s) URLs were redacted; an s3:// source with its key and secret landed in
+    the run's params and config.yaml as given."""
+    from recsys.data.io.download import redact_source
+    from recsys.pipeline.config import PipelineConfig, config_to_yaml, flat_params
+
+    shown = PipelineConfig().with_source(redact_source(source))
+    stored = config_to_yaml(shown) + str(flat_params(shown))
+    for secret in ("wJalrXUtnFEMI", "AKIAEXAMPLE", "p4ss", "pw@", "s3cret", "abc"):
+        assert secret not in stored
+    assert redact_source("/data/ml-latest-small") == "/data/ml-latest-small"  # a path is not a URI
