@@ -88,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
         if joined:
             import torch.distributed as dist
 
+            # every rank tears the group down together: a follower that finished training destroyed it while
+            # rank 0 was still in its last collective, and one in three runs aborted (SIGABRT) there
+            dist.barrier()
             dist.destroy_process_group()
 
 

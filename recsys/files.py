@@ -150,12 +150,12 @@ def _digest(root: Path) -> str:
 
 @contextmanager
 def folder_lock(folder: Path, timeout: float = -1) -> Iterator[Path]:
-    """Hold an exclusive lock on ``folder`` (the file ``<folder>.lock`` beside it) for the block: another
+    """Hold an exclusive lock on ``folder`` (the hidden file ``.<folder>.lock`` beside it) for the block: another
     process using the same folder waits (``timeout`` seconds, -1 for ever) instead of writing into, resuming
     from or removing files under a run that is still using them. The lock dies with its process."""
     from filelock import FileLock
 
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder.parent / f"{folder.name}.lock"), timeout=timeout):
+    with FileLock(str(folder.parent / f".{folder.name}.lock"), timeout=timeout):
         yield folder

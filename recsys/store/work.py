@@ -6,7 +6,7 @@
   takes away a split another run is training on; keyed by the library's source hash and written once;
 - ``cache/``: downloads and extracted archives;
 - ``checkpoints/<variant>-<key>/``: a variant's epoch checkpoints, keyed by what decides its training (the
-  library's source hash included), used by one process at a time (``<variant>-<key>.lock``);
+  library's source hash included), used by one process at a time (``.<variant>-<key>.lock``);
 - ``runs/<run id>/``: a pipeline run's trained checkpoints, removed when the run ends;
 - ``analysis/<run id>/``: the local copies an analysis reads, removed once published;
 - ``logs/``: tracebacks of failed commands;
@@ -87,7 +87,7 @@ class WorkFolder:
                 removed.append(path)
         for folder in sorted(p for p in checkpoints.glob("*") if p.is_dir()) if checkpoints.exists() else []:
             try:
-                with FileLock(str(folder.parent / f"{folder.name}.lock"), timeout=0):
+                with FileLock(str(folder.parent / f".{folder.name}.lock"), timeout=0):
                     for tmp in folder.glob(".*.tmp"):
                         tmp.unlink(missing_ok=True)
                         removed.append(tmp)

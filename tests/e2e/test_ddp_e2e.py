@@ -55,7 +55,8 @@ def test_two_processes_reach_the_one_process_test_mse_through_the_whole_pipeline
         assert "ingest/validation.json" in logged  # validated by Great Expectations, as any run
         champion = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION)
         assert champion.tags["run_id"] == trained.info.run_id and parent.data.tags["promotion"].startswith("promoted")
-        assert list((work / "checkpoints").glob("*")) == []  # trained to the end: rank 0 removed them
+        left = [p for p in (work / "checkpoints").glob("*") if p.is_dir()]  # (an empty .lock file stays beside)
+        assert left == []  # trained to the end: rank 0 removed them
         if processes == 2:
             assert f"rank 1 of 2: trained {variant} (seed 42) beside rank 0" in output
     assert mse[2] == pytest.approx(mse[1], abs=tolerance)
