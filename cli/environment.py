@@ -16,11 +16,12 @@ DEFAULTS = {
     "PREFECT_LOGGING_EXTRA_LOGGERS": "recsys",
     # ...and outside a flow (a unit test, `recsys recommend`) they go to the console only, without a warning
     "PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW": "ignore",
-    # A tracking server that does not answer fails a call after about 3 s (2 HTTP retries, 1 and 2 s apart,
-    # each connection given 20 s), not after MLflow's default of about four minutes; the tasks that talk to
-    # MLflow retry three more times (2, 4, 8 s), so a server that stays down fails the run within a minute.
-    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
-    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    # A tracking server that is restarted, or away for up to about four minutes, does not fail the run: each
+    # call retries 7 times, 0, 4, 8, 16, 32, 64 and 120 s apart (244 s in all; each connection given 20 s),
+    # and the run goes on where it was, its metrics logged in order. A server that stays away fails the call,
+    # and the run, naming it; the tasks do not retry that again (tasks/tracking.py: transient_failure).
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "7",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "2",
     "MLFLOW_HTTP_REQUEST_TIMEOUT": "20",
 }
 

@@ -4,6 +4,7 @@ Tasks address runs by id through ``MlflowClient`` rather than through the fluent
 stay correct whichever thread or process Prefect runs them in.
 """
 
+import contextlib
 import os
 import socket
 import tempfile
@@ -25,11 +26,19 @@ TRANSIENT_CODES = {"TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED", "INTERNA
 
 def transient_failure(task, task_run, state) -> bool:
     """Retry only what may pass: a connection or disk error, or a tracking server (or sqlite store) that was
-    busy. A validation failure, a diverging loss or a missing run fails at once."""
+    busy. A validation failure, a diverging loss or a missing run fails at once, and so does a tracking server
+    that did not answer through all of MLflow's own HTTP retries (minutes of them: see cli/environment.py)."""
     exc = state.result(raise_on_failure=False)
+    if gave_up_on_server(exc):
+        return False
     if isinstance(exc, OSError):
         return True
     return isinstance(exc, MlflowException) and exc.error_code in TRANSIENT_CODES
+
+
+def gave_up_on_server(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is MLflow's HTTP client giving up after its retries."""
+    return exc is not None and "Max retries exceeded" in str(exc)
 
 
 # the options of every task that talks to MLflow: three retries, 2, 4 and 8 s apart, on transient failures
@@ -53,10 +62,26 @@ def ends_run_on_failure(run_id: str, end: Callable[[str], None] | None = None) -
     except BaseException as exc:
         status = "KILLED" if isinstance(exc, INTERRUPTS) else "FAILED"
         try:  # once: when the tracking server is what failed, the original error is what matters
-            (end or (lambda s: client().set_terminated(run_id, s)))(status)
+            with few_http_retries() if gave_up_on_server(exc) else contextlib.nullcontext():
+                (end or (lambda s: client().set_terminated(run_id, s)))(status)
         except Exception:  # noqa: BLE001
             pass
         raise
+
+
+@contextmanager
+def few_http_retries() -> Iterator[None]:
+    """MLflow's HTTP retries cut to one for the block (it reads the setting at each call): after the server
+    failed through minutes of retries, marking the run failed is tried once, not for minutes more."""
+    saved = os.environ.get("MLFLOW_HTTP_REQUEST_MAX_RETRIES")
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "1"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("MLFLOW_HTTP_REQUEST_MAX_RETRIES", None)
+        else:
+            os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = saved
 
 
 def process_tags() -> dict[str, str]:
