@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from recsys.data.gate import ReleaseGateConfig
 from recsys.pipeline.config import PipelineConfig, settings_fingerprint
 from tasks import tracking
 from tasks.champion import champion_of
@@ -68,3 +69,86 @@ def already_tried(client, data_fingerprint: str, settings: str, champion: str) -
                 f"against {against} ({decision}); nothing changed since (force=True trains anyway)"
             )
     return None
+
+
+class ReleaseGateFailed(ValueError):
+    """A new release does not look like the accepted one: not trained on."""
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    passed: bool
+    reason: str
+    run_id: str | None  # the MLflow run holding the report (None when there was nothing to compare with)
+
+
+@task(name="release-gate", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
+def check_release(data: IngestionHandle, gate: ReleaseGateConfig, accept_release: str | None = None) -> GateOutcome:
+    """The release gate before the scheduled retrain trains on ``data``: Great Expectations expectations
+    derived from the last accepted release (the one the champion learned, read from its run's split): at
+    least ``min_rows_share`` of its ratings, a rating distribution within ``max_rating_divergence`` (KL), at
+    most ``max_unknown_users`` / ``max_unknown_movies`` of the ratings by users or of movies it did not have.
+    Every outcome goes to an MLflow run (``pipeline=release-gate``: figures as metrics, ``release_gate.json``
+    and ``.md``) and a Prefect markdown artifact. ``accept_release`` ("who: why") lets a failed release
+    through, recorded on that run. No champion, or one whose split is gone: nothing to compare with, passed."""
+    from prefect.artifacts import create_markdown_artifact
+
+    from recsys.data.gate import ReleaseProfile, measured
+    from recsys.store import artifacts
+    from tasks.register import read_champion_split
+    from tasks.validation import release_expectations, validate_with
+
+    client, logger = tracking.client(), get_run_logger()
+    champion = champion_of(REGISTERED_MODEL, client)
+    accepted_run = None if champion is None else tracking.pipeline_run_of_version(client, champion)
+    split = None if accepted_run is None else read_champion_split(client, accepted_run)
+    if split is None:
+        why = "no accepted release to compare with (no champion, or its run lost its split)"
+        logger.info("release gate: %s", why)
+        return GateOutcome(True, why, None)
+    accepted = ReleaseProfile.of(split)
+    ratings = data.stored.read_ratings()
+    report = validate_with("release-gate", ratings, release_expectations(accepted, gate), data.folder)
+    figures = measured(accepted, ratings)
+    failed = [f"{o.expectation}({o.column or 'table'})" for o in report.failures()]
+    if report.success:
+        reason = "the release looks like the accepted one"
+    else:
+        reason = f"the release gate failed: {', '.join(failed)} ({describe(figures)})"
+    passed = report.success or bool(accept_release)
+    tags = {"pipeline": "release-gate", "release_gate": "passed" if report.success else "failed"}
+    tags |= {"accepted_release_run": accepted_run, "release": data.release} | tracking.process_tags()
+    if accept_release and not report.success:
+        tags["accepted_by"] = accept_release
+    run = client.create_run(tracking.experiment_id(client), run_name="release-gate", tags=tags)
+    run_id = run.info.run_id
+    for key, value in figures.items():
+        client.log_metric(run_id, key, value)
+    client.log_dict(run_id, {"passed": report.success, "figures": figures} | report.to_dict(), artifacts.RELEASE_GATE)
+    note = gate_markdown(report, figures, reason, accept_release)
+    client.log_text(run_id, note, artifacts.RELEASE_GATE_NOTE)
+    client.set_terminated(run_id, "FINISHED")
+    create_markdown_artifact(key="release-gate", markdown=note, description="the new release against the accepted one")
+    if not report.success:
+        logger.warning("%s%s", reason, f"; accepted by {accept_release}" if accept_release else "")
+    return GateOutcome(
+        passed, reason if not accept_release or report.success else f"accepted: {accept_release}; {reason}", run_id
+    )
+
+
+def describe(figures: dict[str, float]) -> str:
+    return (
+        f"{figures['release_rows']:.0f} ratings against {figures['accepted_rows']:.0f}, unknown users "
+        f"{figures['unknown_user_share']:.1%}, unknown movies {figures['unknown_movie_share']:.1%}"
+    )
+
+
+def gate_markdown(report, figures: dict[str, float], reason: str, accept_release: str | None) -> str:
+    lines = [f"## Release gate: {'passed' if report.success else 'FAILED'}", "", reason + ".", ""]
+    lines += ["| expectation | column | passed | observed / bad rows |", "|---|---|---|---|"]
+    for o in report.outcomes:
+        seen = o.observed if o.observed is not None else f"{o.unexpected_count} rows"
+        lines.append(f"| {o.expectation} | {o.column or 'table'} | {'yes' if o.success else '**no**'} | {seen} |")
+    if accept_release and not report.success:
+        lines += ["", f"Accepted anyway by: {accept_release}."]
+    return "\n".join(lines) + "\n"

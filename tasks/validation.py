@@ -220,3 +220,53 @@ def _plain(value):
     if isinstance(value, float) and value != value:
         return None
     return value
+
+
+def release_expectations(accepted, config) -> list:
+    """The release gate as Great Expectations expectations on a new release's ratings (user_id, movie_id,
+    rating), from the accepted release's :class:`~recsys.data.gate.ReleaseProfile` and the thresholds of a
+    :class:`~recsys.data.gate.ReleaseGateConfig`."""
+    import great_expectations as gx
+
+    from recsys import columns as C
+
+    ex = gx.expectations
+    return [
+        ex.ExpectTableRowCountToBeBetween(min_value=accepted.min_rows(config)),
+        ex.ExpectColumnKLDivergenceToBeLessThan(
+            column=C.RATING,
+            partition_object={"values": accepted.rating_values, "weights": accepted.rating_shares},
+            threshold=config.max_rating_divergence,
+        ),
+        ex.ExpectColumnValuesToBeInSet(
+            column=C.USER_ID, value_set=accepted.users.tolist(), mostly=1 - config.max_unknown_users
+        ),
+        ex.ExpectColumnValuesToBeInSet(
+            column=C.MOVIE_ID, value_set=accepted.movies.tolist(), mostly=1 - config.max_unknown_movies
+        ),
+    ]
+
+
+def validate_with(name: str, frame: pd.DataFrame, expectations: list, source: str) -> ValidationReport:
+    """Run ``expectations`` on ``frame`` in a fresh GX context (its datasource removed afterwards)."""
+    import uuid
+
+    import great_expectations as gx
+
+    context = _context(None)
+    unique = f"{name}-{uuid.uuid4().hex[:8]}"
+    try:
+        batch = (
+            context.data_sources.add_pandas(unique)
+            .add_dataframe_asset(unique)
+            .add_batch_definition_whole_dataframe("whole")
+        )
+        suite = context.suites.add(gx.ExpectationSuite(name=unique))
+        for expectation in expectations:
+            suite.add_expectation(expectation)
+        definition = context.validation_definitions.add(gx.ValidationDefinition(name=unique, data=batch, suite=suite))
+        result = definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
+        return ValidationReport(name, source, len(frame), [_outcome(r, None) for r in result.results])
+    finally:
+        with contextlib.suppress(Exception):
+            context.data_sources.delete(unique)

@@ -26,6 +26,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError, create_model, model_validator
 
+from recsys.data.gate import ReleaseGateConfig
 from recsys.data.split import SplitConfig
 from recsys.evaluation.promotion import PromotionConfig
 from recsys.models import DEFAULT_RANKERS, DEFAULT_VARIANTS, VARIANTS, ModelConfig, Variant, get_variant, variants_of
@@ -169,6 +170,7 @@ class PipelineConfig(StrictConfig):
     )
     analysis: bool = Field(True, description="analyze the run and log its report (report/report.html)")
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+    release_gate: ReleaseGateConfig = Field(default_factory=ReleaseGateConfig)
     runner: RunnerConfig = Field(default_factory=RunnerConfig)
 
     @model_validator(mode="before")

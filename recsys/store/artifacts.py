@@ -19,6 +19,8 @@ REPORT_PAGE = f"{REPORT}/report.html"
 PROMOTION_NOTE = "promotion.md"  # the promotion decision and its numbers
 TOPN_PROMOTION_NOTE = "topn_promotion.md"  # the top-N family's promotion decision
 RANKER_TRIED = "validation/tried.json"  # a ranker's run: every candidate of its grid and its validation NDCG@10
+RELEASE_GATE = "release_gate.json"  # a release-gate run: every expectation and its outcome
+RELEASE_GATE_NOTE = "release_gate.md"  # the same, to read
 COMPARED_ROWS = "promotion/compared_rows.parquet"  # the rows the decision compared, both models' predictions
 
 

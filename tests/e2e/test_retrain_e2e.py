@@ -6,6 +6,7 @@ URL source: retrain trains when the file behind the URL changed and skips when i
 import functools
 import http.server
 import os
+import re
 import shutil
 import threading
 import zipfile
@@ -95,6 +96,53 @@ def test_a_random_split_of_the_new_data_drops_the_rows_the_champion_learned(harn
     check_decision_follows_the_rule(client, latest, compared)
 
 
+@pytest.mark.parametrize(
+    ("name", "change", "failed"),
+    [
+        ("ml-half", lambda r: r.sample(frac=0.5, random_state=0), "expect_table_row_count_to_be_between(table)"),
+        (
+            "ml-shifted",
+            lambda r: r.assign(rating=r["rating"].where(r["rating"] < 3.5, 5.0)),
+            "expect_column_kl_divergence_to_be_less_than(rating)",
+        ),
+        (
+            "ml-strangers",
+            lambda r: r.assign(userId=r["userId"] + 100_000),
+            "expect_column_values_to_be_in_set(user_id)",
+        ),
+    ],
+)
+def test_a_release_unlike_the_accepted_one_is_not_trained_on(harness, releases, tmp_path, name, change, failed):
+    """Issue 20, finding 10: nothing checked a new release before the daily retrain trained on it. Now half the
+    ratings, a shifted rating distribution or mostly unknown users stop the flow, with the report in MLflow,
+    and leave the champion alone."""
+    from flows.retrain import retrain
+    from tasks.retrain import ReleaseGateFailed
+
+    client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
+    champion = client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION).version
+    folder = tmp_path / name
+    folder.mkdir()
+    shutil.copy(releases[1] / "movies.csv", folder / "movies.csv")
+    change(pd.read_csv(releases[1] / "ratings.csv")).to_csv(folder / "ratings.csv", index=False)
+    config = run_config(folder, ["mf"], epochs=3, analysis=False)
+    before = len(parent_runs(client))
+    with pytest.raises(ReleaseGateFailed, match=r"the release gate failed: .*" + re.escape(failed)):
+        retrain(config)
+    assert len(parent_runs(client)) == before  # nothing trained
+    assert client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION).version == champion
+    experiment = client.get_experiment_by_name(EXPERIMENT).experiment_id
+    gate = client.search_runs([experiment], "tags.pipeline = 'release-gate'")[0]
+    assert gate.data.tags["release_gate"] == "failed" and "release_rows" in gate.data.metrics
+    note = Path(client.download_artifacts(gate.info.run_id, "release_gate.md")).read_text()
+    assert "## Release gate: FAILED" in note and "| **no** |" in note
+    if name == "ml-half":  # someone who knows the release is right lets it through, and it is recorded
+        outcome = retrain(config, accept_release="alice: GroupLens cut this release in half on purpose")
+        assert outcome["trained"]
+        accepted = client.search_runs([experiment], "tags.pipeline = 'release-gate'")[0]
+        assert accepted.data.tags["accepted_by"] == "alice: GroupLens cut this release in half on purpose"
+
+
 def check_decision_follows_the_rule(client, run, compared):
     """Promoted exactly when the paired interval's lower bound of the gain exceeds the margin (0)."""
     from recsys.evaluation.promotion import PromotionConfig, compare
@@ -134,7 +182,12 @@ def test_a_url_source_trains_when_the_file_changed_and_skips_when_it_did_not(har
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://reader:s3cret@127.0.0.1:{server.server_address[1]}/ml-tiny.zip?signature=abc123"
-        config = apply_overrides(run_config(url, ["mf"], epochs=1, analysis=False), {"promotion.min_compared_rows": 1})
+        # a tiny synthetic release after the real ones: the release gate would (rightly) stop it, so it is opened
+        loose = {"release_gate.min_rows_share": 1e-6, "release_gate.max_rating_divergence": 1e9}
+        loose |= {"release_gate.max_unknown_users": 1.0, "release_gate.max_unknown_movies": 1.0}
+        config = apply_overrides(
+            run_config(url, ["mf"], epochs=1, analysis=False), {"promotion.min_compared_rows": 1} | loose
+        )
         assert retrain(config)["trained"]
         client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
         run = client.search_runs(
