@@ -51,8 +51,17 @@ def work_folder() -> WorkFolder:
 
 
 def data_source(given: str | None) -> str | None:
-    """The flow's data parameter, else ``RECSYS_DATA``, else None (the default download)."""
-    return given or os.environ.get("RECSYS_DATA") or None
+    """The flow's data parameter, else ``RECSYS_DATA``, else None (the default download). A parameter
+    ``env:NAME`` is a reference: the source is the environment variable ``NAME`` of the process that runs the
+    flow, so a URI with credentials (``s3://KEY:SECRET@bucket/...``) never becomes a flow parameter, which
+    Prefect stores as given (a deployment's parameter, a flow run's)."""
+    value = given or os.environ.get("RECSYS_DATA") or None
+    if value is not None and value.startswith("env:"):
+        name = value.removeprefix("env:")
+        if not os.environ.get(name):
+            raise ValueError(f"data source {value!r}: the environment variable {name} is not set in this process")
+        return os.environ[name]
+    return value
 
 
 def tracking_uri() -> str:

@@ -147,3 +147,18 @@ def test_rollback_without_a_previous_champion_is_one_clear_error(client, monkeyp
     assert main(["champion", "rollback"]) == 2
     assert "has no previous champion to roll back to (v1 is the first)" in capsys.readouterr().err
     assert client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION).version == only
+
+
+def test_a_data_source_can_be_a_reference_to_the_environment(monkeypatch):
+    """Issue 20, finding 5: Prefect stores a flow's parameters as given; a source with credentials can be
+    passed as env:NAME, resolved in the process that runs the flow, and is redacted wherever it is shown."""
+    from recsys.data.io.download import redact_source
+    from tasks.runtime import data_source
+
+    secret = "s3://AKIAEXAMPLE:wJalrXUtnFEMI@ratings/ml-latest-small.zip"
+    monkeypatch.setenv("RATINGS_SOURCE", secret)
+    assert data_source("env:RATINGS_SOURCE") == secret
+    assert redact_source(data_source("env:RATINGS_SOURCE")) == "s3://ratings/ml-latest-small.zip"
+    monkeypatch.delenv("RATINGS_SOURCE")
+    with pytest.raises(ValueError, match="the environment variable RATINGS_SOURCE is not set"):
+        data_source("env:RATINGS_SOURCE")
