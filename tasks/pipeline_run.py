@@ -17,10 +17,12 @@ from tasks.runtime import data_source, work_folder
 @task(name="start-pipeline-run", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
 def start_pipeline_run(pipeline: str, config: PipelineConfig) -> PipelineRun:
     """Create the parent run (tag ``pipeline``) with the resolved config (the data source filled in from
-    ``RECSYS_DATA`` when the config names none) as ``config.yaml`` and as flat params, and the
-    ``settings_fingerprint`` that ``retrain`` compares against."""
-    config = config.with_source(data_source(config.data.source))
-    fingerprint = settings_fingerprint(config)
+    ``RECSYS_DATA`` or an ``env:NAME`` reference, then redacted) as ``config.yaml`` and as flat params, and
+    the ``settings_fingerprint`` that ``retrain`` compares against. The config handed on keeps the source as
+    it was given: the flows pass it to subflows, whose parameters Prefect stores, and the tasks that read the
+    data resolve it themselves (an s3:// URI with its secret reached Prefect's database that way)."""
+    resolved = config.with_source(data_source(config.data.source))
+    fingerprint = settings_fingerprint(resolved)
     client = tracking.client()
     experiment = tracking.experiment_id(client)
     tags = {"pipeline": pipeline} | tracking.process_tags()
@@ -36,7 +38,7 @@ def start_pipeline_run(pipeline: str, config: PipelineConfig) -> PipelineRun:
         get_run_logger().warning("deleted versions %s: their run ended before their alias decision", deleted)
     if completed:
         get_run_logger().warning("versions %s: their run ended after its alias decision; marked decided", completed)
-    shown = config.with_source(redact_source(config.data.source))  # every URI form, s3:// included
+    shown = resolved.with_source(redact_source(resolved.data.source))  # every URI form, s3:// included
     tracking.log_params(client, run.info.run_id, flat_params(shown) | {"settings_fingerprint": fingerprint})
     client.log_text(run.info.run_id, config_to_yaml(shown), "config.yaml")  # credentials in a URL never logged
     return PipelineRun(run.info.run_id, config, fingerprint)
