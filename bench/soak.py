@@ -112,7 +112,8 @@ def main() -> None:
         "PREFECT_API_URL": f"http://127.0.0.1:{ports['PREFECT_PORT']}/api",
         "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{ports['MLFLOW_PORT']}",
     }
-    pids = {name: int((tmp / "services" / f"{name}.pid").read_text()) for name in SERVICES}
+    # a pid file holds "pid start-time" (cli/services.py checks both before it signals anything)
+    pids = {name: int((tmp / "services" / f"{name}.pid").read_text().split()[0]) for name in SERVICES}
     runs = []
     try:
         plan = [("train-all/train-all", ["-p", 'config={"epochs": 2}'])] * args.runs
@@ -122,22 +123,34 @@ def main() -> None:
                 outcome = deployment(env, name, params)
             runs.append(outcome | {f"peak_rss_{k}": v for k, v in memory.peaks.items()})
             peaks = ", ".join(f"{k} {v / 2**20:.0f} MB" for k, v in memory.peaks.items())
+            runs[-1] |= {f"after_{k}": v for k, v in sizes_of(tmp).items()}  # disk growth, run by run
             print(
                 f"{i:3d} {name:22s} {'ok' if outcome['ok'] else 'FAILED'} {outcome['seconds']:6.1f}s  {peaks}",
                 flush=True,
             )
+            write(args.out, runs, sizes_of(tmp), tmp, len(plan))  # after each run: a cut-short soak keeps its figures
     finally:
         subprocess.run([*recsys, "stop"], env=env)
-    sizes = {
+    summary = write(args.out, runs, sizes_of(tmp), tmp, len(plan))
+    print(json.dumps({"failures": summary["failures"], "sizes": summary["sizes"]}, indent=2))
+
+
+def sizes_of(tmp: Path) -> dict[str, int]:
+    return {
         "mlflow_db_bytes": folder_size(tmp / "mlflow") - folder_size(tmp / "mlflow" / "artifacts"),
         "mlflow_artifacts_bytes": folder_size(tmp / "mlflow" / "artifacts"),
         "prefect_home_bytes": folder_size(tmp / "services" / "prefect"),
         "work_folder_bytes": folder_size(tmp / "work"),
     }
-    summary = {"runs": runs, "failures": sum(not r["ok"] for r in runs), "sizes": sizes, "folder": str(tmp)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(summary, indent=2))
-    print(json.dumps({"failures": summary["failures"], "sizes": sizes}, indent=2))
+
+
+def write(out: Path, runs: list[dict], sizes: dict[str, int], tmp: Path, planned: int) -> dict:
+    failures = sum(not r["ok"] for r in runs)
+    summary = {"planned": planned, "done": len(runs), "runs": runs, "failures": failures, "sizes": sizes}
+    summary["folder"] = str(tmp)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(summary, indent=2))
+    return summary
 
 
 if __name__ == "__main__":
