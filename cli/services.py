@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cli.environment import DEFAULTS
+from recsys.processes import started, stat_fields
 
 ROOT = Path(__file__).resolve().parents[1]
 POOL = "recsys"
@@ -195,14 +196,6 @@ def launch(s: Services, name: str, command: list[str], extra_env: dict[str, str]
     (s.folder / f"{name}.pid").write_text(f"{process.pid} {started(process.pid)}")
 
 
-def started(pid: int) -> str:
-    """A process's start time in clock ticks since boot (field 22 of /proc/PID/stat), "" when it is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
-
-
 def recorded(s: Services, name: str) -> tuple[int, str] | None:
     """The pid and start time ``name``'s pid file records (a file without a start time records "")."""
     path = s.folder / f"{name}.pid"
@@ -238,10 +231,8 @@ def running(s: Services, name: str) -> bool:
 
 
 def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1].startswith("Z")
-    except (FileNotFoundError, IndexError):
-        return False
+    fields = stat_fields(pid)
+    return bool(fields) and fields[0] == "Z"
 
 
 def port_taken(port: int) -> bool:

@@ -20,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 
+from recsys.processes import started, stat_fields
+
 _HELD: list[int] = []  # the pipe's write end, open until the process ends
 
 
@@ -41,25 +43,12 @@ def guard_children() -> None:
     _HELD.append(write)
 
 
-def started(pid: int) -> str | None:
-    """A process's start time (clock ticks since boot), None when it is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return None
-
-
 def children_of(parent: int) -> dict[int, str]:
     """The processes whose parent is ``parent``: pid -> start time."""
     found = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(") ", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == parent:
+        fields = stat_fields(int(entry.name)) if entry.name.isdigit() else None
+        if fields and int(fields[1]) == parent:
             found[int(entry.name)] = fields[19]
     return found
 

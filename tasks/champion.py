@@ -106,14 +106,27 @@ def has_champion(name: str) -> bool:
     return champion_of(name) is not None
 
 
+def has_artifact(client, run_id: str, path: str) -> bool:
+    """Whether run ``run_id`` holds the artifact ``path`` (listed in its own folder)."""
+    folder, _, _ = path.rpartition("/")
+    return path in {a.path for a in client.list_artifacts(run_id, folder or None)}
+
+
 def read_run_text(run_id: str, path: str) -> str | None:
     """The text artifact ``path`` of run ``run_id``, or None when the run has none."""
     client = tracking.client()
-    folder, _, _ = path.rpartition("/")
-    if path not in {a.path for a in client.list_artifacts(run_id, folder or None)}:
+    if not has_artifact(client, run_id, path):
         return None
     with tempfile.TemporaryDirectory(prefix="recsys-run-") as tmp:
         return Path(client.download_artifacts(run_id, path, tmp)).read_text()
+
+
+def read_run_table(run_id: str, path: str) -> pd.DataFrame | None:
+    """The Parquet artifact ``path`` of run ``run_id``, or None when the run no longer holds it."""
+    if not has_artifact(tracking.client(), run_id, path):
+        return None
+    (table,) = read_run_tables(run_id, (path,))
+    return table
 
 
 def read_run_tables(run_id: str, paths: tuple[str, ...]) -> list[pd.DataFrame]:

@@ -39,7 +39,7 @@ from recsys.pipeline.config import PipelineConfig
 from recsys.pipeline.recipe import train_recipe
 from recsys.store import artifacts
 from tasks import tracking
-from tasks.champion import champion_of, load_version, read_run_tables, read_run_text
+from tasks.champion import champion_of, load_version, read_run_table, read_run_text
 from tasks.handles import EvaluatedVariant, RegisteredVariant, SplitHandle
 from tasks.registry_lock import registry_lock
 from tasks.runtime import CHALLENGER, CHAMPION, PREVIOUS, REGISTERED_MODEL, TOPN_MODEL
@@ -218,37 +218,32 @@ def promote_challenger(
 def judge(
     client, best: RegisteredVariant, prepared: SplitHandle, promotion: PromotionConfig
 ) -> tuple[Decision, Compared | None]:
-    """The decision against the champion as it is now (read here, inside the lock). The challenger must first
-    beat the biases-only baseline on the rows it is judged on (this run's test rows, or the compared rows)."""
-    champion_version = current_champion_version(client)
+    """The decision against the champion as it is now (read here, inside the lock: only MLflow's "does not
+    exist" means there is none). The challenger must also beat the biases-only baseline on the rows it is
+    judged on (this run's test rows, or the compared rows) unless ``promotion.gate`` is ``none``."""
+    champion_version = champion_of(REGISTERED_MODEL, client)
+    me = Contender(str(best.version), best.evaluated.variant, best.evaluated.test_mse)  # on this run's test rows
     if champion_version is not None and int(champion_version.version) == best.version:
-        me = Contender(str(best.version), best.evaluated.variant, best.evaluated.test_mse)
         return decide_promotion(me, me, None, promotion), None
     if champion_version is None:
-        test = prepared.stored.rows(C.TEST)
-        baseline = biases_only_predictions(prepared.stored.rows(C.TRAIN), test)
-        gate = Gate(len(test), best.evaluated.test_mse, float(((baseline - test[C.RATING].to_numpy()) ** 2).mean()))
-        me = Contender(str(best.version), best.evaluated.variant, best.evaluated.test_mse)
-        return decide_promotion(me, None, None, promotion, gate if promotion.gate == "biases" else None), None
+        gate = None
+        if promotion.gate == "biases":  # the biases are fitted only when the gate will read them
+            test = prepared.stored.rows(C.TEST)
+            baseline = biases_only_predictions(prepared.stored.rows(C.TRAIN), test)
+            gate = Gate(len(test), me.mse, float(((baseline - test[C.RATING].to_numpy()) ** 2).mean()))
+        return decide_promotion(me, None, None, promotion, gate), None
     them_variant = champion_version.tags.get("variant", "?")
     try:
         compared = compare_with_champion(client, champion_version, load_version(best.version), prepared, promotion)
     except LostEvidence as lost:
-        me = Contender(str(best.version), best.evaluated.variant, best.evaluated.test_mse)
         them = Contender(champion_version.version, them_variant, float("nan"))
         return kept_without_evidence(me, them, str(lost), promotion), None
     rows = compared.rows
     mse = {who: float(((rows[who] - rows[C.RATING]) ** 2).mean()) for who in ("challenger", "champion", "baseline")}
     me = Contender(str(best.version), best.evaluated.variant, mse["challenger"])
     them = Contender(champion_version.version, them_variant, mse["champion"])
-    gate = Gate(len(rows), mse["challenger"], mse["baseline"]) if promotion.gate == "biases" else None
+    gate = Gate(len(rows), mse["challenger"], mse["baseline"])
     return decide_promotion(me, them, compared.comparison, promotion, gate), compared
-
-
-def current_champion_version(client):
-    """The model version the ``champion`` alias points to now, or None only when MLflow says there is none
-    (any other error, a timeout or a server that is down, is raised: it must never promote unopposed)."""
-    return champion_of(REGISTERED_MODEL, client)
 
 
 class LostEvidence(Exception):
@@ -266,7 +261,7 @@ def compare_with_champion(
     (no ``config.yaml``, or one that no longer validates)."""
     champion_parent = tracking.pipeline_run_of_version(client, champion_version)
     test = prepared.stored.rows(C.TEST)  # the test part alone, not the whole split
-    champion_split = read_champion_split(client, champion_parent)
+    champion_split = read_run_table(champion_parent, artifacts.SPLIT)
     if champion_split is None:
         why = (
             f"the champion's run {champion_parent[:8]} no longer holds {artifacts.SPLIT}, so which rows it learned "
@@ -280,15 +275,6 @@ def compare_with_champion(
     else:
         champion = retrain_champion_recipe(champion_parent, champion_version.tags["variant"], prepared)
     return scored(chosen, challenger, champion, promotion, prepared)
-
-
-def read_champion_split(client, run_id: str) -> pd.DataFrame | None:
-    """The champion's run's split, or None when the run no longer holds it."""
-    folder = artifacts.SPLIT.rpartition("/")[0] or None
-    if artifacts.SPLIT not in {a.path for a in client.list_artifacts(run_id, folder)}:
-        return None
-    (split,) = read_run_tables(run_id, (artifacts.SPLIT,))
-    return split
 
 
 def scored(

@@ -4,15 +4,18 @@ when this very data with these very settings already lost to the champion that s
 from dataclasses import dataclass
 
 from prefect import get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from recsys.data.gate import ReleaseGateConfig
+from recsys.data.gate import ReleaseGateConfig, ReleaseProfile, measured
 from recsys.pipeline.config import PipelineConfig, settings_fingerprint
+from recsys.store import artifacts
 from tasks import tracking
-from tasks.champion import champion_of
+from tasks.champion import champion_of, read_run_table
 from tasks.handles import IngestionHandle
 from tasks.register import COMPARED_WITH_TAG, DECISION_TAG
 from tasks.runtime import REGISTERED_MODEL, data_source
+from tasks.validation import release_expectations, validate_with
 
 
 @dataclass(frozen=True)
@@ -91,17 +94,10 @@ def check_release(data: IngestionHandle, gate: ReleaseGateConfig, accept_release
     Every outcome goes to an MLflow run (``pipeline=release-gate``: figures as metrics, ``release_gate.json``
     and ``.md``) and a Prefect markdown artifact. ``accept_release`` ("who: why") lets a failed release
     through, recorded on that run. No champion, or one whose split is gone: nothing to compare with, passed."""
-    from prefect.artifacts import create_markdown_artifact
-
-    from recsys.data.gate import ReleaseProfile, measured
-    from recsys.store import artifacts
-    from tasks.register import read_champion_split
-    from tasks.validation import release_expectations, validate_with
-
     client, logger = tracking.client(), get_run_logger()
     champion = champion_of(REGISTERED_MODEL, client)
     accepted_run = None if champion is None else tracking.pipeline_run_of_version(client, champion)
-    split = None if accepted_run is None else read_champion_split(client, accepted_run)
+    split = None if accepted_run is None else read_run_table(accepted_run, artifacts.SPLIT)
     if split is None:
         why = "no accepted release to compare with (no champion, or its run lost its split)"
         logger.info("release gate: %s", why)
@@ -110,30 +106,30 @@ def check_release(data: IngestionHandle, gate: ReleaseGateConfig, accept_release
     ratings = data.stored.read_ratings()
     report = validate_with("release-gate", ratings, release_expectations(accepted, gate), data.folder)
     figures = measured(accepted, ratings)
-    failed = [f"{o.expectation}({o.column or 'table'})" for o in report.failures()]
+    accepted_by = None if report.success else accept_release  # an override only matters when the gate fails
     if report.success:
         reason = "the release looks like the accepted one"
     else:
-        reason = f"the release gate failed: {', '.join(failed)} ({describe(figures)})"
-    passed = report.success or bool(accept_release)
+        failed = ", ".join(f"{o.expectation}({o.column or 'table'})" for o in report.failures())
+        reason = f"the release gate failed: {failed} ({describe(figures)})"
     tags = {"pipeline": "release-gate", "release_gate": "passed" if report.success else "failed"}
     tags |= {"accepted_release_run": accepted_run, "release": data.release} | tracking.process_tags()
-    if accept_release and not report.success:
-        tags["accepted_by"] = accept_release
+    if accepted_by:
+        tags["accepted_by"] = accepted_by
     run = client.create_run(tracking.experiment_id(client), run_name="release-gate", tags=tags)
     run_id = run.info.run_id
     for key, value in figures.items():
         client.log_metric(run_id, key, value)
     client.log_dict(run_id, {"passed": report.success, "figures": figures} | report.to_dict(), artifacts.RELEASE_GATE)
-    note = gate_markdown(report, figures, reason, accept_release)
+    note = gate_markdown(report, figures, reason, accepted_by)
     client.log_text(run_id, note, artifacts.RELEASE_GATE_NOTE)
     client.set_terminated(run_id, "FINISHED")
     create_markdown_artifact(key="release-gate", markdown=note, description="the new release against the accepted one")
     if not report.success:
-        logger.warning("%s%s", reason, f"; accepted by {accept_release}" if accept_release else "")
-    return GateOutcome(
-        passed, reason if not accept_release or report.success else f"accepted: {accept_release}; {reason}", run_id
-    )
+        logger.warning("%s%s", reason, f"; accepted by {accepted_by}" if accepted_by else "")
+    if accepted_by:
+        reason = f"accepted: {accepted_by}; {reason}"
+    return GateOutcome(report.success or bool(accepted_by), reason, run_id)
 
 
 def describe(figures: dict[str, float]) -> str:
@@ -143,12 +139,12 @@ def describe(figures: dict[str, float]) -> str:
     )
 
 
-def gate_markdown(report, figures: dict[str, float], reason: str, accept_release: str | None) -> str:
+def gate_markdown(report, figures: dict[str, float], reason: str, accepted_by: str | None) -> str:
     lines = [f"## Release gate: {'passed' if report.success else 'FAILED'}", "", reason + ".", ""]
     lines += ["| expectation | column | passed | observed / bad rows |", "|---|---|---|---|"]
     for o in report.outcomes:
         seen = o.observed if o.observed is not None else f"{o.unexpected_count} rows"
         lines.append(f"| {o.expectation} | {o.column or 'table'} | {'yes' if o.success else '**no**'} | {seen} |")
-    if accept_release and not report.success:
-        lines += ["", f"Accepted anyway by: {accept_release}."]
+    if accepted_by:
+        lines += ["", f"Accepted anyway by: {accepted_by}."]
     return "\n".join(lines) + "\n"

@@ -19,6 +19,7 @@ from prefect.exceptions import TerminationSignal
 from prefect.tasks import exponential_backoff
 
 import mlflow
+from recsys.processes import started
 from tasks.runtime import EXPERIMENT, artifact_location, tracking_uri
 
 TRANSIENT_CODES = {"TEMPORARILY_UNAVAILABLE", "REQUEST_LIMIT_EXCEEDED", "INTERNAL_ERROR"}
@@ -89,16 +90,8 @@ def process_tags() -> dict[str, str]:
     return {
         "recsys.host": socket.gethostname(),
         "recsys.pid": str(os.getpid()),
-        "recsys.started": _started(os.getpid()),
+        "recsys.started": started(os.getpid()),
     }
-
-
-def _started(pid: int) -> str:
-    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), "" when unknown."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()[19]
-    except (OSError, IndexError):
-        return ""
 
 
 def mark_orphans_killed(mlflow_client: MlflowClient, experiment: str, by_run: str) -> list[str]:
@@ -108,7 +101,7 @@ def mark_orphans_killed(mlflow_client: MlflowClient, experiment: str, by_run: st
     found = mlflow_client.search_runs(
         [experiment], f"attributes.status = 'RUNNING' and tags.`recsys.host` = '{socket.gethostname()}'"
     )
-    gone = [r for r in found if _started(int(r.data.tags.get("recsys.pid", "0"))) != r.data.tags.get("recsys.started")]
+    gone = [r for r in found if started(int(r.data.tags.get("recsys.pid", "0"))) != r.data.tags.get("recsys.started")]
     for run in gone:
         note = f"its process (pid {run.data.tags.get('recsys.pid')}) was gone; marked KILLED by run {by_run}"
         mlflow_client.set_tag(run.info.run_id, "recsys.cleanup", note)

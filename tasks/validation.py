@@ -140,17 +140,7 @@ def _validate_in(context, tables: list[TableToValidate], docs: bool) -> list[Val
     references: dict[str, list] = {}
     reports = []
     for item in tables:
-        batch = (
-            context.data_sources.add_pandas(item.spec.name)
-            .add_dataframe_asset(item.spec.name)
-            .add_batch_definition_whole_dataframe("whole")
-        )
-        suite = context.suites.add(gx.ExpectationSuite(name=item.spec.name))
-        for expectation in build_expectations(item.spec, references):
-            suite.add_expectation(expectation)
-        definition = context.validation_definitions.add(
-            gx.ValidationDefinition(name=item.spec.name, data=batch, suite=suite)
-        )
+        definition = _definition(context, item.spec.name, build_expectations(item.spec, references))
         actions = [gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["recsys"])] if docs else []
         checkpoint = context.checkpoints.add(
             gx.Checkpoint(
@@ -165,6 +155,20 @@ def _validate_in(context, tables: list[TableToValidate], docs: bool) -> list[Val
             if c.kind == "int" and not c.nullable:
                 references[f"{item.spec.name}.{c.name}"] = item.frame[c.name].drop_duplicates().tolist()
     return reports
+
+
+def _definition(context, name: str, expectations: list):
+    """A validation definition named ``name``: a whole-dataframe batch of a pandas datasource of that name and a
+    suite of ``expectations``."""
+    import great_expectations as gx
+
+    batch = (
+        context.data_sources.add_pandas(name).add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole")
+    )
+    suite = context.suites.add(gx.ExpectationSuite(name=name))
+    for expectation in expectations:
+        suite.add_expectation(expectation)
+    return context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
 
 
 def validate_frame(df: pd.DataFrame, spec: TableSpec, source: Path) -> ValidationReport:
@@ -251,21 +255,12 @@ def validate_with(name: str, frame: pd.DataFrame, expectations: list, source: st
     """Run ``expectations`` on ``frame`` in a fresh GX context (its datasource removed afterwards)."""
     import uuid
 
-    import great_expectations as gx
-
     context = _context(None)
     unique = f"{name}-{uuid.uuid4().hex[:8]}"
     try:
-        batch = (
-            context.data_sources.add_pandas(unique)
-            .add_dataframe_asset(unique)
-            .add_batch_definition_whole_dataframe("whole")
+        result = _definition(context, unique, expectations).run(
+            batch_parameters={"dataframe": frame}, result_format="SUMMARY"
         )
-        suite = context.suites.add(gx.ExpectationSuite(name=unique))
-        for expectation in expectations:
-            suite.add_expectation(expectation)
-        definition = context.validation_definitions.add(gx.ValidationDefinition(name=unique, data=batch, suite=suite))
-        result = definition.run(batch_parameters={"dataframe": frame}, result_format="SUMMARY")
         return ValidationReport(name, source, len(frame), [_outcome(r, None) for r in result.results])
     finally:
         with contextlib.suppress(Exception):

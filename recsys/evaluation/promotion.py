@@ -234,10 +234,12 @@ def decide_promotion(
     gate: Gate | None = None,
 ) -> Decision:
     """A challenger that is the champion already (a retried promotion that had moved the alias) stays
-    promoted; one that fails the absolute ``gate`` is not promoted, champion or not; else promote when there is
-    no champion, or when the gain clears the margin by the configured rule."""
+    promoted; one that fails the absolute ``gate`` is not promoted, champion or not (unless ``config.gate`` is
+    ``none``); else promote when there is no champion, or when the gain clears the margin by the rule."""
     if champion is not None and champion.version == challenger.version:
         return Decision(True, "it is the champion already", challenger, champion, None, config.rule, config.margin)
+    if config.gate == "none":
+        gate = None
     if gate is not None and not gate.passed:
         reason = f"the absolute gate failed: {gate.why()}"
         return Decision(False, reason, challenger, champion, comparison, config.rule, config.margin, gate)

@@ -55,10 +55,6 @@ class Fetched:
     offline: bool  # the server could not be reached; the cached copy was used
 
 
-def is_url(source: str | None) -> bool:
-    return bool(source) and str(source).startswith(("http://", "https://"))
-
-
 def redact_source(source: str | None) -> str | None:
     """A data source as it may be logged or stored: any URI (``http(s)://``, ``s3://``, ``gs://``,
     ``hdfs://``...) without user, password and secret-looking query parameters; a local path as it is."""

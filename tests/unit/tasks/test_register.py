@@ -97,7 +97,7 @@ def test_a_registry_that_cannot_be_read_is_an_error_not_no_champion(monkeypatch)
 
     from mlflow.exceptions import MlflowException
 
-    from tasks.register import current_champion_version
+    from tasks.champion import champion_of
 
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
@@ -105,16 +105,16 @@ def test_a_registry_that_cannot_be_read_is_an_error_not_no_champion(monkeypatch)
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(MlflowException):
-        current_champion_version(MlflowClient(f"http://127.0.0.1:{port}"))
+        champion_of(REGISTERED_MODEL, MlflowClient(f"http://127.0.0.1:{port}"))
 
 
 def test_no_registered_model_or_no_alias_is_no_champion(tmp_path):
-    from tasks.register import current_champion_version
+    from tasks.champion import champion_of
 
     empty = MlflowClient(f"sqlite:///{tmp_path}/empty.db")
-    assert current_champion_version(empty) is None  # no registered model at all
+    assert champion_of(REGISTERED_MODEL, empty) is None  # no registered model at all
     empty.create_registered_model(REGISTERED_MODEL)
-    assert current_champion_version(empty) is None  # the model, no alias
+    assert champion_of(REGISTERED_MODEL, empty) is None  # the model, no alias
 
 
 def test_a_replaced_champion_becomes_previous_and_rollback_goes_back_to_it(client, tmp_path, monkeypatch, capsys):
