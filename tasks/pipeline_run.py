@@ -11,6 +11,7 @@ from recsys.pipeline.config import DataConfig, PipelineConfig, config_to_yaml, f
 from tasks import tracking
 from tasks.handles import PipelineRun
 from tasks.register import settle_undecided_versions
+from tasks.registry_lock import registry_lock
 from tasks.runtime import data_source, work_folder
 
 
@@ -33,7 +34,8 @@ def start_pipeline_run(pipeline: str, config: PipelineConfig) -> PipelineRun:
     swept = work_folder().sweep()
     if swept:
         get_run_logger().warning("removed %d leftovers of dead runs: %s", len(swept), [str(p) for p in swept[:10]])
-    deleted, completed = settle_undecided_versions(client)
+    with registry_lock():
+        deleted, completed = settle_undecided_versions(client)
     if deleted:
         get_run_logger().warning("deleted versions %s: their run ended before their alias decision", deleted)
     if completed:

@@ -24,7 +24,7 @@ from recsys.store import artifacts
 from tasks import pyfunc, tracking
 from tasks.champion import champion_of, load_version
 from tasks.handles import RankedVariant, RegisteredRanker, SplitHandle
-from tasks.register import TOPN_DECISION_TAG, mark_decided, move_champion, register_each
+from tasks.register import TOPN_DECISION_TAG, commit_decision, register_each
 from tasks.registry_lock import registry_lock
 from tasks.runtime import CHALLENGER, TOPN_MODEL, work_folder
 
@@ -148,11 +148,10 @@ def promote_ranker(
         else:
             decision = decide_topn(*compare_rankers(client, best, champion, prepared), promotion)
         if decision["promote"]:
-            move_champion(client, TOPN_MODEL, str(best.version))
             client.set_tag(parent_run_id, "topn_champion_variant", best.ranked.variant)
         tag = ("promoted" if decision["promote"] else "kept") + f": {decision['reason']}"
-        client.set_tag(parent_run_id, TOPN_DECISION_TAG, tag[:5000])
-        mark_decided(client, registered, TOPN_MODEL)
+        promoted = str(best.version) if decision["promote"] else None
+        commit_decision(client, TOPN_MODEL, parent_run_id, TOPN_DECISION_TAG, tag, promoted, registered)
     markdown = f"# Top-N promotion\n\n{best.ranked.variant} (v{best.version}): {tag}\n"
     client.log_text(parent_run_id, markdown, artifacts.TOPN_PROMOTION_NOTE)
     create_markdown_artifact(key="topn-promotion", markdown=markdown, description="top-N challenger against champion")

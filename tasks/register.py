@@ -4,6 +4,7 @@ often the task is retried); the run's best by validation MSE gets the ``challeng
 :mod:`recsys.evaluation.promotion`. The alias moves by compare-and-set: under the registry lock, the
 champion is read again just before the move and the decision is made against that one."""
 
+import json
 import time
 from dataclasses import dataclass
 
@@ -72,7 +73,8 @@ def mark_decided(client, registered: list, name: str = REGISTERED_MODEL) -> None
 
 def settle_undecided_versions(client) -> tuple[list[str], list[str]]:
     """:func:`settle_undecided` for both registered models, rating and top-N; the version numbers prefixed
-    ``topn:`` for the latter."""
+    ``topn:`` for the latter. Called under the registry lock (it reads the aliases and records that a
+    promotion writes)."""
     deleted, completed = settle_undecided(client, REGISTERED_MODEL, DECISION_TAG)
     more_deleted, more_completed = settle_undecided(client, TOPN_MODEL, TOPN_DECISION_TAG)
     return deleted + [f"topn:{v}" for v in more_deleted], completed + [f"topn:{v}" for v in more_completed]
@@ -80,12 +82,14 @@ def settle_undecided_versions(client) -> tuple[list[str], list[str]]:
 
 def settle_undecided(client, name: str, decision_tag: str) -> tuple[list[str], list[str]]:
     """Versions still ``pending`` whose pipeline run has ended (the tracking server went down, the process was
-    killed). A run whose decision was made (its ``promotion`` tag set, or ``champion`` moved to one of its
-    versions) and that died before marking its versions has them marked decided; the versions of a run that
+    killed). A run whose decision was made (its decision tag set, or ``champion`` moved to one of its versions)
+    and that died before marking its versions has them marked decided; a run that wrote its promotion record
+    and died before its decision tag has the move completed (:func:`roll_forward`); the versions of a run that
     ended before deciding are deleted, so no version stays registered without a decision. Versions whose
     *pipeline* run is still RUNNING are left alone: a variant run is FINISHED at evaluation, long before its
     pipeline registers and decides, and the pipeline run stays RUNNING until after its decision (a dead
-    process's run on this host is marked KILLED first, by ``tracking.mark_orphans_killed``).
+    process's run on this host is marked KILLED first, by ``tracking.mark_orphans_killed``, which reads the
+    host, pid and start time the pipeline run was tagged with).
     Returns (deleted, completed) version numbers."""
     pending = client.search_model_versions(f"name = '{name}' and tags.`{DECISION_TAG}` = '{PENDING}'")
     by_pipeline: dict[str, list[str]] = {}
@@ -96,16 +100,56 @@ def settle_undecided(client, name: str, decision_tag: str) -> tuple[list[str], l
         pipeline = client.get_run(pipeline_id)
         going = pipeline.info.status == "RUNNING"
         champion = not going and any(holds_champion(client, number, name) for number in versions)
-        action = settle_pending(going, decision_tag in pipeline.data.tags, champion)  # this family's decision
+        intent = pipeline.data.tags.get(intent_tag(decision_tag))
+        action = settle_pending(going, decision_tag in pipeline.data.tags, champion, intent is not None)
         if action is Pending.LEAVE:
             continue
+        if action is Pending.ROLL_FORWARD:
+            roll_forward(client, name, pipeline_id, decision_tag, json.loads(intent))
         for number in versions:
-            if action is Pending.COMPLETE:
-                client.set_model_version_tag(name, number, DECISION_TAG, DECIDED)
-            else:
+            if action is Pending.DELETE:
                 client.delete_model_version(name, number)
-        (completed if action is Pending.COMPLETE else deleted).extend(versions)
+            else:
+                client.set_model_version_tag(name, number, DECISION_TAG, DECIDED)
+        (deleted if action is Pending.DELETE else completed).extend(versions)
     return deleted, completed
+
+
+def intent_tag(decision_tag: str) -> str:
+    """The parent run's tag recording a promotion before any alias moves: ``{"version": .., "replaces": ..}``."""
+    return f"{decision_tag}_record"
+
+
+def roll_forward(client, name: str, pipeline_id: str, decision_tag: str, record: dict) -> None:
+    """Finish a dead run's promotion from its record: ``champion`` to the recorded version and ``previous``
+    to the one it replaced, unless someone moved ``champion`` elsewhere since (a rollback by hand), which is
+    kept and said in the decision tag."""
+    current = champion_of(name, client)
+    now = None if current is None else current.version
+    if now in (record["replaces"], record["version"]):
+        if record["replaces"] is not None:
+            client.set_registered_model_alias(name, PREVIOUS, record["replaces"])
+        client.set_registered_model_alias(name, CHAMPION, record["version"])
+        note = f"promoted v{record['version']}: completed from the run's record after it died"
+    else:
+        note = f"recorded promotion of v{record['version']} not completed: champion is v{now} since"
+    client.set_tag(pipeline_id, decision_tag, note)
+
+
+def commit_decision(
+    client, name: str, parent_run_id: str, decision_tag: str, tag: str, promote: str | None, registered: list
+) -> None:
+    """One run's alias decision as a transaction, under the registry lock: when ``promote`` names a version,
+    the record (that version and the champion it replaces) is written to the parent run first, then the
+    aliases move; then the decision tag, then the run's versions marked decided. A run that dies anywhere in
+    between is completed by the next run's :func:`settle_undecided`, never undone by deletion."""
+    if promote is not None:
+        before = champion_of(name, client)
+        record = {"version": promote, "replaces": None if before is None else before.version}
+        client.set_tag(parent_run_id, intent_tag(decision_tag), json.dumps(record))
+        move_champion(client, name, promote)
+    client.set_tag(parent_run_id, decision_tag, tag[:5000])
+    mark_decided(client, registered, name)
 
 
 def move_champion(client, name: str, version: str) -> str | None:
@@ -201,10 +245,9 @@ def promote_challenger(
         opponent = decision.champion.version if decision.champion is not None else "none"
         client.set_tag(parent_run_id, COMPARED_WITH_TAG, opponent)
         if decision.promote:
-            move_champion(client, REGISTERED_MODEL, str(best.version))
             client.set_tag(parent_run_id, "champion_variant", best.evaluated.variant)
-        client.set_tag(parent_run_id, "promotion", decision.tag())
-        mark_decided(client, registered)
+        promoted = str(best.version) if decision.promote else None
+        commit_decision(client, REGISTERED_MODEL, parent_run_id, DECISION_TAG, decision.tag(), promoted, registered)
     markdown = decision_markdown(decision)
     client.log_text(parent_run_id, markdown, artifacts.PROMOTION_NOTE)
     if compared is not None:

@@ -131,15 +131,22 @@ class Pending(Enum):
 
     LEAVE = "leave"  # its run is still going: its decision is to come
     COMPLETE = "complete"  # its run made its decision (the alias moved, or a kept decision was recorded), then died
+    ROLL_FORWARD = "roll forward"  # its run recorded a decision to promote, then died before the alias moved
     DELETE = "delete"  # its run ended before deciding: no version stays registered without a decision
 
 
-def settle_pending(run_going: bool, decision_recorded: bool, holds_champion: bool) -> Pending:
+def settle_pending(
+    run_going: bool, decision_recorded: bool, holds_champion: bool, intent_recorded: bool = False
+) -> Pending:
     """The rule for a pipeline run's pending versions, found by the next run: never delete a champion or the
-    versions of a run still going (its variant runs end at evaluation, long before it decides)."""
+    versions of a run still going (its variant runs end at evaluation, long before it decides). A run that
+    wrote its promotion record (made under the registry lock, before any alias moves) and died before the
+    decision tag has its move completed: the record is the transaction's commit point."""
     if run_going:
         return Pending.LEAVE
-    return Pending.COMPLETE if decision_recorded or holds_champion else Pending.DELETE
+    if decision_recorded or holds_champion:
+        return Pending.COMPLETE
+    return Pending.ROLL_FORWARD if intent_recorded else Pending.DELETE
 
 
 def unseen_rows(test: pd.DataFrame, seen: pd.DataFrame) -> pd.DataFrame:

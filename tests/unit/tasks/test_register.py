@@ -162,3 +162,63 @@ def test_a_data_source_can_be_a_reference_to_the_environment(monkeypatch):
     monkeypatch.delenv("RATINGS_SOURCE")
     with pytest.raises(ValueError, match="the environment variable RATINGS_SOURCE is not set"):
         data_source("env:RATINGS_SOURCE")
+
+
+PROMOTING_PROCESS = """
+import os, signal, sys
+from mlflow.tracking import MlflowClient
+from tasks import tracking
+from tasks.register import DECISION_TAG, PENDING, commit_decision
+from tasks.runtime import CHAMPION, REGISTERED_MODEL
+
+client = MlflowClient(sys.argv[1])
+experiment = client.get_experiment_by_name("Default").experiment_id
+pipeline = client.create_run(experiment, run_name="train-all", tags=tracking.process_tags()).info.run_id
+variant = client.create_run(experiment, run_name="mf", tags={"mlflow.parentRunId": pipeline}).info.run_id
+client.set_terminated(variant, "FINISHED")
+tags = {"variant": "mf", "run_id": variant, DECISION_TAG: PENDING}
+version = client.create_model_version(REGISTERED_MODEL, f"runs:/{variant}/model", run_id=variant, tags=tags).version
+move = client.set_registered_model_alias
+
+
+def dies_before_the_champion_moves(name, alias, number):
+    if alias == CHAMPION:
+        os.kill(os.getpid(), signal.SIGKILL)
+    move(name, alias, number)
+
+
+client.set_registered_model_alias = dies_before_the_champion_moves
+commit_decision(client, REGISTERED_MODEL, pipeline, DECISION_TAG, "promoted: gain", version, [])
+"""
+
+
+def test_a_run_killed_between_its_promotion_record_and_the_alias_move_is_rolled_forward(client, tmp_path):
+    """Issue 20: register + decide + alias move as one recorded transaction. A real process records its
+    promotion (v2 replaces v1), moves ``previous`` and is SIGKILLed before ``champion`` moves: before the
+    record, the next run found v2 pending, not champion, its run dead and undecided, and deleted the version
+    the run had judged better. Now the next run completes the move from the record; nothing is lost."""
+    import signal
+    import subprocess
+    import sys
+
+    from tasks import tracking
+    from tasks.runtime import PREVIOUS
+
+    old = pipeline_with_version(client, "FINISHED", {"promotion": "promoted: no champion yet"})
+    client.set_model_version_tag(REGISTERED_MODEL, old, DECISION_TAG, DECIDED)
+    client.set_registered_model_alias(REGISTERED_MODEL, CHAMPION, old)
+    done = subprocess.run([sys.executable, "-c", PROMOTING_PROCESS, client.tracking_uri], timeout=120)
+    assert done.returncode == -signal.SIGKILL
+    new = type(old)(int(old) + 1)
+    assert client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION).version == old  # the move never happened
+
+    experiment = client.get_experiment_by_name("Default").experiment_id
+    assert len(tracking.mark_orphans_killed(client, experiment, "next")) == 1  # liveness: host, pid, start time
+    settled = settle_undecided_versions(client)
+
+    assert existing(client) == {old, new} and settled == ([], [new])
+    assert client.get_model_version_by_alias(REGISTERED_MODEL, CHAMPION).version == new
+    assert client.get_model_version_by_alias(REGISTERED_MODEL, PREVIOUS).version == old
+    assert decision_of(client, new) == DECIDED
+    dead = client.search_runs([experiment], "tags.`recsys.cleanup` != ''")[0]
+    assert "completed from the run's record after it died" in dead.data.tags["promotion"]

@@ -88,6 +88,9 @@ def test_pending_versions_are_left_while_their_run_goes_completed_once_decided_e
     assert settle_pending(run_going=False, decision_recorded=False, holds_champion=True) is Pending.COMPLETE
     assert settle_pending(run_going=False, decision_recorded=True, holds_champion=False) is Pending.COMPLETE
     assert settle_pending(run_going=False, decision_recorded=False, holds_champion=False) is Pending.DELETE
+    recorded = {"decision_recorded": False, "holds_champion": False, "intent_recorded": True}
+    assert settle_pending(run_going=False, **recorded) is Pending.ROLL_FORWARD  # its promotion record: completed
+    assert settle_pending(run_going=True, **recorded) is Pending.LEAVE
 
 
 def heavy_raters(seed: int = 1):
