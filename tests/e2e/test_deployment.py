@@ -208,3 +208,56 @@ def test_mlflow_ui_compares_the_variant_runs_by_test_mse(services, tmp_path):
     finally:
         browser.quit()
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
+
+
+def test_a_deployment_run_cancelled_from_prefect_ends_like_sigterm(services):
+    """Issue 20, finding 7: `prefect flow-run cancel` of a deployment run (the worker signals the flow's
+    process) ends it like SIGTERM: Prefect's run CANCELLED, the MLflow parent and the training variant's runs
+    KILLED (never left RUNNING), and the epoch checkpoints kept, so the same settings resume."""
+    import re
+    import time
+
+    env, _ = services
+    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
+    known = client.get_experiment_by_name("movielens")  # none yet when this test runs alone
+    before = set() if known is None else {r.info.run_id for r in client.search_runs([known.experiment_id])}
+    config = 'config={"epochs": 60, "variants": {"lstm": {}}, "rankers": {}, "analysis": false}'
+    started = prefect(env, "deployment", "run", "train-all/train-all", "-p", config)
+    assert started.returncode == 0, started.stdout + started.stderr
+    flow_run = re.search(r"UUID:\s*([0-9a-f-]{36})", started.stdout).group(1)
+
+    def training_variant():
+        found = client.get_experiment_by_name("movielens")
+        if found is None:
+            return None
+        experiment = found.experiment_id
+        for parent in client.search_runs([experiment], "tags.pipeline = 'train-all'"):
+            if parent.info.run_id in before:
+                continue
+            for child in client.search_runs([experiment], f"tags.mlflow.parentRunId = '{parent.info.run_id}'"):
+                if len(client.get_metric_history(child.info.run_id, "val_mse")) >= 2:
+                    return parent.info.run_id, child.info.run_id
+        return None
+
+    deadline, found = time.monotonic() + 400, None
+    while found is None and time.monotonic() < deadline:
+        time.sleep(3)
+        found = training_variant()
+    assert found is not None, "the deployment run never reached its second epoch"
+    parent, variant = found
+    cancelled = prefect(env, "flow-run", "cancel", flow_run)
+    assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
+
+    deadline = time.monotonic() + 180
+    while client.get_run(parent).info.status == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(2)
+    assert client.get_run(parent).info.status == "KILLED"
+    assert client.get_run(variant).info.status == "KILLED"
+    while (
+        "CANCELLED" not in (state := prefect(env, "flow-run", "inspect", flow_run).stdout)
+        and time.monotonic() < deadline
+    ):
+        time.sleep(2)
+    assert "CANCELLED" in state, state[-2000:]
+    checkpoints = list(Path(env["RECSYS_WORKDIR"]).rglob("epoch-*.pt"))
+    assert checkpoints, "the cancelled run's epoch checkpoints were not kept for the next run to resume"
