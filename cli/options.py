@@ -51,7 +51,10 @@ def add_run_options(command: argparse.ArgumentParser) -> None:
 
 def add_data_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
-        "--data", help="MovieLens folder, .zip, URL or s3://, gs://, hdfs:// URI (default: $RECSYS_DATA, else download)"
+        "--data",
+        help="a release by name (ml-latest-small, ml-latest, ml-100k, ml-1m, ml-10m, ml-20m, ml-25m, ml-32m: "
+        "downloaded from GroupLens into the cache), or a MovieLens folder, .zip, URL or s3://, gs://, hdfs:// URI "
+        "(default: $RECSYS_DATA, else ml-latest-small)",
     )
     command.add_argument("--refresh", action="store_true", help="ingest again even if the data is unchanged")
     command.add_argument(

@@ -1,6 +1,8 @@
 """Where a run reads and writes: settings from the environment, resolved in one place.
 
-- ``RECSYS_DATA``: the data source (folder, .zip, URL or object-storage URI) when the flow is given none;
+- ``RECSYS_DATA``: the data source (a release name such as ``ml-25m``, folder, .zip, URL or object-storage
+  URI) when the flow is given none;
+- ``RECSYS_RELEASES_URL``: where named releases are downloaded from (default GroupLens; a mirror);
 - ``RECSYS_WORKDIR``: Parquet files, checkpoints and downloads (default ``./.recsys``);
 - ``MLFLOW_TRACKING_URI``: the tracking store (default ``sqlite:///./mlflow/mlflow.db``, artifacts
   beside the database in ``artifacts/``).
@@ -15,11 +17,12 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
+from recsys.data.releases import GROUPLENS, NAMED_RELEASES, release_url
 from recsys.store.work import WorkFolder
 
 # the library's own messages (a damaged checkpoint skipped, a blend member refitting) reach the run logs; the
 # process's environment defaults are set at start-up, in one place: cli/environment.py (prefect.yaml for a worker)
-logging.getLogger("recsys").setLevel(logging.INFO)
+logging.getLogger("recsys").setLevel(os.environ.get("RECSYS_LOG_LEVEL", "INFO"))  # `recsys -q` / `-v` set it
 
 EXPERIMENT = "movielens"
 REGISTERED_MODEL = "movielens-rating"
@@ -51,7 +54,8 @@ def work_folder() -> WorkFolder:
 
 
 def data_source(given: str | None) -> str | None:
-    """The flow's data parameter, else ``RECSYS_DATA``, else None (the default download). A parameter
+    """The flow's data parameter, else ``RECSYS_DATA``, else None (the default download). A release name
+    (``ml-25m``) is its GroupLens URL (or ``RECSYS_RELEASES_URL``'s), downloaded and validated like any URL. A parameter
     ``env:NAME`` is a reference: the source is the environment variable ``NAME`` of the process that runs the
     flow, so a URI with credentials (``s3://KEY:SECRET@bucket/...``) never becomes a flow parameter, which
     Prefect stores as given (a deployment's parameter, a flow run's)."""
@@ -61,6 +65,8 @@ def data_source(given: str | None) -> str | None:
         if not os.environ.get(name):
             raise ValueError(f"data source {value!r}: the environment variable {name} is not set in this process")
         return os.environ[name]
+    if value in NAMED_RELEASES and not Path(value).exists():  # a release by name; a folder of that name wins
+        return release_url(value, os.environ.get("RECSYS_RELEASES_URL") or GROUPLENS)
     return value
 
 

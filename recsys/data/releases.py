@@ -143,3 +143,16 @@ def name_release(folder_name: str, layout: Release) -> tuple[str, Release]:
     if layout.kind == "dat" and name.lower() == "ml-1m":
         return name, layout.with_rating_values(WHOLE_STARS)
     return name, layout
+
+
+GROUPLENS = "https://files.grouplens.org/datasets/movielens"  # where the named releases are published
+NAMED_RELEASES = ("ml-latest-small", "ml-latest", "ml-100k", "ml-1m", "ml-10m", "ml-20m", "ml-25m", "ml-32m")
+
+
+def release_url(name: str, base: str = GROUPLENS) -> str:
+    """The download URL of a release published by GroupLens, by its name (``ml-25m``), under ``base`` (a
+    mirror, or a local server in tests). GroupLens serves the current version of each name: today's
+    ``ml-latest-small`` is the 2018 release (100,836 ratings), not the 2016 one the study used."""
+    if name not in NAMED_RELEASES:
+        raise ValueError(f"unknown release {name!r}: one of {', '.join(NAMED_RELEASES)}")
+    return f"{base.rstrip('/')}/{name}.zip"

@@ -19,6 +19,7 @@ Transient failures raise :class:`DownloadError` (an ``OSError``: worth a retry);
 import base64
 import hashlib
 import json
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -26,6 +27,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 from recsys import files
 
@@ -145,8 +147,10 @@ def _receive(response, target: Path, url: str, limits: DownloadLimits) -> tuple[
     if expected is not None and int(expected) > limits.max_bytes:
         raise SourceError(f"{redact(url)}: {int(expected):,} bytes is over the limit of {limits.max_bytes:,}")
     digest, size, started = hashlib.sha256(), 0, time.monotonic()
-    with files.atomic_write(target) as out:
+    total = int(expected) if expected is not None else None
+    with files.atomic_write(target) as out, Progress(Path(urllib.parse.urlsplit(url).path).name, total) as shown:
         for block in iter(lambda: response.read(1 << 20), b""):
+            shown.update(len(block))
             if size == 0 and not block.startswith(ZIP_MAGIC):
                 kind = response.headers.get("Content-Type", "unknown type")
                 raise SourceError(f"{redact(url)}: the server sent {kind} that is not a zip archive ({block[:40]!r})")
@@ -162,6 +166,50 @@ def _receive(response, target: Path, url: str, limits: DownloadLimits) -> tuple[
         if size == 0:
             raise SourceError(f"{redact(url)}: the server sent an empty body")
     return digest.hexdigest(), size
+
+
+class Progress:
+    """A download's progress on stderr: a tqdm bar (size, rate, time left) on a terminal; elsewhere (logs, CI)
+    a plain line at each further tenth of the body (or 10 MB when its size is unknown), and one at the end."""
+
+    def __init__(self, name: str, total: int | None, stream: TextIO | None = None):
+        self.name, self.total, self.stream = name, total, stream or sys.stderr
+        self.done, self.said, self.started, self.bar = 0, 0, time.monotonic(), None
+
+    def __enter__(self) -> "Progress":
+        if getattr(self.stream, "isatty", lambda: False)():
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=self.total, desc=f"downloading {self.name}", unit="B", unit_scale=True, file=self.stream
+            )
+        return self
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self.bar is not None:
+            self.bar.update(n)
+            return
+        step = self.total // 10 if self.total else 10 << 20
+        if self.done - self.said >= max(step, 1):
+            self.said = self.done
+            print(self.line(), file=self.stream, flush=True)
+
+    def line(self) -> str:
+        seconds = max(time.monotonic() - self.started, 1e-6)
+        rate = self.done / seconds
+        text = f"downloading {self.name}: {self.done / 1e6:,.1f} MB"
+        if self.total:
+            left = (self.total - self.done) / rate if rate > 0 else float("inf")
+            text += f" of {self.total / 1e6:,.1f} MB ({self.done / self.total:.0%})"
+            return text + f", {rate / 1e6:,.1f} MB/s, {left:,.0f} s left"
+        return text + f", {rate / 1e6:,.1f} MB/s"
+
+    def __exit__(self, kind, value, traceback) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        elif kind is None and self.done > self.said:
+            print(self.line(), file=self.stream, flush=True)
 
 
 def _metadata(url: str, response, digest: str, size: int) -> dict:

@@ -16,9 +16,9 @@ from recsys.data.io.archive import extract
 from recsys.data.io.download import fetch
 from recsys.data.io.objects import fetch_objects, is_object_uri
 from recsys.data.io.text import DataFormatError
-from recsys.data.releases import CSV, LAYOUTS, Release, name_release
+from recsys.data.releases import CSV, LAYOUTS, Release, name_release, release_url
 
-DEFAULT_SOURCE = "https://files.grouplens.org/datasets/movielens/ml-latest-small.zip"
+DEFAULT_SOURCE = release_url("ml-latest-small")
 
 
 def resolve_source(source: str | os.PathLike | None, cache_dir: Path) -> Path:
