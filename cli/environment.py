@@ -26,7 +26,16 @@ DEFAULTS = {
 }
 
 
-def apply_defaults() -> None:
-    """Set each default that the environment does not set already."""
+def apply_defaults(level: str | None = None) -> None:
+    """Set each default that the environment does not set already; ``level`` (``-q``: WARNING, ``-v``: DEBUG)
+    sets the log level of Prefect, MLflow and the library, overriding the environment."""
     for key, value in DEFAULTS.items():
         os.environ.setdefault(key, value)
+    if level is not None:
+        import logging
+
+        os.environ["PREFECT_LOGGING_LEVEL"] = level  # read when prefect is imported: not yet
+        os.environ["MLFLOW_LOGGING_LEVEL"] = level
+        os.environ["RECSYS_LOG_LEVEL"] = level  # tasks/runtime.py sets the library's level from it
+        for name in ("mlflow", "recsys", "great_expectations", "distributed"):
+            logging.getLogger(name).setLevel(level)

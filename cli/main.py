@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 
-from cli import analyze, champion, config, ingest, recommend, services, similar, train_all
+from cli import analyze, champion, config, ingest, recommend, report, runs, services, similar, train_all
 from cli.environment import apply_defaults
 from cli.errors import fail, report_failure
 from cli.watchdog import guard_children
@@ -25,6 +25,8 @@ COMMANDS = {  # name: the module with its add_parser and run
     "recommend": recommend,
     "similar": similar,
     "champion": champion,
+    "runs": runs,
+    "report": report,
     "services": services,
 }
 FLOW_COMMANDS = {"train-all", "ingest", "analyze"}  # they run flows in this process, with child processes
@@ -38,12 +40,35 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("movielens-pipeline")
+    except PackageNotFoundError:  # run from a checkout that is not installed
+        from recsys import __version__
+
+        return __version__
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="recsys", description=__doc__.splitlines()[0])
+    parser = Parser(prog="recsys", description=__doc__.splitlines()[0].replace("``", ""))
+    parser.add_argument("--version", action="version", version=f"recsys {version()}")
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument(
+        "-q", "--quiet", action="store_true", help="warnings and errors only (Prefect's and MLflow's too)"
+    )
+    loud.add_argument("-v", "--verbose", action="store_true", help="debug messages too")
     sub = parser.add_subparsers(dest="command", required=True)
     for command in COMMANDS.values():
         command.add_parser(sub)
     return parser
+
+
+def loudness(args) -> str | None:
+    """The log level ``-q`` / ``-v`` ask for, or None (each library's default)."""
+    return "WARNING" if getattr(args, "quiet", False) else "DEBUG" if getattr(args, "verbose", False) else None
 
 
 class Stopped(BaseException):
@@ -78,7 +103,7 @@ def join_process_group() -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    apply_defaults()  # before prefect or mlflow is imported
+    apply_defaults(loudness(args))  # before prefect or mlflow is imported
     if argv is None and args.command in FLOW_COMMANDS:  # the `recsys` process itself, not a test calling main()
         guard_children()  # Prefect's temporary server (and Dask's workers) end with it, even after a SIGKILL
     joined = join_process_group()

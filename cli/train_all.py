@@ -33,10 +33,27 @@ SEED_COLUMNS = (
 )
 
 
+EPILOG = """examples:
+  recsys train-all                                   every variant on $RECSYS_DATA (else ml-latest-small)
+  recsys train-all --data ml-25m                     a GroupLens release by name (downloaded, cached)
+  recsys train-all --data ~/ml-1m.zip --variants mf,blend --epochs 5
+  recsys train-all --set variants.mf.train.lr=0.01   any config field
+  recsys train-all --json > run.json                 results and decisions as JSON, for scripts
+"""
+
+
 def add_parser(sub) -> None:
-    command = sub.add_parser("train-all", help="ingest, split, train and register every variant")
+    import argparse
+
+    command = sub.add_parser(
+        "train-all",
+        help="ingest, split, train and register every variant",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_run_options(command)
     add_data_options(command)
+    command.add_argument("--json", action="store_true", help="print the results and the run's summary as JSON")
 
 
 FOLLOWER_WAIT = 3600  # seconds a process beside rank 0 waits for each split rank 0 publishes
@@ -60,6 +77,13 @@ def run(args) -> int:
         everything = [r.to_dict() for r in train_all(config)]
     results = [r for r in everything if "test_mse" in r]  # the rating models
     ranked = [r for r in everything if "ndcg@10" in r and r["seed"] == config.split.seed]
+    summary = end_of_run()
+    if getattr(args, "json", False):
+        import json
+
+        shown = {"run": summary.to_dict() if summary else None, "rating": results, "topn": ranked}
+        print(json.dumps(shown, indent=2, default=str))
+        return 0
     if results:
         print(format_table([r for r in results if r["seed"] == config.split.seed], RESULT_COLUMNS))
     if ranked:
@@ -70,7 +94,18 @@ def run(args) -> int:
 
         print(f"\nover {config.seeds} seeds")
         print(format_table(summarise_over_seeds(results), SEED_COLUMNS))
+    if summary is not None:
+        print("\n" + summary.text())
     return 0
+
+
+def end_of_run():
+    """The summary of the train-all run this process just made (None if it cannot be found)."""
+    from tasks.runs import latest_of_this_process, summarise
+    from tasks.tracking import client
+
+    run_id = latest_of_this_process("train-all")
+    return None if run_id is None else summarise(client().get_run(run_id))
 
 
 def follow_rank_zero(config, group) -> int:

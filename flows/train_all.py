@@ -15,6 +15,7 @@ from tasks.prepare import split_and_index
 from tasks.rank import promote_ranker, register_rankers
 from tasks.register import promote_challenger, register_models
 from tasks.runners import task_runner_for
+from tasks.runs import log_summary
 
 
 @flow(name="train-all")
@@ -46,4 +47,5 @@ def train_all(config: PipelineConfig = PipelineConfig()) -> list[EvaluatedVarian
         if config.analysis and outcomes.results:  # the analysis reads the rating models (the rankers: a section)
             analyze(run.run_id)
         raise_for_failures(Outcomes(outcomes.results + ranked.results, outcomes.failures | ranked.failures))
+    log_summary("train-all")  # the run as it ended: decisions, report, links (a retrain's end too)
     return outcomes.results + ranked.results

@@ -96,3 +96,18 @@ def test_services_stop_never_signals_a_process_that_merely_reuses_a_recorded_pid
     finally:
         bystander.kill()
         bystander.wait()
+
+
+def test_a_release_by_name_is_its_grouplens_url_or_the_mirrors_and_a_folder_of_that_name_wins(tmp_path, monkeypatch):
+    from recsys.data.releases import release_url
+    from tasks.runtime import data_source
+
+    monkeypatch.delenv("RECSYS_RELEASES_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert data_source("ml-25m") == "https://files.grouplens.org/datasets/movielens/ml-25m.zip"
+    monkeypatch.setenv("RECSYS_RELEASES_URL", "http://mirror.example/movielens/")
+    assert data_source("ml-100k") == "http://mirror.example/movielens/ml-100k.zip"
+    (tmp_path / "ml-1m").mkdir()
+    assert data_source("ml-1m") == "ml-1m"  # a local folder named like a release is that folder
+    with pytest.raises(ValueError, match="unknown release 'ml-2m': one of ml-latest-small"):
+        release_url("ml-2m")
