@@ -6,8 +6,11 @@ run next), `recsys runs`, `recsys report` and `--json` for scripts."""
 import functools
 import http.server
 import json
+import tempfile
 import threading
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -17,20 +20,28 @@ from tests.conftest import NO_GATE
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="module")
-def releases(tmp_path_factory, real_data):
+@contextmanager
+def serve(real_data: Path) -> Iterator[str]:
     """A local server with ``ml-latest-small.zip`` (its files in an ``ml-latest-small/`` folder, as GroupLens
-    publishes it); yields its base URL."""
-    served = tmp_path_factory.mktemp("releases")
-    with zipfile.ZipFile(served / "ml-latest-small.zip", "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in ("ratings.csv", "movies.csv"):
-            archive.write(real_data / name, f"ml-latest-small/{name}")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    publishes it), for the block; yields its base URL."""
+    with tempfile.TemporaryDirectory(prefix="releases-") as served:
+        with zipfile.ZipFile(Path(served) / "ml-latest-small.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+            for name in ("ratings.csv", "movies.csv"):
+                archive.write(real_data / name, f"ml-latest-small/{name}")
+        handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=served)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}"
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture(scope="module")
+def releases(real_data):
+    with serve(real_data) as base:
+        yield base
 
 
 def test_a_release_by_name_and_a_run_that_says_what_happened(harness, releases, monkeypatch, capsys):
