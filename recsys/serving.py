@@ -255,3 +255,34 @@ def explain(
         for j in order:
             rows.append((movie_id, int(movie_vocab.decode(mine[j : j + 1])[0]), similarity[i, j], ratings[j]))
     return pd.DataFrame(rows, columns=[C.MOVIE_ID, "because_of", "similarity", "your_rating"])
+
+
+def served_lists(model, user_vocab: Vocabulary, movie_vocab: Vocabulary, frame: pd.DataFrame, k: int) -> pd.DataFrame:
+    """Top-``k`` lists for a served model's request (``frame``: user_id, movie_id and an optional rating),
+    one per user_id, in the order first seen: a user whose rows carry ratings is a new user folded in from
+    them (rankers only); otherwise the user must be known, and the movies of its rows are left out (the
+    caller names what the user has seen; movie_id 0 leaves nothing out). A ranker's list is by its score, a
+    rating model's by predicted rating. Returns user_id, rank (1..k), movie_id, score."""
+    from recsys.evaluation.predictions import predict_ids
+    from recsys.ranking import Ranker
+
+    lists = []
+    rated = C.RATING in frame.columns
+    for user_id, rows in frame.groupby(C.USER_ID, sort=False):
+        given = rows[rows[C.RATING].notna()] if rated else rows.iloc[:0]
+        if len(given) and isinstance(model, Ranker):
+            top = recommend_new_user(model, movie_vocab, given[[C.MOVIE_ID, C.RATING]], k)
+        elif len(given):
+            raise ValueError("a rating model cannot fold in a new user's ratings: ask the top-N model (movielens-topn)")
+        elif isinstance(model, Ranker):
+            top = recommend_ranked(model, user_vocab, movie_vocab, int(user_id), rows[C.MOVIE_ID].to_numpy(), k)
+        else:
+            if user_vocab.encode(np.array([user_id]))[0] == UNKNOWN_IDX:
+                raise ValueError(f"user {user_id} has no training ratings: the model cannot rank movies for it")
+            every = movie_vocab.decode(np.arange(1, movie_vocab.size))  # every known movie (0: the unknown slot)
+            pairs = pd.DataFrame({C.USER_ID: np.full(len(every), user_id), C.MOVIE_ID: every})
+            scores = np.full(movie_vocab.size, -np.inf)
+            scores[1:] = predict_ids(model, user_vocab, movie_vocab, pairs)
+            top = best_of(scores, movie_vocab, rows[C.MOVIE_ID].to_numpy(), k)
+        lists.append(top.assign(**{C.USER_ID: user_id, "rank": np.arange(1, len(top) + 1)}))
+    return pd.concat(lists, ignore_index=True)[[C.USER_ID, "rank", C.MOVIE_ID, "score"]]

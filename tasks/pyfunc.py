@@ -1,7 +1,11 @@
-"""The MLflow flavour of a trained variant: raw ids in, predicted ratings out.
+"""The MLflow flavour of a trained variant: raw ids in, predicted ratings (or top-N lists) out.
 
-The logged model carries its checkpoint (weights and vocabularies), so ``models:/movielens-rating@champion``
-answers ``DataFrame(user_id, movie_id)`` with ratings, mapping unknown ids to the learned unknown slot.
+The logged model carries its checkpoint (weights and vocabularies) and its code (``code_paths``: the
+``recsys`` library and this package), so it loads where only MLflow and PyTorch are installed:
+``models:/movielens-rating@champion`` answers ``DataFrame(user_id, movie_id)`` with ratings, mapping unknown
+ids to the learned unknown slot; with the parameter ``k`` (``{"params": {"k": 10}}`` over HTTP) it answers
+each user's top-``k`` list instead, and a ranker (``movielens-topn``) folds in a new user from the rows'
+``rating`` column (:func:`recsys.serving.served_lists`).
 """
 
 import warnings
@@ -10,16 +14,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from mlflow.models import infer_signature
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types import ColSpec, DataType, ParamSchema, ParamSpec, Schema
 
 import mlflow
 from recsys import columns as C
 from recsys.evaluation.predictions import predict_ids
 from recsys.models.checkpoint import load_checkpoint
 from recsys.ranking import Ranker
+from recsys.serving import served_lists
 
 # Exact pins of what the model needs at load time (passing them skips MLflow's slow inference of them).
-# The recsys package itself must be installed where the model is loaded.
+# The recsys package travels with the model (CODE_PATHS): it need not be installed where the model loads.
 PIP_REQUIREMENTS = [
     "torch==2.13.0",
     "pandas==3.1.1",
@@ -30,6 +36,9 @@ PIP_REQUIREMENTS = [
 ]
 
 
+CODE_PATHS = [str(Path(__file__).parents[1] / "recsys"), str(Path(__file__).parent)]  # the library, this package
+
+
 class RatingPredictor(mlflow.pyfunc.PythonModel):
     """A rating model's answers: a predicted rating per (user_id, movie_id); a ranker's: its score for the pair
     (higher ranks first; unknown users and movies go to index 0, whose movie scores -inf)."""
@@ -37,7 +46,11 @@ class RatingPredictor(mlflow.pyfunc.PythonModel):
     def load_context(self, context) -> None:
         self.loaded = load_checkpoint(Path(context.artifacts["checkpoint"]))
 
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> np.ndarray:
+    def predict(self, context, model_input: pd.DataFrame, params=None):
+        k = int((params or {}).get("k") or 0)
+        if k > 0:
+            loaded = self.loaded
+            return served_lists(loaded.model, loaded.user_vocab, loaded.movie_vocab, model_input, k)
         return answers(self.loaded, model_input)
 
 
@@ -56,7 +69,15 @@ def log_model(checkpoint: Path, example: pd.DataFrame) -> str:
     predicted = answers(loaded, example)
     with warnings.catch_warnings():  # ids are never missing, so MLflow's hint on integer columns is noise
         warnings.simplefilter("ignore", UserWarning)
-        signature = infer_signature(example, predicted)
+        output = infer_signature(example, predicted).outputs
+    inputs = Schema(
+        [
+            ColSpec(DataType.long, C.USER_ID),
+            ColSpec(DataType.long, C.MOVIE_ID),
+            ColSpec(DataType.double, C.RATING, required=False),  # a new user's ratings (with k, rankers)
+        ]
+    )
+    signature = ModelSignature(inputs, output, ParamSchema([ParamSpec("k", DataType.long, 0)]))
     try:
         info = mlflow.pyfunc.log_model(
             name="model",
@@ -65,6 +86,7 @@ def log_model(checkpoint: Path, example: pd.DataFrame) -> str:
             signature=signature,
             input_example=example,
             pip_requirements=PIP_REQUIREMENTS,
+            code_paths=CODE_PATHS,
         )
     finally:  # also when the input-example check fails after the model was loaded
         forget_loaded_code_model()
