@@ -10,6 +10,7 @@ def add_parser(sub) -> None:
         "--out",
         help="output folder: new, empty, or an earlier ingestion's (default: under $RECSYS_WORKDIR, keyed by content)",
     )
+    command.add_argument("--json", action="store_true", help="print the ingestion report as JSON")
 
 
 def run(args) -> int:
@@ -25,5 +26,10 @@ def run(args) -> int:
     check_source(args.data)
     settings = {"source": args.data, "refresh": args.refresh, "max_quarantine_share": args.max_quarantine_share}
     report = ingest_data(data=DataConfig(**{k: v for k, v in settings.items() if v is not None}), out=args.out)
+    if args.json:
+        import json
+
+        print(json.dumps(report, indent=2, default=str))
+        return 0
     print(summarise(report))
     return 0

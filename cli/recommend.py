@@ -43,6 +43,7 @@ def add_parser(sub) -> None:
         help="topn: the ranking family's champion (default); rating: the rating champion (highest predicted rating)",
     )
     command.add_argument("--variant", help="the registered variant that answers (default: the champion)")
+    command.add_argument("--json", action="store_true", help="print the answer as JSON (not with --all-users)")
 
 
 def run(args) -> int:
@@ -90,6 +91,10 @@ def for_user(answering, args, note: str) -> int:
         top = recommend_ranked(answering.model, *vocabs, args.user, mine[C.MOVIE_ID].to_numpy(), args.n)
     else:
         top = recommend(answering.model, *vocabs, args.user, mine[C.MOVIE_ID].to_numpy(), args.n)
+    if getattr(args, "json", False):
+        return print_json(
+            answering, {"user_id": args.user, "known_ratings": len(mine)}, with_titles(top, answering.movies)
+        )
     print(f"user {args.user} ({len(mine)} ratings the model knows), answered by {answering.describe()}{note}:")
     print(with_titles(top, answering.movies).round(3).to_string(index=False))
     if args.explain and len(top):
@@ -109,12 +114,25 @@ def for_new_user(answering, given, args, note: str) -> int:
             "recommend for new ratings with a ranker (--by topn)"
         )
     top = recommend_new_user(answering.model, answering.movie_vocab, given, args.n)
+    if getattr(args, "json", False):
+        asked = {"given": given.to_dict("records")}
+        return print_json(answering, asked, with_titles(top, answering.movies))
     print(f"a new user who rated {len(given)} movies, answered by {answering.describe()}{note} (fold-in):")
     print(with_titles(given, answering.movies).to_string(index=False))
     print()
     print(with_titles(top, answering.movies).round(3).to_string(index=False))
     if args.explain and len(top):
         explain_list(answering, top, given[[C.MOVIE_ID, C.RATING]])
+    return 0
+
+
+def print_json(answering, asked: dict, answer) -> int:
+    """An answer for scripts: what was asked, which model answered, and the rows (a DataFrame)."""
+    import json
+
+    model = {"registered_model": answering.registered, "version": answering.version, "variant": answering.variant}
+    shown = asked | {"answered_by": model | {"run_id": answering.pipeline_run_id}, "items": answer.to_dict("records")}
+    print(json.dumps(shown, indent=2, default=float))
     return 0
 
 

@@ -10,6 +10,7 @@ def add_parser(sub) -> None:
     which.add_argument("--title", help="a movie title, or a part of one that names one movie")
     command.add_argument("-n", type=positive_int, default=10, help="how many (default 10)")
     command.add_argument("--variant", help="the registered variant that answers (default: knn from the champion's run)")
+    command.add_argument("--json", action="store_true", help="print the answer as JSON")
 
 
 def run(args) -> int:
@@ -23,6 +24,10 @@ def run(args) -> int:
         args.movie = movie_by_title(answering.movies, args.title)
     near = similar_movies(answering.model, answering.movie_vocab, answering.support(), args.movie, args.n)
     title = with_titles(pd.DataFrame({"movie_id": [args.movie]}), answering.movies)["title"].iloc[0]
+    if getattr(args, "json", False):
+        from cli.recommend import print_json
+
+        return print_json(answering, {"movie_id": args.movie, "title": title}, with_titles(near, answering.movies))
     print(f"movies nearest to {args.movie} ({title}), by {answering.describe()}:")
     print(
         with_titles(near, answering.movies)[["movie_id", "title", "similarity", "support"]]

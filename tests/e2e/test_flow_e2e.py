@@ -137,6 +137,16 @@ def test_recommend_and_similar_answer_from_the_champion(trained, capsys):
     assert "Toy Story" in out[0] and "by baseline" in out[0] and "support" in out[1] and len(out) == 2 + 3
     assert main(["recommend", "--user", str(10**9)]) == 2
     assert "no training ratings" in capsys.readouterr().err
+    import json
+
+    assert main(["recommend", "--user", "1", "-n", "3", "--json"]) == 0  # for scripts
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["user_id"] == 1 and len(answer["items"]) == 3 and "title" in answer["items"][0]
+    assert answer["answered_by"]["version"] and len(answer["answered_by"]["run_id"]) == 32
+    assert main(["similar", "--movie", "1", "-n", "2", "--variant", "baseline", "--json"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert "Toy Story" in answer["title"] and len(answer["items"]) == 2
+    assert all({"movie_id", "similarity", "support"} <= set(item) for item in answer["items"])
 
 
 def test_mlflow_models_serve_answers_a_prediction_request_with_the_champion(trained, tmp_path):
@@ -264,7 +274,9 @@ def test_ingest_command_writes_tables_quarantine_and_report_then_hits_the_cache(
     assert io.read_fingerprint(out / "ratings.parquet") == report["fingerprint"]
     assert path.read_bytes() == before  # the raw input is never modified
     written = (out / "ratings.parquet").stat().st_mtime_ns
-    assert main(["ingest", "--data", str(tiny_release), "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["ingest", "--data", str(tiny_release), "--out", str(out), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["fingerprint"] == report["fingerprint"]  # for scripts
     assert (out / "ratings.parquet").stat().st_mtime_ns == written  # cache hit: nothing rewritten
     (out / "ratings.parquet").unlink()
     assert main(["ingest", "--data", str(tiny_release), "--out", str(out)]) == 2
