@@ -61,7 +61,8 @@ def train_ranker(prepared: SplitHandle, variant: str, parent_run_id: str) -> Ran
     params = {"variant": variant, "grid": settings.grid, "data_fingerprint": prepared.fingerprint}
     params |= {"split_seed": prepared.split_seed, "split": prepared.split_name}
     tracking.log_params(client, run_id, params)
-    with tracking.ends_run_on_failure(run_id):
+    tracking.log_dataset(client, run_id, prepared.config.data.source, prepared.fingerprint, prepared.split_name)
+    with tracking.ends_run_on_failure(run_id), tracking.system_metrics(run_id):
         result = choose_and_test(
             variant, settings.model, settings.grid, prepared.stored, seed=prepared.split_seed, progress=logger.info
         )

@@ -172,3 +172,41 @@ def log_frame(mlflow_client: MlflowClient, run_id: str, frame, artifact_file: st
     with tempfile.TemporaryDirectory() as tmp:
         path = write_frame(frame, Path(tmp), artifact_file)
         mlflow_client.log_artifact(run_id, str(path), artifact_path=folder or None)
+
+
+def log_dataset(mlflow_client: MlflowClient, run_id: str, source: str | None, fingerprint: str, split: str) -> None:
+    """The run's data as an MLflow dataset input (the UI's Datasets column): named by the release and split,
+    its digest the data fingerprint, its source the release (redacted: no credentials)."""
+    from mlflow.data.dataset_source_registry import resolve_dataset_source
+    from mlflow.data.http_dataset_source import HTTPDatasetSource
+    from mlflow.data.meta_dataset import MetaDataset
+    from mlflow.entities import DatasetInput, InputTag
+    from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
+
+    from recsys.data.io import DEFAULT_SOURCE
+    from recsys.data.io.download import redact_source
+    from tasks.runtime import data_source
+
+    shown = redact_source(data_source(source) or DEFAULT_SOURCE)
+    release = Path(shown.rstrip("/").split("?")[0]).name.removesuffix(".zip") or "release"
+    try:
+        origin = resolve_dataset_source(shown)
+    except MlflowException:  # a form MLflow has no source type for: kept as a URL-like string
+        origin = HTTPDatasetSource(shown)
+    dataset = MetaDataset(origin, name=f"{release}/{split}", digest=fingerprint[:36])
+    context = InputTag(key=MLFLOW_DATASET_CONTEXT, value="training")
+    mlflow_client.log_inputs(run_id, datasets=[DatasetInput(dataset._to_mlflow_entity(), tags=[context])])
+
+
+@contextlib.contextmanager
+def system_metrics(run_id: str, every_seconds: float = 2.0) -> Iterator[None]:
+    """MLflow's own system metrics (CPU, memory, GPU when present, disk, network) logged to ``run_id`` every
+    ``every_seconds`` for the block: what bench scripts used to measure by hand."""
+    from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+
+    monitor = SystemMetricsMonitor(run_id, sampling_interval=every_seconds, samples_before_logging=1)
+    monitor.start()
+    try:
+        yield
+    finally:
+        monitor.finish()

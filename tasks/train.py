@@ -81,6 +81,9 @@ def open_variant_run(prepared: SplitHandle, variant: str, settings: VariantSetti
     if group is not None and training.trains_data_parallel(variant, settings.model):
         params["world_size"] = group.world  # trained data-parallel under torchrun
     tracking.log_params(client, run.info.run_id, params)
+    tracking.log_dataset(
+        client, run.info.run_id, prepared.config.data.source, prepared.fingerprint, prepared.split_name
+    )
     return run.info.run_id
 
 
@@ -124,7 +127,7 @@ def train_variant(
     settings = prepared.config.selected()[variant]
     run_id = open_variant_run(prepared, variant, settings, parent_run_id)
     callback = MlflowEpochLogger(tracking.client(), run_id, variant, settings.train.epochs)
-    with tracking.ends_run_on_failure(run_id):
+    with tracking.ends_run_on_failure(run_id), tracking.system_metrics(run_id):
         trained = _train_and_close(prepared, variant, settings, members, callback, run_id, parent_run_id)
     release_memory()  # the model, its optimiser and its tensors went with _train_and_close's frame
     return trained

@@ -62,6 +62,20 @@ def test_a_release_by_name_and_a_run_that_says_what_happened(harness, releases, 
     assert summary[3].strip() == report.resolve().as_uri()
     assert summary[-1].startswith("next: recsys report --open")
 
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    (variant,) = client.search_runs(
+        [client.get_run(run_id).info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'"
+    )
+    (data,) = variant.inputs.dataset_inputs  # MLflow's Datasets column: the release, digest = the data fingerprint
+    assert (
+        data.dataset.name == "ml-latest-small/random-42-0.2-0.1"
+        and data.dataset.digest == variant.data.params["data_fingerprint"][:36]
+    )
+    assert releases in data.dataset.source and data.tags[0].value == "training"
+    assert any(key.startswith("system/") for key in variant.data.metrics)  # MLflow's system metrics of the training
+
     assert main(["runs", "--json"]) == 0
     (listed,) = json.loads(capsys.readouterr().out)
     assert listed["run_id"] == run_id and listed["challenger"] == "mf" and listed["promotion"].startswith("promoted")
