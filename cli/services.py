@@ -64,6 +64,7 @@ class Services:
             "PREFECT_HOME": str(self.folder / "prefect"),
             "PREFECT_API_URL": self.prefect_api,
             "MLFLOW_TRACKING_URI": self.tracking_uri,
+            "RECSYS_NOTIFY_LOG": os.environ.get("RECSYS_NOTIFY_LOG") or str(self.folder / "notifications.log"),
         }
         return DEFAULTS | dict(os.environ) | credentials(self) | where  # a value the environment sets is kept
 
@@ -147,6 +148,7 @@ def start(s: Services) -> None:
     wait_for(f"{s.prefect_api}/health", 120, s, "prefect-server")
     wait_for(f"{s.tracking_uri}/health", 120, s, "mlflow-server")
     deploy(s, prefect)
+    automate(s)
     if not running(s, "worker"):
         launch(s, "worker", [prefect, "worker", "start", "--pool", POOL])
     status(s)
@@ -179,6 +181,16 @@ def deploy(s: Services, prefect: str) -> None:
             done = subprocess.run(command, cwd=ROOT, env=s.env(), stdout=out, stderr=subprocess.STDOUT)
             if done.returncode:
                 raise RuntimeError(f"{' '.join(command[1:3])} failed; see {log}:\n{log.read_text()[-2000:]}")
+
+
+def automate(s: Services) -> None:
+    """The automations of ``automations.yaml`` (a failed scheduled run is recorded); the log in ``deploy.log``."""
+    log = s.folder / "deploy.log"
+    with open(log, "a") as out:
+        command = [str(s.bin / "python"), "-m", "cli.automations"]
+        done = subprocess.run(command, cwd=ROOT, env=s.env(), stdout=out, stderr=subprocess.STDOUT)
+    if done.returncode:
+        raise RuntimeError(f"creating the automations failed; see {log}:\n{log.read_text()[-2000:]}")
 
 
 def launch(s: Services, name: str, command: list[str], extra_env: dict[str, str] | None = None) -> None:

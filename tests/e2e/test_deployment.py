@@ -261,3 +261,28 @@ def test_a_deployment_run_cancelled_from_prefect_ends_like_sigterm(services):
     assert "CANCELLED" in state, state[-2000:]
     checkpoints = list(Path(env["RECSYS_WORKDIR"]).rglob("epoch-*.pt"))
     assert checkpoints, "the cancelled run's epoch checkpoints were not kept for the next run to resume"
+
+
+def test_a_failed_deployment_run_is_recorded_by_the_automation(services):
+    """Issue 21: nothing told anyone that a scheduled run failed. `recsys services start` creates the
+    automation of automations.yaml; a train-all run that fails (its data source does not exist) runs the
+    notify deployment, which appends the failure, with the run's name and message, to notifications.log."""
+    import json
+    import re
+    import time
+
+    env, _ = services
+    assert "recsys-run-failed" in prefect(env, "automation", "ls").stdout
+    failed = run_deployment(env, 'config={"data": {"source": "/nonexistent/ml-latest-small"}}', timeout=300)
+    assert failed.returncode != 0
+    flow_run = re.search(r"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})", failed.stdout).group(1)
+    log = Path(env["SERVICES_DIR"]) / "notifications.log"
+    deadline, found = time.monotonic() + 240, []
+    while not found and time.monotonic() < deadline:
+        time.sleep(3)
+        lines = log.read_text().splitlines() if log.exists() else []
+        found = [json.loads(line) for line in lines if flow_run in line]
+    assert found, f"no notification for flow run {flow_run} within 4 minutes"
+    (record,) = found
+    assert record["deployment"] == "train-all/train-all" and record["state"] == "Failed"
+    assert record["flow_run"] and record["message"], record  # the run's name and Prefect's state message
