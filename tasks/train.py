@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from prefect import get_run_logger, task
+from prefect.artifacts import create_progress_artifact, update_progress_artifact
 from prefect.cache_policies import NO_CACHE
 
 import mlflow
@@ -26,14 +27,19 @@ from tasks.runtime import work_folder
 
 
 class MlflowEpochLogger(Callback):
-    """Logs ``train_mse`` and ``val_mse`` with step = epoch, and a progress line per epoch."""
+    """Logs ``train_mse`` and ``val_mse`` with step = epoch, a progress line per epoch, and keeps the Prefect
+    progress artifact ``train-<variant>`` at the share of the epoch budget done (a UI view of a long run)."""
 
     def __init__(self, client, run_id: str, variant: str, epochs: int):
         self.client, self.run_id, self.variant, self.epochs = client, run_id, variant, epochs
         self.logger = get_run_logger()
+        self.progress = None
 
     def on_train_begin(self, state) -> None:
         """A run resumed from a checkpoint logs the epochs it restored, so its history is whole."""
+        key = "train-" + self.variant.replace("_", "-").lower()
+        what = f"{self.variant}: share of its {self.epochs}-epoch budget done (early stopping may end it sooner)"
+        self.progress = create_progress_artifact(100 * state.epoch / max(self.epochs, 1), key=key, description=what)
         if state.history:
             self.logger.info("%s resumed after epoch %d from its checkpoint", self.variant, state.epoch)
             self.client.set_tag(self.run_id, "resumed_after_epoch", str(state.epoch))
@@ -42,6 +48,8 @@ class MlflowEpochLogger(Callback):
 
     def on_epoch_end(self, stats: EpochStats, model) -> bool:
         self.log(stats)
+        if self.progress is not None:
+            update_progress_artifact(self.progress, 100 * stats.epoch / max(self.epochs, 1))
         self.logger.info(
             "%s epoch %d/%d: train_mse %.4f val_mse %.4f (%.1fs, %.0f ratings/s)",
             self.variant,
@@ -53,6 +61,10 @@ class MlflowEpochLogger(Callback):
             stats.ratings_per_second,
         )
         return False
+
+    def on_train_end(self, state) -> None:
+        if self.progress is not None:
+            update_progress_artifact(self.progress, 100.0)  # done, early stopping included
 
     def log(self, stats: EpochStats) -> None:
         now = int(time.time() * 1000)

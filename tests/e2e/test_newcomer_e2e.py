@@ -76,6 +76,11 @@ def test_a_release_by_name_and_a_run_that_says_what_happened(harness, releases, 
     assert releases in data.dataset.source and data.tags[0].value == "training"
     assert any(key.startswith("system/") for key in variant.data.metrics)  # MLflow's system metrics of the training
 
+    from prefect.artifacts import Artifact
+
+    progress = Artifact.get("train-mf")  # the Prefect UI's view of a long run: which variant, how far
+    assert progress is not None and progress.type == "progress" and float(progress.data) == 100.0
+
     assert main(["runs", "--json"]) == 0
     (listed,) = json.loads(capsys.readouterr().out)
     assert listed["run_id"] == run_id and listed["challenger"] == "mf" and listed["promotion"].startswith("promoted")
