@@ -80,6 +80,7 @@ class ReportContent:
     ranking: pd.DataFrame | None = None  # variant, precision, recall, ndcg, k, n_users (each user's own test rows)
     neighbours: pd.DataFrame | None = None  # movie, 1..5: the nearest neighbours of well-known movies
     units: dict[str, UnitSection] = field(default_factory=dict)  # variant -> its hidden units
+    seeds: pd.DataFrame | None = None  # variant, seed, mse: each variant's test MSE on each seed's split
     notes: list[str] = field(default_factory=list)
 
 
@@ -165,7 +166,8 @@ def report_sections(report: ReportContent) -> dict[str, tuple[str, object]]:
         ("findings", "Findings", report.claims, claims_table),
         ("leaderboard", "Leaderboard", report.leaderboard, leaderboard_parts),
         ("curves", "Learning curves", report.curves_png, embed_png),
-        ("breakdown", "RMSE by user activity and movie popularity", report.breakdown, breakdown_table),
+        ("seeds", "Test MSE over seeds", report.seeds, seeds_part),
+        ("breakdown", "RMSE by user activity and movie popularity", report.breakdown, breakdown_part),
         (
             "rankers",
             "Top-N models (movielens-topn): NDCG@10 against coverage",
@@ -176,7 +178,7 @@ def report_sections(report: ReportContent) -> dict[str, tuple[str, object]]:
             "topn",
             "Top-10 of the rating models over the whole catalogue",
             report.topn,
-            lambda f: table_html(styled(f, "topn")),
+            topn_part,
         ),
         ("ranking", "Ranking of each user's own test rows", report.ranking, lambda f: table_html(styled(f, "ranking"))),
         ("neighbours", "Nearest neighbours of well-known movies", report.neighbours, neighbours_table),
@@ -374,3 +376,83 @@ def unit_part(name: str, unit: UnitSection, table_name: str) -> dict[str, object
         "maps": {caption: embed_png(path) for caption, path in unit.map_pngs.items()},
         "link": unit.map_html,
     }
+
+
+def chart_uri(draw, size: tuple[float, float] = (7.5, 3.6)) -> str:
+    """A chart drawn by ``draw(fig)`` on a new matplotlib figure, as a PNG ``data:`` URI (the page stays
+    self-contained: no file, no network)."""
+    import io as bytes_io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=size)
+    draw(fig)
+    fig.tight_layout()
+    buffer = bytes_io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def breakdown_part(breakdown: pd.DataFrame) -> Markup:
+    """The breakdown's chart (RMSE per bucket, a line per variant, one panel per dimension), then its table."""
+    dimensions = list(dict.fromkeys(breakdown["dimension"]))
+
+    def draw(fig) -> None:
+        axes = fig.subplots(1, len(dimensions), sharey=True, squeeze=False)[0]
+        for ax, dimension in zip(axes, dimensions, strict=True):
+            part = breakdown[breakdown["dimension"] == dimension]
+            buckets = list(dict.fromkeys(part["bucket"].astype(str)))
+            for variant, rows in part.groupby("variant", sort=False):
+                ax.plot(range(len(rows)), rows["rmse"], marker="o", label=variant)
+            ax.set_xticks(range(len(buckets)), buckets, rotation=30, fontsize=7)
+            ax.set_title(str(dimension), fontsize=9)
+            ax.grid(alpha=0.3)
+        axes[0].set_ylabel("test RMSE")
+        axes[-1].legend(fontsize=7, loc="best")
+
+    image = f'<img src="{chart_uri(draw)}" alt="test RMSE per bucket of user activity and movie popularity">'
+    return Markup(image + str(breakdown_table(breakdown)))
+
+
+def topn_part(topn: pd.DataFrame) -> Markup:
+    """Accuracy against coverage of each model's top-10 lists (with 95% intervals where the table has them),
+    then the table."""
+    accuracy = "ndcg" if "ndcg" in topn.columns else "precision"
+
+    def draw(fig) -> None:
+        ax = fig.subplots()
+        for row in topn.to_dict("records"):
+            low, high = row.get(f"{accuracy}_low"), row.get(f"{accuracy}_high")
+            errors = None if low is None or high is None else [[row[accuracy] - low], [high - row[accuracy]]]
+            ax.errorbar(row["coverage"], row[accuracy], yerr=errors, fmt="o", capsize=4)
+            ax.annotate(str(row["model"]), (row["coverage"], row[accuracy]), textcoords="offset points", xytext=(5, 3))
+        ax.set_xlabel("catalogue coverage of the top-10 lists")
+        ax.set_ylabel(f"{accuracy}@10")
+        ax.grid(alpha=0.3)
+
+    image = f'<img src="{chart_uri(draw, (6.5, 4.0))}" alt="{accuracy}@10 against coverage, per model">'
+    return Markup(image + str(table_html(styled(topn, "topn"))))
+
+
+def seeds_part(seeds: pd.DataFrame) -> Markup:
+    """Each variant's test MSE on each seed's split (a dot per seed, a bar at the mean), then mean and spread."""
+    require_columns(seeds, ["variant", "seed", "mse"], "the seed table")
+    order = list(dict.fromkeys(seeds["variant"]))
+
+    def draw(fig) -> None:
+        ax = fig.subplots()
+        for x, variant in enumerate(order):
+            values = seeds.loc[seeds["variant"] == variant, "mse"].to_numpy()
+            ax.scatter([x] * len(values), values, s=18, alpha=0.8)
+            ax.hlines(values.mean(), x - 0.3, x + 0.3, colors="black")
+        ax.set_xticks(range(len(order)), order, rotation=30, fontsize=8)
+        ax.set_ylabel("test MSE (a dot per seed)")
+        ax.grid(alpha=0.3, axis="y")
+
+    summary = seeds.groupby("variant", sort=False)["mse"].agg(["count", "mean", "std", "min", "max"]).reset_index()
+    summary = summary.rename(columns={"count": "seeds", "mean": "mean MSE", "std": "std"})
+    image = f'<img src="{chart_uri(draw)}" alt="test MSE per variant, one dot per seed">'
+    return Markup(image + str(table_html(styled(summary, "seeds"))))

@@ -277,9 +277,23 @@ def save_analysis(
         ranking=analysis.ranking,
         neighbours=analysis.neighbours,
         units=sections,
+        seeds=seed_table(analysis, data) if data.other_seeds else None,
         notes=[samples, "Seconds per analysis step: " + ", ".join(notes)],
     )
     return write_report(out / "report.html", content)
+
+
+def seed_table(analysis: Analysis, data: RunData) -> pd.DataFrame:
+    """Each variant's test MSE on each seed's split: variant, seed, mse (the run's own seed first)."""
+    rows = []
+    runs = [(data.seed, data.split, analysis.predictions)] + [
+        (s.seed, s.split, s.predictions) for s in data.other_seeds
+    ]
+    for seed, split, predictions in runs:
+        truth = rows_of(split, C.TEST)[C.RATING].to_numpy()
+        for variant, predicted in predictions.items():
+            rows.append({"variant": variant, "seed": seed, "mse": float(np.mean((predicted - truth) ** 2))})
+    return pd.DataFrame(rows)
 
 
 def read_report_table(out: Path, name: str) -> pd.DataFrame:

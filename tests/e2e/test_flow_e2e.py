@@ -323,6 +323,8 @@ def test_several_seeds_log_mean_and_std_per_variant(harness, real_data):
     claims = pd.read_parquet(client.download_artifacts(parent.info.run_id, "report/claims.parquet"))
     embeddings = claims[claims["claim"].str.startswith("Embeddings matter")].iloc[0]["evidence"]
     assert embeddings.startswith("2 splits (seeds 7, 8)") and "mf gap" in embeddings  # each seed's own split
+    page = open(client.download_artifacts(parent.info.run_id, "report/report.html")).read()
+    assert 'alt="test MSE per variant, one dot per seed"' in page  # the spread over seeds, drawn
     assert {r.data.tags["seed"] for r in runs(client, f"tags.mlflow.parentRunId = '{parent.info.run_id}'")} == {
         "7",
         "8",

@@ -169,3 +169,29 @@ def test_embed_png_refuses_other_files(tmp_path):
     (tmp_path / "x.png").write_bytes(b"GIF89a")
     with pytest.raises(ValueError, match="not a PNG"):
         embed_png(tmp_path / "x.png")
+
+
+def test_breakdown_top_n_and_seed_spread_are_charts_as_well_as_tables(tmp_path):
+    """Issue 21: people would rather look than read: error by user activity and movie popularity, the top-10
+    lists' accuracy against coverage, and each variant's spread over seeds are drawn, inside the page."""
+    breakdown = pd.DataFrame(
+        {
+            "variant": ["mf", "mf", "knn", "knn"],
+            "dimension": ["user activity"] * 4,
+            "bucket": ["1-20", "21+", "1-20", "21+"],
+            "n": [10, 20, 10, 20],
+            "rmse": [0.95, 0.85, 0.93, 0.88],
+        }
+    )
+    topn = pd.DataFrame(
+        {"model": ["mf", "popular"], "kind": ["model", "baseline"], "users": [5, 5], "precision": [0.1, 0.2]}
+        | {"ndcg": [0.12, 0.21], "ndcg_low": [0.10, 0.18], "ndcg_high": [0.14, 0.24], "coverage": [0.3, 0.01]}
+    )
+    seeds = pd.DataFrame(
+        {"variant": ["mf", "mf", "knn", "knn"], "seed": [42, 43, 42, 43], "mse": [0.78, 0.79, 0.77, 0.8]}
+    )
+    content = ReportContent("t", breakdown=breakdown, topn=topn, seeds=seeds)
+    page = write_report(tmp_path / "r.html", content).read_text(encoding="utf-8")
+    assert page.count("data:image/png;base64,") == 3 and "http://" not in page
+    assert 'alt="test MSE per variant, one dot per seed"' in page and "mean MSE" in page
+    assert 'alt="ndcg@10 against coverage, per model"' in page and 'href="#seeds"' in page
