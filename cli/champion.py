@@ -1,11 +1,21 @@
 """``recsys champion``: which versions serve (``show``), and going back to the one before (``rollback``)."""
 
+import argparse
 import getpass
 import socket
 
 
 def add_parser(sub) -> None:
-    command = sub.add_parser("champion", help="show the champions, or roll one back to the previous version")
+    command = sub.add_parser(
+        "champion",
+        epilog="""examples:
+  recsys champion show                 which versions serve, and the previous ones
+  recsys champion rollback             rating champion back to the previous version (again: forward)
+  recsys champion rollback --topn      the same for the top-N model
+""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="show the champions, or roll one back to the previous version",
+    )
     actions = command.add_subparsers(dest="action", required=True)
     actions.add_parser("show", help="the champion and previous versions of both registered models")
     back = actions.add_parser("rollback", help="point champion back at the previous version (again: forward)")

@@ -1,10 +1,21 @@
 """``recsys ingest``: validate a release and write its Parquet tables and quarantine, without training."""
 
+import argparse
+
 from cli.options import add_data_options
 
 
 def add_parser(sub) -> None:
-    command = sub.add_parser("ingest", help="validate a release and write its Parquet tables and quarantine")
+    command = sub.add_parser(
+        "ingest",
+        epilog="""examples:
+  recsys ingest --data ml-1m               validate a release by name (downloaded, cached)
+  recsys ingest --data ~/ml-25m.zip --out ./ml-25m-parquet
+  recsys ingest --data ./ratings-folder --json   the ingestion report for scripts
+""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="validate a release and write its Parquet tables and quarantine",
+    )
     add_data_options(command)
     command.add_argument(
         "--out",

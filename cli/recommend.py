@@ -24,7 +24,16 @@ def given_ratings(text: str) -> list[tuple[int, float]]:
 
 def add_parser(sub) -> None:
     command = sub.add_parser(
-        "recommend", help="a user's top movies among those not rated (the top-N champion answers by default)"
+        "recommend",
+        epilog="""examples:
+  recsys recommend --user 1                 user 1's top 10 from the top-N champion
+  recsys recommend --user 1 --by rating -n 5 --explain
+  recsys recommend --ratings 858=5,1196=4.5  a new user from these ratings (no retraining)
+  recsys recommend --title "Toy Story" --json
+  recsys recommend --all-users --out recs.parquet
+""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="a user's top movies among those not rated (the top-N champion answers by default)",
     )
     who = command.add_mutually_exclusive_group(required=True)
     who.add_argument("--user", type=int, help="user_id")

@@ -16,6 +16,7 @@ database, the credentials and MLflow's user store), ``MLFLOW_STORE_DIR`` (``mlfl
 sqlite store and artifacts).
 """
 
+import argparse
 import os
 import secrets
 import signal
@@ -116,7 +117,16 @@ def write_auth_config(s: Services) -> Path:
 
 
 def add_parser(sub) -> None:
-    command = sub.add_parser("services", help="the real Prefect and MLflow servers and a worker, on 127.0.0.1")
+    command = sub.add_parser(
+        "services",
+        epilog="""examples:
+  RECSYS_DATA=~/ml-latest-small recsys services start   servers, deployments, automations, worker
+  recsys services status
+  recsys services stop
+""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="the real Prefect and MLflow servers and a worker, on 127.0.0.1",
+    )
     command.add_argument("action", choices=["start", "stop", "status"])
 
 

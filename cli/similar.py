@@ -1,10 +1,20 @@
 """``recsys similar``: a movie's nearest neighbours, with their support."""
 
+import argparse
+
 from cli.options import positive_int
 
 
 def add_parser(sub) -> None:
-    command = sub.add_parser("similar", help="a movie's nearest neighbours, with their support")
+    command = sub.add_parser(
+        "similar",
+        epilog="""examples:
+  recsys similar --movie 1                  Toy Story's nearest neighbours
+  recsys similar --title "Godfather" -n 5 --json
+""",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="a movie's nearest neighbours, with their support",
+    )
     which = command.add_mutually_exclusive_group(required=True)
     which.add_argument("--movie", type=int, help="movie_id")
     which.add_argument("--title", help="a movie title, or a part of one that names one movie")
