@@ -213,3 +213,31 @@ def test_the_analysis_reads_the_stored_models_one_at_a_time(run_data, tmp_path):
     catalogue_topn(data, 20)
     assert len(models.alive_at_load) >= 3 * len(VARIANTS) - 2  # each step reads every variant
     assert set(models.alive_at_load) == {0}
+
+
+def test_the_overfitting_claim_can_fail_and_needs_a_rise_after_the_best_epoch():
+    """Issue 22: the claim was "held" whenever every best epoch was <= 10, which a budget of 10 made certain.
+    Now a study net overfits only when its validation MSE rises after a best epoch of 3-12."""
+    from types import SimpleNamespace
+
+    from recsys.analysis.claims import overfits_after_six_epochs
+    from recsys.analysis.verdict import Verdict
+
+    def history(values):
+        return pd.DataFrame({"epoch": range(1, len(values) + 1), "val_mse": values})
+
+    overfits = history([0.9, 0.85, 0.82, 0.80, 0.79, 0.795, 0.80, 0.81])  # best at 5, then +0.02
+    budget_bound = history([0.9 - 0.01 * i for i in range(10)])  # still falling when its 10 epochs ran out
+    judged = {
+        "both overfit": {"lstm": overfits, "gru": overfits},
+        "one of two": {"lstm": overfits, "gru": budget_bound},
+        "budget-bound": {"lstm": budget_bound, "gru": budget_bound, "mf": overfits},  # mf: not a study net
+    }
+    verdicts = {k: overfits_after_six_epochs(None, SimpleNamespace(histories=h))[1] for k, h in judged.items()}
+    assert verdicts == {
+        "both overfit": Verdict.HELD,
+        "one of two": Verdict.PARTLY,
+        "budget-bound": Verdict.DID_NOT_HOLD,
+    }
+    _, _, evidence = overfits_after_six_epochs(None, SimpleNamespace(histories=judged["one of two"]))
+    assert "lstm best epoch 5, then +0.0200" in evidence and "gru best epoch 10, then +0.0000 (no)" in evidence
