@@ -1,7 +1,5 @@
 """``recsys analyze``: evaluate and analyze a stored train-all run again and report to MLflow."""
 
-import argparse
-
 
 def add_parser(sub) -> None:
     command = sub.add_parser(
@@ -10,7 +8,6 @@ def add_parser(sub) -> None:
   recsys analyze --run 3f2a9c0e...          redo the analysis of a stored run (ids: recsys runs)
   recsys analyze --run ID --rating-matrix-map  also the study's t-SNE of the raw rating matrix
 """,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         help="evaluate and analyze a stored train-all run; report to MLflow",
     )
     command.add_argument("--run", required=True, help="the train-all run's MLflow run id")

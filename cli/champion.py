@@ -1,6 +1,5 @@
 """``recsys champion``: which versions serve (``show``), and going back to the one before (``rollback``)."""
 
-import argparse
 import getpass
 import socket
 
@@ -13,7 +12,6 @@ def add_parser(sub) -> None:
   recsys champion rollback             rating champion back to the previous version (again: forward)
   recsys champion rollback --topn      the same for the top-N model
 """,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         help="show the champions, or roll one back to the previous version",
     )
     actions = command.add_subparsers(dest="action", required=True)

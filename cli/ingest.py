@@ -1,7 +1,5 @@
 """``recsys ingest``: validate a release and write its Parquet tables and quarantine, without training."""
 
-import argparse
-
 from cli.options import add_data_options
 
 
@@ -13,7 +11,6 @@ def add_parser(sub) -> None:
   recsys ingest --data ~/ml-25m.zip --out ./ml-25m-parquet
   recsys ingest --data ./ratings-folder --json   the ingestion report for scripts
 """,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         help="validate a release and write its Parquet tables and quarantine",
     )
     add_data_options(command)

@@ -40,6 +40,14 @@ class Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+class CommandParser(Parser):
+    """A command's parser: its ``epilog`` (usage examples) printed as written."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def version() -> str:
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as installed
@@ -60,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="warnings and errors only (Prefect's and MLflow's too)"
     )
     loud.add_argument("-v", "--verbose", action="store_true", help="debug messages too")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=CommandParser)
     for command in COMMANDS.values():
         command.add_parser(sub)
     return parser

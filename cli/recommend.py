@@ -32,7 +32,6 @@ def add_parser(sub) -> None:
   recsys recommend --title "Toy Story" --json
   recsys recommend --all-users --out recs.parquet
 """,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         help="a user's top movies among those not rated (the top-N champion answers by default)",
     )
     who = command.add_mutually_exclusive_group(required=True)

@@ -8,13 +8,10 @@ EPILOG = """examples:
 
 
 def add_parser(sub) -> None:
-    import argparse
-
     command = sub.add_parser(
         "report",
         help="a run's report as a local page",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     command.add_argument("--run", default="latest", help="a run id or its prefix, or 'latest' (default)")
     command.add_argument("--open", action="store_true", help="open the page in the web browser")

@@ -10,13 +10,10 @@ EPILOG = """examples:
 
 
 def add_parser(sub) -> None:
-    import argparse
-
     command = sub.add_parser(
         "runs",
         help="the newest pipeline runs and their champion decisions",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     command.add_argument("-n", type=int, default=10, metavar="N", help="how many runs (default 10)")
     command.add_argument("--json", action="store_true", help="print JSON (one object per run) instead of a table")

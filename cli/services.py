@@ -16,7 +16,6 @@ database, the credentials and MLflow's user store), ``MLFLOW_STORE_DIR`` (``mlfl
 sqlite store and artifacts).
 """
 
-import argparse
 import os
 import secrets
 import signal
@@ -124,7 +123,6 @@ def add_parser(sub) -> None:
   recsys services status
   recsys services stop
 """,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         help="the real Prefect and MLflow servers and a worker, on 127.0.0.1",
     )
     command.add_argument("action", choices=["start", "stop", "status"])

@@ -1,7 +1,5 @@
 """``recsys similar``: a movie's nearest neighbours, with their support."""
 
-import argparse
-
 from cli.options import positive_int
 
 
@@ -12,7 +10,6 @@ def add_parser(sub) -> None:
   recsys similar --movie 1                  Toy Story's nearest neighbours
   recsys similar --title "Godfather" -n 5 --json
 """,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
         help="a movie's nearest neighbours, with their support",
     )
     which = command.add_mutually_exclusive_group(required=True)

@@ -43,13 +43,10 @@ EPILOG = """examples:
 
 
 def add_parser(sub) -> None:
-    import argparse
-
     command = sub.add_parser(
         "train-all",
         help="ingest, split, train and register every variant",
         epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_run_options(command)
     add_data_options(command)
