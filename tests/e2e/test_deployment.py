@@ -136,6 +136,7 @@ def test_deployment_run_trains_logs_over_http_and_a_worse_run_keeps_the_champion
     assert parent.info.status == "FINISHED" and len(rating) == 10 and rankers == {"pop", "ease", "ials"}
     for child in rating:
         assert [m.step for m in client.get_metric_history(child.info.run_id, "val_mse")][-1] in (1, 2)
+    assert any(key.startswith("system/") for c in rating for key in c.data.metrics)  # MLflow's, with a server
     assert client.get_model_version_by_alias("movielens-topn", "champion").tags["variant"] in rankers
     champion = client.get_model_version_by_alias("movielens-rating", "champion")
     assert parent.data.tags["promotion"].startswith("promoted")
