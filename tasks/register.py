@@ -147,16 +147,16 @@ def commit_decision(
         before = champion_of(name, client)
         record = {"version": promote, "replaces": None if before is None else before.version}
         client.set_tag(parent_run_id, intent_tag(decision_tag), json.dumps(record))
-        move_champion(client, name, promote)
+        move_champion(client, name, promote, before)  # the champion just read: not read again
     client.set_tag(parent_run_id, decision_tag, tag[:5000])
     mark_decided(client, registered, name)
 
 
-def move_champion(client, name: str, version: str) -> str | None:
-    """Point ``champion`` of registered model ``name`` at ``version``, the one it pointed to becoming
-    ``previous`` (what ``recsys champion rollback`` goes back to); returns that previous version, or None.
-    Called under the registry lock."""
-    before = champion_of(name, client)
+def move_champion(client, name: str, version: str, before=None) -> str | None:
+    """Point ``champion`` of registered model ``name`` at ``version``, the one it pointed to (``before``, read
+    here when not given) becoming ``previous`` (what ``recsys champion rollback`` goes back to); returns that
+    previous version, or None. Called under the registry lock."""
+    before = before if before is not None else champion_of(name, client)
     if before is not None and before.version != version:
         client.set_registered_model_alias(name, PREVIOUS, before.version)
     client.set_registered_model_alias(name, CHAMPION, version)

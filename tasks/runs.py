@@ -1,7 +1,6 @@
 """What a finished pipeline run says about itself, read back from MLflow: the summary printed at the end of
 ``train-all`` and ``retrain``, the rows of ``recsys runs``, and the report page as a local file."""
 
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -68,9 +67,15 @@ def recent_runs(limit: int = 10, pipeline: str | None = None) -> list:
 
 
 def latest_of_this_process(pipeline: str = "train-all") -> str | None:
-    """The newest ``pipeline`` parent run this process started (its ``recsys.pid`` tag), or None."""
-    pid = str(os.getpid())
-    return next((r.info.run_id for r in recent_runs(50, pipeline) if r.data.tags.get("recsys.pid") == pid), None)
+    """The newest ``pipeline`` parent run this process started (its host, pid and start-time tags), or None."""
+    client = tracking.client()
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    if experiment is None:
+        return None
+    mine = " and ".join(f"tags.`{key}` = '{value}'" for key, value in tracking.process_tags().items())
+    order = ["attributes.start_time DESC"]
+    found = client.search_runs([experiment.experiment_id], f"tags.pipeline = '{pipeline}' and {mine}", order_by=order)
+    return found[0].info.run_id if found else None
 
 
 def summarise(run, with_report: bool = True) -> RunSummary:
