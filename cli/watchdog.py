@@ -3,11 +3,12 @@ an embedded run starts Prefect's temporary server as a child process, which outl
 server holding a port and a sqlite database, one per killed run).
 
 The command keeps the write end of a pipe open for its whole life; the watchdog, a small process of its own
-session, blocks on the read end, and notes the command's children every second (pid and start time). When the
-pipe reads end-of-file the command is gone: each noted child still alive with the same start time (not a
-reused pid) gets SIGTERM, then SIGKILL after 10 s. A command that ends normally stops its children first, so
-the watchdog finds none. Only commands that run flows in this process use it (`recsys services start`
-launches servers meant to outlive it).
+session, blocks on the read end, and notes the command's descendants every second (children, their children,
+...: pid and start time; a child's own children are orphaned, not ended, when it is killed, so they are noted
+while their parent lives). When the pipe reads end-of-file the command is gone: each noted process still alive
+with the same start time (not a reused pid) gets SIGTERM, then SIGKILL after 5 s. A command that ends normally
+stops its children first, so the watchdog finds none (the watchdog, a child itself, leaves itself out). Only
+commands that run flows in this process use it (`recsys services start` launches servers meant to outlive it).
 
 Run as ``python -m cli.watchdog PARENT_PID FD``.
 """
@@ -43,35 +44,53 @@ def guard_children() -> None:
     _HELD.append(write)
 
 
-def children_of(parent: int) -> dict[int, str]:
-    """The processes whose parent is ``parent``: pid -> start time."""
-    found = {}
+def descendants_of(roots: set[int]) -> dict[int, str]:
+    """The processes below ``roots`` (children, their children, ...): pid -> start time."""
+    children: dict[int, list[tuple[int, str]]] = {}
     for entry in Path("/proc").iterdir():
         fields = stat_fields(int(entry.name)) if entry.name.isdigit() else None
-        if fields and int(fields[1]) == parent:
-            found[int(entry.name)] = fields[19]
+        if fields:
+            children.setdefault(int(fields[1]), []).append((int(entry.name), fields[19]))
+    found: dict[int, str] = {}
+    below = list(roots)
+    while below:
+        for pid, start in children.get(below.pop(), []):
+            if pid not in found:
+                found[pid] = start
+                below.append(pid)
     return found
 
 
-def watch(parent: int, fd: int, poll: float = 1.0, grace: float = 10.0) -> list[int]:
-    """Block until ``fd`` reads end-of-file (the parent is gone), then end the parent's children; returns the
+def watch(parent: int, fd: int, poll: float = 1.0, grace: float = 5.0) -> list[int]:
+    """Block until ``fd`` reads end-of-file (the parent is gone), then end the parent's descendants; returns the
     pids that were signalled."""
     seen: dict[int, str] = {}
     while True:
-        seen.update(children_of(parent))
+        seen.update(descendants_of({parent}))
+        seen.pop(os.getpid(), None)  # the watchdog is the parent's child too
         ready, _, _ = select.select([fd], [], [], poll)
         if ready and not os.read(fd, 1):
             break
     alive = {pid for pid, start in seen.items() if started(pid) == start}
+    seen.update(descendants_of(alive))  # started by a survivor since the last look
+    seen.pop(os.getpid(), None)
+    alive = {pid for pid, start in seen.items() if started(pid) == start}
     for pid in alive:
-        os.kill(pid, signal.SIGTERM)
+        _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline and any(started(p) == seen[p] for p in alive):
         time.sleep(0.2)
     for pid in alive:
         if started(pid) == seen[pid]:
-            os.kill(pid, signal.SIGKILL)
+            _signal(pid, signal.SIGKILL)
     return sorted(alive)
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:  # it ended since the look (a child ends with its parent): nothing to do
+        pass
 
 
 if __name__ == "__main__":

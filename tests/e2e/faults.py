@@ -85,6 +85,18 @@ def session_members(sid: int) -> list[int]:
     return members
 
 
+def described(pids: list[int]) -> list[str]:
+    """``pid: command line`` of each pid (for an assertion message naming what survived)."""
+    lines = []
+    for pid in pids:
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            lines.append(f"{pid}: {command[:300]}")
+        except OSError:
+            lines.append(f"{pid}: (gone)")
+    return lines
+
+
 def mount_tmpfs(folder: Path, size: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], check=True)

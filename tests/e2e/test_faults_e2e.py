@@ -16,7 +16,7 @@ from mlflow.tracking import MlflowClient
 
 from tasks.runtime import CHAMPION, REGISTERED_MODEL
 from tests.conftest import NO_GATE, run_config
-from tests.e2e.faults import BIN, Recsys, error_line, mount_tmpfs, session_members, unmount
+from tests.e2e.faults import BIN, Recsys, described, error_line, mount_tmpfs, session_members, unmount
 
 pytestmark = pytest.mark.e2e
 # small batches and no early stop make an epoch take seconds, so the signals below land mid-training: with the
@@ -60,7 +60,8 @@ def test_killed_then_stopped_then_resumed_ends_as_an_uninterrupted_run(tmp_path,
         deadline = time.monotonic() + 30
         while killed.session() and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert not killed.session()  # the temporary server died with it (issue 20, finding 7: it used to stay)
+        survivors = described(killed.session())  # the temporary server died with it (issue 20, finding 7)
+        assert not survivors, survivors
     finally:
         killed.kill_session()  # whatever would still be left
     assert {r.info.status for r in runs_of(env)} == {"RUNNING"}
