@@ -8,6 +8,7 @@ that inherits the model contract (``tests/models/contract.py``).
 from recsys.models.autorec import AutoRec, AutoRecConfig
 from recsys.models.base import ModelConfig, RatingModel
 from recsys.models.baseline import BaselineConfig, BaselineNet
+from recsys.models.bfm import BayesianFM, BFMConfig
 from recsys.models.bilstm import BiLSTMConfig, BiLSTMNet
 from recsys.models.blend import Blend, BlendConfig
 from recsys.models.gru import GRUConfig, GRUNet
@@ -46,6 +47,8 @@ register_variant("wide_deep", WideDeepConfig, WideDeep, lr=2e-3, batch_size=1024
 register_variant("svdpp", SVDppConfig, SVDpp, lr=1.5e-2, batch_size=4096)
 register_variant("autorec", AutoRecConfig, AutoRec, lr=1e-2, batch_size=16384, patience=4, batch_order="movies")
 register_variant("knn", KNNConfig, ItemKNN, epochs=1)  # closed form: one fit, no epochs
+# the Bayesian FM (myfm's Gibbs sampler, timeSVD++ flipped's groups without time): asked for by name for now
+register_variant("bfm", BFMConfig, BayesianFM, epochs=1)
 register_variant("blend", BlendConfig, Blend, epochs=1)  # fitted on its members' validation predictions
 
 # The ranking family (recsys.ranking): each fits itself; ``grid`` is what its fit tries on validation NDCG@10
