@@ -12,13 +12,14 @@ import signal
 import sys
 import threading
 
-from cli import analyze, champion, config, ingest, recommend, report, runs, services, similar, train_all
+from cli import analyze, champion, config, ingest, recommend, report, runs, services, similar, train_all, tune
 from cli.environment import apply_defaults
 from cli.errors import fail, report_failure
 from cli.watchdog import guard_children
 
 COMMANDS = {  # name: the module with its add_parser and run
     "train-all": train_all,
+    "tune": tune,
     "config": config,
     "ingest": ingest,
     "analyze": analyze,
@@ -29,7 +30,7 @@ COMMANDS = {  # name: the module with its add_parser and run
     "report": report,
     "services": services,
 }
-FLOW_COMMANDS = {"train-all", "ingest", "analyze"}  # they run flows in this process, with child processes
+FLOW_COMMANDS = {"train-all", "tune", "ingest", "analyze"}  # they run flows in this process, with child processes
 
 
 class Parser(argparse.ArgumentParser):
