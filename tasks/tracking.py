@@ -8,6 +8,7 @@ import contextlib
 import os
 import socket
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -195,7 +196,27 @@ def log_dataset(mlflow_client: MlflowClient, run_id: str, source: str | None, fi
         origin = HTTPDatasetSource(shown)
     dataset = MetaDataset(origin, name=f"{release}/{split}", digest=fingerprint[:36])
     context = InputTag(key=MLFLOW_DATASET_CONTEXT, value="training")
-    mlflow_client.log_inputs(run_id, datasets=[DatasetInput(dataset._to_mlflow_entity(), tags=[context])])
+    inputs = [DatasetInput(dataset._to_mlflow_entity(), tags=[context])]
+    for attempt in range(DATASET_ATTEMPTS):
+        try:
+            mlflow_client.log_inputs(run_id, datasets=inputs)
+            return
+        except MlflowException as exc:
+            # MLflow looks the dataset up, then inserts it: two runs logging the same new dataset at once (two
+            # train-alls on one store) both insert, and the second fails on the unique key. Asked again, MLflow
+            # finds the row the first inserted and links it.
+            if not _duplicate_key(exc) or attempt == DATASET_ATTEMPTS - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
+
+
+DATASET_ATTEMPTS = 5
+
+
+def _duplicate_key(exc: MlflowException) -> bool:
+    """Whether a store refused an insert for a key that exists (sqlite, PostgreSQL and MySQL wordings)."""
+    text = str(exc).lower()
+    return "unique constraint" in text or "duplicate key" in text or "duplicate entry" in text
 
 
 @contextlib.contextmanager
