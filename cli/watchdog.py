@@ -45,7 +45,8 @@ def guard_children() -> None:
 
 
 def descendants_of(roots: set[int]) -> dict[int, str]:
-    """The processes below ``roots`` (children, their children, ...): pid -> start time."""
+    """The processes below ``roots`` (children, their children, ...): pid -> start time; never the watchdog
+    itself, which is the command's child too."""
     children: dict[int, list[tuple[int, str]]] = {}
     for entry in Path("/proc").iterdir():
         fields = stat_fields(int(entry.name)) if entry.name.isdigit() else None
@@ -55,7 +56,7 @@ def descendants_of(roots: set[int]) -> dict[int, str]:
     below = list(roots)
     while below:
         for pid, start in children.get(below.pop(), []):
-            if pid not in found:
+            if pid not in found and pid != os.getpid():
                 found[pid] = start
                 below.append(pid)
     return found
@@ -67,13 +68,11 @@ def watch(parent: int, fd: int, poll: float = 1.0, grace: float = 5.0) -> list[i
     seen: dict[int, str] = {}
     while True:
         seen.update(descendants_of({parent}))
-        seen.pop(os.getpid(), None)  # the watchdog is the parent's child too
         ready, _, _ = select.select([fd], [], [], poll)
         if ready and not os.read(fd, 1):
             break
     alive = {pid for pid, start in seen.items() if started(pid) == start}
     seen.update(descendants_of(alive))  # started by a survivor since the last look
-    seen.pop(os.getpid(), None)
     alive = {pid for pid, start in seen.items() if started(pid) == start}
     for pid in alive:
         _signal(pid, signal.SIGTERM)

@@ -75,10 +75,13 @@ def _side(n_rows: int, rows: np.ndarray, others: np.ndarray, n_others: int, impl
     return sps.hstack(blocks, format="csr")
 
 
-def _side_terms(features: sps.csr_matrix, w: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For one sample and one side: each row's linear + within-side pairwise term (n,), and summed factors (n, r)."""
+def _side_terms(
+    features: sps.csr_matrix, squared: sps.csr_matrix, w: np.ndarray, v: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """For one sample and one side: each row's linear + within-side pairwise term (n,), and summed factors (n, r);
+    ``squared`` is ``features`` squared elementwise, the same for every sample."""
     summed = features @ v
-    pairwise = 0.5 * ((summed**2).sum(axis=1) - features.multiply(features) @ (v**2).sum(axis=1))
+    pairwise = 0.5 * ((summed**2).sum(axis=1) - squared @ (v**2).sum(axis=1))
     return features @ w + pairwise, summed
 
 
@@ -132,11 +135,12 @@ class BayesianFM(RatingModel):
     def _keep(self, samples, user_side: sps.csr_matrix, movie_side: sps.csr_matrix) -> None:
         """The sample means and side-by-side factors of the kept samples (see the module's docstring)."""
         n_user_features = user_side.shape[1]
+        user_squared, movie_squared = user_side.multiply(user_side).tocsr(), movie_side.multiply(movie_side).tocsr()
         a, b, p, q = 0.0, 0.0, [], []
         for sample in samples:
             w, v = np.asarray(sample.w), np.asarray(sample.V)
-            a_s, p_s = _side_terms(user_side, w[:n_user_features], v[:n_user_features])
-            b_s, q_s = _side_terms(movie_side, w[n_user_features:], v[n_user_features:])
+            a_s, p_s = _side_terms(user_side, user_squared, w[:n_user_features], v[:n_user_features])
+            b_s, q_s = _side_terms(movie_side, movie_squared, w[n_user_features:], v[n_user_features:])
             a, b = a + a_s, b + b_s
             p.append(p_s)
             q.append(q_s)
