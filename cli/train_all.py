@@ -11,6 +11,7 @@ RESULT_COLUMNS = (  # (heading, key, width, format) of the results table
     ("test MSE", "test_mse", 10, ".4f"),
     ("RMSE", "test_rmse", 8, ".4f"),
     ("MAE", "test_mae", 8, ".4f"),
+    ("train-only MSE", "test_mse_train_only", 15, ".4f"),  # before the refit on training + validation rows
     ("seconds", "fit_seconds", 9, ".1f"),
 )
 TOPN_COLUMNS = (  # the rankers (movielens-topn): chosen on validation NDCG@10, tested once over every user
@@ -125,6 +126,10 @@ def format_table(rows: list[dict], columns) -> str:
     align = ["<"] + [">"] * (len(columns) - 1)
     lines = ["".join(f"{head:{a}{width}}" for (head, _, width, _), a in zip(columns, align, strict=True))]
     for row in rows:
-        cells = (f"{row[key]:{a}{width}{fmt}}" for (_, key, width, fmt), a in zip(columns, align, strict=True))
+        cells = (_cell(row.get(key), a, width, fmt) for (_, key, width, fmt), a in zip(columns, align, strict=True))
         lines.append("".join(cells))
     return "\n".join(lines)
+
+
+def _cell(value, align: str, width: int, fmt: str) -> str:
+    return f"{'-':{align}{width}}" if value is None else f"{value:{align}{width}{fmt}}"

@@ -15,23 +15,32 @@ from tasks import tracking
 from tasks.handles import EvaluatedVariant, SplitHandle, TrainedVariant
 
 
-def _test_scores(trained: TrainedVariant, prepared: SplitHandle) -> dict[str, float]:
-    loaded = load_checkpoint(Path(trained.checkpoint_path))
+def _test_scores(checkpoint: str, prepared: SplitHandle) -> dict[str, float]:
+    loaded = load_checkpoint(Path(checkpoint))
     test = prepared.stored.rows(C.TEST)
     return regression_metrics(test[C.RATING], predict_ids(loaded.model, loaded.user_vocab, loaded.movie_vocab, test))
 
 
 @task(name="evaluate-variant", task_run_name="evaluate-{trained.variant}-seed-{trained.seed}", cache_policy=NO_CACHE)
 def evaluate_variant(trained: TrainedVariant, prepared: SplitHandle) -> EvaluatedVariant:
-    """Test MSE, RMSE and MAE of the checkpoint on the split's test rows, with the training summary."""
-    scores = _test_scores(trained, prepared)
-    release_memory()  # the model and the test rows went with _test_scores's frame
+    """Test MSE, RMSE and MAE of the checkpoint on the split's test rows, with the training summary; after a
+    refit also those of the model of the training rows alone (``test_*_train_only``)."""
+    scores = _test_scores(trained.checkpoint_path, prepared)
+    first = _test_scores(trained.train_only_checkpoint_path, prepared) if trained.train_only_checkpoint_path else {}
+    release_memory()  # the models and the test rows went with _test_scores's frames
     client = tracking.client()
     for key, value in scores.items():
         client.log_metric(trained.run_id, f"test_{key}", value)
+    for key, value in first.items():
+        client.log_metric(trained.run_id, f"test_{key}_train_only", value)
     client.set_terminated(trained.run_id, "FINISHED")
     get_run_logger().info(
-        "%s: test MSE %.4f, RMSE %.4f, MAE %.4f", trained.variant, scores["mse"], scores["rmse"], scores["mae"]
+        "%s: test MSE %.4f, RMSE %.4f, MAE %.4f%s",
+        trained.variant,
+        scores["mse"],
+        scores["rmse"],
+        scores["mae"],
+        f" (trained on the training rows alone: MSE {first['mse']:.4f})" if first else "",
     )
     return EvaluatedVariant(
         trained.variant,
@@ -44,6 +53,7 @@ def evaluate_variant(trained: TrainedVariant, prepared: SplitHandle) -> Evaluate
         scores["rmse"],
         scores["mae"],
         trained.fit_seconds,
+        first.get("mse"),
     )
 
 

@@ -58,7 +58,8 @@ class TrainedVariant:
     model_uri: str
     best_epoch: int
     best_val_mse: float
-    fit_seconds: float
+    fit_seconds: float  # the fit on the training rows and the refit, when there was one
+    train_only_checkpoint_path: str | None = None  # with a refit: the model of the training rows alone
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class EvaluatedVariant:
     test_rmse: float
     test_mae: float
     fit_seconds: float
+    test_mse_train_only: float | None = None  # with a refit: the model of the training rows alone
 
     def to_dict(self) -> dict:
         return asdict(self)

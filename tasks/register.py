@@ -272,7 +272,7 @@ def judge(
         gate = None
         if promotion.gate == "biases":  # the biases are fitted only when the gate will read them
             test = prepared.stored.rows(C.TEST)
-            baseline = biases_only_predictions(prepared.stored.rows(C.TRAIN), test)
+            baseline = biases_only_predictions(learned_rows(prepared), test)
             gate = Gate(len(test), me.mse, float(((baseline - test[C.RATING].to_numpy()) ** 2).mean()))
         return decide_promotion(me, None, None, promotion, gate), None
     them_variant = champion_version.tags.get("variant", "?")
@@ -324,11 +324,11 @@ def scored(
     chosen: ComparedRows, challenger: TrainedModel, champion: TrainedModel, promotion: PromotionConfig, prepared
 ) -> Compared:
     """Both models' predictions on the chosen rows (each through its own vocabularies), the biases-only
-    baseline's (fitted on this run's training rows) and the comparison, users resampled."""
+    baseline's (fitted on the rows this run's models learned from) and the comparison, users resampled."""
     frame = chosen.rows[[C.USER_ID, C.MOVIE_ID, C.RATING]].reset_index(drop=True)
     for name, model in (("challenger", challenger), ("champion", champion)):
         frame[name] = predict_ids(model.model, model.user_vocab, model.movie_vocab, frame)
-    frame["baseline"] = biases_only_predictions(prepared.stored.rows(C.TRAIN), frame)
+    frame["baseline"] = biases_only_predictions(learned_rows(prepared), frame)
     predicted = frame["challenger"].to_numpy(), frame["champion"].to_numpy()
     users = frame[C.USER_ID].to_numpy()
     seed = prepared.split_seed
@@ -356,3 +356,11 @@ def retrain_champion_recipe(champion_parent: str, variant: str, prepared: SplitH
         raise LostEvidence(f"its run's config no longer selects {variant!r}")
     model = train_recipe(config, variant, prepared.stored)
     return TrainedModel(variant, model, *prepared.stored.vocabularies())
+
+
+def learned_rows(prepared: SplitHandle) -> pd.DataFrame:
+    """The rows this run's rating models learned from, which the biases-only gate learns from too: training
+    rows, and validation rows where the models were refitted on them (``refit``)."""
+    if not prepared.config.refit:
+        return prepared.stored.rows(C.TRAIN)
+    return pd.concat([prepared.stored.rows(C.TRAIN), prepared.stored.rows(C.VAL)], ignore_index=True)

@@ -28,17 +28,24 @@ from tasks.runtime import work_folder
 
 class MlflowEpochLogger(Callback):
     """Logs ``train_mse`` and ``val_mse`` with step = epoch, a progress line per epoch, and keeps the Prefect
-    progress artifact ``train-<variant>`` at the share of the epoch budget done (a UI view of a long run)."""
+    progress artifact ``train-<variant>`` at the share of the epoch budget done (a UI view of a long run). For
+    the refit on training + validation rows (``refit``): ``refit_train_mse`` alone (the validation rows are
+    learned from there) and the artifact ``refit-<variant>``."""
 
-    def __init__(self, client, run_id: str, variant: str, epochs: int):
+    def __init__(self, client, run_id: str, variant: str, epochs: int, refit: bool = False):
         self.client, self.run_id, self.variant, self.epochs = client, run_id, variant, epochs
         self.logger = get_run_logger()
         self.progress = None
+        self.refit = refit
+        self.keys = ("refit_train_mse",) if refit else ("train_mse", "val_mse")
 
     def on_train_begin(self, state) -> None:
         """A run resumed from a checkpoint logs the epochs it restored, so its history is whole."""
-        key = "train-" + self.variant.replace("_", "-").lower()
+        self.epochs = state.config.epochs  # a refit's count is the best epoch of the fit before it
+        key = ("refit-" if self.refit else "train-") + self.variant.replace("_", "-").lower()
         what = f"{self.variant}: share of its {self.epochs}-epoch budget done (early stopping may end it sooner)"
+        if self.refit:
+            what = f"{self.variant}: share of its refit on training + validation rows ({self.epochs} epochs) done"
         self.progress = create_progress_artifact(100 * state.epoch / max(self.epochs, 1), key=key, description=what)
         if state.history:
             self.logger.info("%s resumed after epoch %d from its checkpoint", self.variant, state.epoch)
@@ -50,6 +57,12 @@ class MlflowEpochLogger(Callback):
         self.log(stats)
         if self.progress is not None:
             update_progress_artifact(self.progress, 100 * stats.epoch / max(self.epochs, 1))
+        if self.refit:
+            self.logger.info(
+                "%s refit epoch %d/%d on training + validation rows: train_mse %.4f (%.1fs)",
+                self.variant, stats.epoch, self.epochs, stats.train_mse, stats.seconds,
+            )  # fmt: skip
+            return False
         self.logger.info(
             "%s epoch %d/%d: train_mse %.4f val_mse %.4f (%.1fs, %.0f ratings/s)",
             self.variant,
@@ -68,8 +81,9 @@ class MlflowEpochLogger(Callback):
 
     def log(self, stats: EpochStats) -> None:
         now = int(time.time() * 1000)
-        for key in ("train_mse", "val_mse"):
-            self.client.log_metric(self.run_id, key, getattr(stats, key), timestamp=now, step=stats.epoch)
+        for key in self.keys:
+            value = getattr(stats, key.removeprefix("refit_"))
+            self.client.log_metric(self.run_id, key, value, timestamp=now, step=stats.epoch)
 
 
 def open_variant_run(prepared: SplitHandle, variant: str, settings: VariantSettings, parent_run_id: str) -> str:
@@ -99,18 +113,34 @@ def open_variant_run(prepared: SplitHandle, variant: str, settings: VariantSetti
     return run.info.run_id
 
 
-def save_variant_checkpoint(prepared: SplitHandle, variant: str, model, parent_run_id: str) -> Path:
-    """The trained model's checkpoint in the run's folder, which the rest of the run reads."""
-    path = work_folder().trained_checkpoint(parent_run_id, variant, prepared.split_seed)
+def save_variant_checkpoint(
+    prepared: SplitHandle, variant: str, model, parent_run_id: str, train_only: bool = False
+) -> Path:
+    """The trained model's checkpoint in the run's folder, which the rest of the run reads (``train_only``: the
+    model of the training rows alone, before its refit, which the test task scores beside it)."""
+    path = work_folder().trained_checkpoint(
+        parent_run_id, f"{variant}{TRAIN_ONLY if train_only else ''}", prepared.split_seed
+    )
     return save_checkpoint(path, variant, model.cpu(), *prepared.stored.vocabularies())
 
 
+TRAIN_ONLY = "-train-only"  # the checkpoint name's mark of a model before its refit
+
+
 def close_variant_run(
-    prepared: SplitHandle, variant: str, checkpoint: Path, result: TrainResult, run_id: str
+    prepared: SplitHandle,
+    variant: str,
+    checkpoint: Path,
+    result: TrainResult,
+    run_id: str,
+    train_only: Path | None = None,
 ) -> TrainedVariant:
     """Log the training summary, the checkpoint and the pyfunc model; the handle the next tasks use."""
     client = tracking.client()
-    summary = {"best_epoch": result.best_epoch, "best_val_mse": result.best_val_mse, "fit_seconds": result.fit_seconds}
+    seconds = result.fit_seconds + result.refit_seconds
+    summary = {"best_epoch": result.best_epoch, "best_val_mse": result.best_val_mse, "fit_seconds": seconds}
+    if train_only is not None:
+        summary["refit_seconds"] = result.refit_seconds
     for key, value in summary.items():
         client.log_metric(run_id, key, value)
     client.set_tag(run_id, "device", result.device)
@@ -125,7 +155,8 @@ def close_variant_run(
         model_uri,
         result.best_epoch,
         result.best_val_mse,
-        result.fit_seconds,
+        seconds,
+        str(train_only) if train_only is not None else None,
     )
 
 
@@ -138,18 +169,30 @@ def train_variant(
     stopped; its epoch checkpoints stay for the next run to resume from."""
     settings = prepared.config.selected()[variant]
     run_id = open_variant_run(prepared, variant, settings, parent_run_id)
-    callback = MlflowEpochLogger(tracking.client(), run_id, variant, settings.train.epochs)
+    client = tracking.client()
+    client.set_tag(run_id, "refit", str(prepared.config.refit).lower())  # refitted on training + validation rows
+    callbacks = (
+        MlflowEpochLogger(client, run_id, variant, settings.train.epochs),
+        MlflowEpochLogger(client, run_id, variant, settings.train.epochs, refit=True),
+    )
     with tracking.ends_run_on_failure(run_id), tracking.system_metrics(run_id):
-        trained = _train_and_close(prepared, variant, settings, members, callback, run_id, parent_run_id)
+        trained = _train_and_close(prepared, variant, settings, members, callbacks, run_id, parent_run_id)
     release_memory()  # the model, its optimiser and its tensors went with _train_and_close's frame
     return trained
 
 
-def _train_and_close(prepared, variant, settings, members, callback, run_id, parent_run_id) -> TrainedVariant:
+def _train_and_close(prepared, variant, settings, members, callbacks, run_id, parent_run_id) -> TrainedVariant:
     config = prepared.config.selected()
+    kept: list[Path] = []
 
     def trained_members() -> list[Member]:  # loaded in train_variant's call: the ensemble holds them alone
-        return [Member(m.variant, load_model(m), config[m.variant].train, m.best_epoch) for m in members]
+        return [
+            Member(m.variant, load_model(m, train_only=True), config[m.variant].train, m.best_epoch, refitted_of(m))
+            for m in members
+        ]
+
+    def keep(model) -> None:  # the model of the training rows alone, stored before the refit replaces it
+        kept.append(save_variant_checkpoint(prepared, variant, model, parent_run_id, train_only=True))
 
     model, result = training.train_variant(
         variant,
@@ -157,20 +200,32 @@ def _train_and_close(prepared, variant, settings, members, callback, run_id, par
         settings.train,
         prepared.stored,
         members=trained_members,
-        callbacks=(callback,),
+        callbacks=callbacks[:1],
         checkpoints=checkpoint_folder(prepared, variant, settings),
         group=training.process_group(),  # under torchrun: the other processes train beside this one
+        refit=prepared.config.refit,
+        keep=keep,
+        refit_callbacks=callbacks[1:],
     )
     checkpoint = save_variant_checkpoint(prepared, variant, model, parent_run_id)
     # the model in memory goes before MLflow loads the saved one back to check the pyfunc's input example: at 25M
     # the blend held twice (1.8 GB each) took the process to 10.8 GB there
     del model
     release_memory()
-    return close_variant_run(prepared, variant, checkpoint, result, run_id)
+    return close_variant_run(prepared, variant, checkpoint, result, run_id, kept[0] if kept else None)
 
 
-def load_model(trained: TrainedVariant):
-    return load_checkpoint(Path(trained.checkpoint_path)).model
+def load_model(trained: TrainedVariant, train_only: bool = False):
+    """``trained``'s model; ``train_only``: the one of the training rows alone where it was refitted."""
+    path = trained.train_only_checkpoint_path if train_only and trained.train_only_checkpoint_path else None
+    return load_checkpoint(Path(path or trained.checkpoint_path)).model
+
+
+def refitted_of(trained: TrainedVariant):
+    """A loader of ``trained``'s model refitted on training + validation rows, where it was (else None)."""
+    if trained.train_only_checkpoint_path is None:
+        return None
+    return lambda: load_model(trained)
 
 
 def checkpoint_folder(prepared: SplitHandle, variant: str, settings: VariantSettings) -> Path:

@@ -12,6 +12,9 @@ Resolution rules, applied whenever a config is built:
   starts from its registered defaults (:mod:`recsys.models`), and a partial ``train`` section changes only
   the fields it names;
 - ``epochs``, when set, is every gradient-trained variant's epoch budget;
+- ``refit`` (default true): each rating model, its epoch count chosen by early stopping on the validation rows,
+  is trained again from scratch on training + validation rows for that count, so single models learn from
+  the same rows as the blend's members and the peer tools;
 - each variant trains with the split's seed (``train.seed`` always equals ``split.seed``); with ``seeds`` > 1
   the run repeats with seeds ``split.seed + 1``, ... (see :meth:`PipelineConfig.for_seed`);
 - an ensemble's members (the blend's ``members``) must be among the variants, and are trained before it.
@@ -36,7 +39,7 @@ from recsys.training.config import TrainConfig
 
 # the parts of a config that decide what a run learns, besides the data itself: their hash is the settings
 # fingerprint that ``retrain`` compares (where the data lives, the analysis, promotion and runner do not count)
-LEARNING_FIELDS = ("split", "seeds", "epochs", "variants", "rankers")
+LEARNING_FIELDS = ("split", "seeds", "epochs", "refit", "variants", "rankers")
 
 
 class DataConfig(StrictConfig):
@@ -160,6 +163,11 @@ class PipelineConfig(StrictConfig):
     split: SplitConfig = Field(default_factory=SplitConfig)
     seeds: int = Field(1, ge=1, description="repeat split and training with seeds split.seed, split.seed + 1, ...")
     epochs: int | None = Field(None, ge=1, description="when set, every gradient-trained variant's epoch budget")
+    refit: bool = Field(
+        True,
+        description="train each rating model again on training + validation rows for the epoch count chosen on "
+        "validation (the model registered and scored as test_mse; the first fit's score is test_mse_train_only)",
+    )
     variants: VariantsConfig = Field(
         default_factory=lambda: VariantsConfig(**{name: SETTINGS[name]() for name in DEFAULT_VARIANTS}),
         description="the rating models to train and their settings",

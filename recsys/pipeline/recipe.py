@@ -19,16 +19,30 @@ from recsys.training.variant import ProcessGroup, train_variant, trains_data_par
 
 def train_recipe(config: PipelineConfig, variant: str, data: SplitData) -> RatingModel:
     """The model ``config`` makes for ``variant`` (its members first, for an ensemble), trained on ``data``'s
-    training rows and early-stopped on its validation rows; test rows are not read."""
+    training rows and early-stopped on its validation rows, then refitted on training + validation rows when
+    the config says so; test rows are not read."""
     trained: dict[str, Member] = {}
     for name in config.training_order([variant]):
         settings = config.selected()[name]
         members = settings.model.member_names()
+        kept: list = []
         model, result = train_variant(
-            name, settings.model, settings.train, data, members=lambda members=members: [trained[m] for m in members]
+            name,
+            settings.model,
+            settings.train,
+            data,
+            members=lambda members=members: [trained[m] for m in members],
+            refit=config.refit,
+            keep=None if members else kept.append,  # an ensemble's own model of the training rows is not needed
         )
-        trained[name] = Member(name, model.cpu().eval(), settings.train, result.best_epoch)
-    return trained[variant].model
+        refitted = model.cpu().eval()
+        if kept:  # an ensemble learns its weights from its members' fits on the training rows, then takes the refits
+            first = kept[0].cpu().eval()
+            trained[name] = Member(name, first, settings.train, result.best_epoch, lambda refitted=refitted: refitted)
+        else:
+            trained[name] = Member(name, refitted, settings.train, result.best_epoch)
+    final = trained[variant]
+    return final.refitted() if final.refitted is not None else final.model
 
 
 def epoch_checkpoints(work: WorkFolder, fingerprint: str, split_name: str, variant: str, settings) -> Path:
@@ -58,7 +72,9 @@ def follow(config: PipelineConfig, work: WorkFolder, fingerprint: str, group: Pr
             settings = seeded.selected()[name]
             if trains_data_parallel(name, settings.model):
                 folder = epoch_checkpoints(work, fingerprint, seeded.split.name, name, settings)
-                train_variant(name, settings.model, settings.train, data, checkpoints=folder, group=group)
+                train_variant(
+                    name, settings.model, settings.train, data, checkpoints=folder, group=group, refit=seeded.refit
+                )
                 trained.append(f"{name} (seed {seed})")
     return trained
 

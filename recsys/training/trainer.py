@@ -50,6 +50,7 @@ class TrainResult:
     device: str
     history: list[EpochStats] = field(default_factory=list)  # every epoch, those before a resume included
     resumed_from_epoch: int = 0  # 0 when the run started from scratch
+    refit_seconds: float = 0.0  # wall time of the refit on training + validation rows, when there was one
 
 
 def resolve_device(name: str) -> torch.device:

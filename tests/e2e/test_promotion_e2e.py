@@ -43,7 +43,7 @@ def note_of(client, run_id: str) -> str:
 
 
 def test_a_model_worse_than_biases_alone_never_becomes_the_first_champion_and_is_not_retried(client, real_data):
-    """An mf at a learning rate of 1e-6 barely moves from its start (MSE ~1.1, biases alone ~0.81): it was
+    """An mf at a learning rate of 1e-6 barely moves from its start (MSE ~1.1, biases alone ~0.80): it was
     promoted as "no champion yet". Now it is kept out by the absolute gate, its version stays registered
     (decided), and the scheduled retrain of the same settings on the same data says "already tried"."""
     from flows.retrain import retrain
@@ -52,7 +52,7 @@ def test_a_model_worse_than_biases_alone_never_becomes_the_first_champion_and_is
     assert retrain(config) == {"trained": True, "reason": "there is no champion yet"}
     run = latest_parent(client)
     assert run.data.tags["promotion"].startswith("kept: the absolute gate failed: MSE 1."), run.data.tags["promotion"]
-    assert "does not beat the biases-only baseline's 0.8" in run.data.tags["promotion"]
+    assert "does not beat the biases-only baseline's 0.79" in run.data.tags["promotion"]
     assert champion_or_none(client) is None
     (version,) = client.search_model_versions(f"name = '{REGISTERED_MODEL}'")
     assert version.tags["promotion"] == "decided"  # nothing lost: the model is kept, just not served

@@ -66,3 +66,71 @@ def test_only_variants_trained_by_gradient_steps_train_data_parallel():
     assert trains_data_parallel("mf", defaults("mf")) and trains_data_parallel("wide_deep", defaults("wide_deep"))
     assert not trains_data_parallel("knn", defaults("knn"))  # a closed-form fit
     assert not trains_data_parallel("blend", BlendConfig(members=("mf", "knn")))  # an ensemble of trained members
+
+
+def test_a_refit_equals_a_fresh_fit_on_training_and_validation_rows_for_the_chosen_epoch_count(tiny_prepared, tmp_path):
+    config = CONFIG.model_copy(update={"epochs": 6, "patience": 2})
+    for variant in ("mf", "svdpp"):  # svdpp also reads the ratings it learns from: all of them in the refit
+        kept = []
+        first, first_result = train_variant(variant, defaults(variant), config, tiny_prepared)
+        refitted, result = train_variant(
+            variant,
+            defaults(variant),
+            config,
+            tiny_prepared,
+            refit=True,
+            keep=kept.append,
+            checkpoints=tmp_path / variant,
+        )
+        assert result.best_epoch == first_result.best_epoch and result.best_val_mse == first_result.best_val_mse
+        assert result.refit_seconds > 0 and not (tmp_path / variant).exists()  # the refit's checkpoints went too
+        for name, tensor in first.state_dict().items():  # keep got the model of the training rows alone
+            assert torch.equal(tensor, kept[0].state_dict()[name]), (variant, name)
+        fresh = _fresh_fit(variant, tiny_prepared, config, result.best_epoch)
+        for name, tensor in fresh.state_dict().items():
+            assert torch.equal(tensor, refitted.state_dict()[name]), (variant, name)
+        assert not all(torch.equal(t, first.state_dict()[n]) for n, t in refitted.state_dict().items())
+
+
+def _fresh_fit(variant, prepared, config, epochs):
+    """What a refit must equal, written out here without the entry: ``variant`` built with the seed, given
+    training + validation rows, trained on them for exactly ``epochs`` epochs and ending with the last one."""
+    from recsys import columns as C
+    from recsys.models import build_model
+    from recsys.training.ensembles import concat
+    from recsys.training.trainer import train_model
+
+    rows = concat(prepared.tensors(C.TRAIN), prepared.tensors(C.VAL))
+    fixed = TrainConfig(**config.model_dump() | {"epochs": epochs, "patience": epochs, "restore_best": False})
+    model = build_model(variant, defaults(variant), prepared.shape, seed=fixed.seed)
+    model.read_data(prepared.features, rows)
+    train_model(model, rows, prepared.tensors(C.VAL), fixed)
+    return model
+
+
+def test_an_ensemble_takes_its_members_refits_instead_of_refitting_them_again(tiny_prepared):
+    def members(refitted: bool) -> list[Member]:
+        out = []
+        for name in ("mf", "knn"):
+            kept = []
+            model, result = train_variant(name, defaults(name), CONFIG, tiny_prepared, refit=True, keep=kept.append)
+            loader = (lambda model=model: model) if refitted else None
+            out.append(Member(name, kept[0].cpu().eval(), CONFIG, result.best_epoch, loader))
+        return out
+
+    config, kept = BlendConfig(members=("mf", "knn")), []
+
+    def keep(model) -> None:  # as the train task does: stored at once (the ensemble's members change next)
+        kept.append({name: tensor.clone() for name, tensor in model.state_dict().items()})
+
+    handed, _ = train_variant(
+        "blend", config, CONFIG, tiny_prepared, members=lambda: members(True), refit=True, keep=keep
+    )
+    own, _ = train_variant("blend", config, CONFIG, tiny_prepared, members=lambda: members(False))
+    for name, tensor in own.state_dict().items():  # the blend's own refits are the members' refits
+        assert torch.equal(tensor, handed.state_dict()[name]), name
+    before = kept[0]  # keep had the blend over the members of the training rows
+    assert torch.equal(before["weights"], handed.state_dict()["weights"])
+    assert not torch.equal(
+        before["members.mf.user_factors.weight"], handed.state_dict()["members.mf.user_factors.weight"]
+    )
