@@ -12,6 +12,8 @@ recomputed from them on first use. Beyond (ml-25m's 59k movies would need 14 GB)
 ``keep`` most similar movies, computed in blocks and saved with the model (:mod:`recsys.models.neighbours`).
 """
 
+import hashlib
+from collections import OrderedDict
 from typing import Literal
 
 import torch
@@ -107,15 +109,36 @@ class ItemKNN(RatingModel):
         movie neighbours, the movie for user neighbours): row pointers (as a list), neighbour indices and
         residuals; and the shrunk similarity of the neighbours. Built once from the buffers."""
         if self._cache is None or self._cache[2].device != self.residual.device:
-            by_user = self.config.based_on == "movie"
-            rows, cols = (self.train_user, self.train_movie) if by_user else (self.train_movie, self.train_user)
-            n_rows, n_cols = (self.shape.n_users, self.shape.n_movies)[:: 1 if by_user else -1]
-            z = torch.zeros(n_rows, n_cols, device=self.residual.device).index_put_((rows, cols), self.residual)
-            rated = torch.zeros_like(z).index_put_((rows, cols), torch.ones_like(self.residual))
-            sim = similarity(z, rated, self.config.shrinkage)
-            ptr, neighbours, residuals = group_by(rows, n_rows, cols, self.residual)
-            self._cache = (ptr.tolist(), neighbours, residuals, sim)
+            side = self.shape.n_movies if self.config.based_on == "movie" else self.shape.n_users
+            if side**2 > KEEP_TABLES_UP_TO:
+                self._cache = self._build_tables()  # too large to keep beside the model
+                return self._cache
+            key = self._tables_key()
+            self._cache = _TABLES.get(key) or self._build_tables()
+            _TABLES[key] = self._cache
+            _TABLES.move_to_end(key)
+            while len(_TABLES) > TABLES_KEPT:
+                _TABLES.popitem(last=False)
         return self._cache
+
+    def _tables_key(self) -> tuple:
+        """What the tables are a function of: the settings, the shape, the device and the training residuals."""
+        digest = hashlib.blake2b(digest_size=16)
+        for tensor in (self.train_keys, self.residual):
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        shape = (self.shape.n_users, self.shape.n_movies)
+        return self.config.based_on, self.config.shrinkage, shape, str(self.residual.device), digest.hexdigest()
+
+    def _build_tables(self) -> tuple[list[int], torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Build the tables of :meth:`tables` from the buffers."""
+        by_user = self.config.based_on == "movie"
+        rows, cols = (self.train_user, self.train_movie) if by_user else (self.train_movie, self.train_user)
+        n_rows, n_cols = (self.shape.n_users, self.shape.n_movies)[:: 1 if by_user else -1]
+        z = torch.zeros(n_rows, n_cols, device=self.residual.device).index_put_((rows, cols), self.residual)
+        rated = torch.zeros_like(z).index_put_((rows, cols), torch.ones_like(self.residual))
+        sim = similarity(z, rated, self.config.shrinkage)
+        ptr, neighbours, residuals = group_by(rows, n_rows, cols, self.residual)
+        return ptr.tolist(), neighbours, residuals, sim
 
     def movie_similarity(self, query_idx: torch.Tensor) -> torch.Tensor | None:
         """Rows of the shrunk Pearson-baseline similarity (Q, n_movies), 0 beyond a large catalogue's kept
@@ -192,6 +215,15 @@ class ItemKNN(RatingModel):
                 offset[i] = self.weighted_residual(sim.index_select(1, neighbours[first:last]), residuals[first:last])
         out = self.mean + self.user_bias[user_idx, None] + self.movie_bias[None, :] + offset
         return out.clamp(self.low, self.low + self.span)
+
+
+# The tables of the last models whose tables were built, by what they are a function of: a run loads the same
+# trained knn (and the blend's knn member) from its checkpoint again and again (its test, the blend's, each step of
+# the analysis), and building the similarity took 1.8 s of ml-latest-small's dense 8k x 8k each time. Kept for
+# the refit's and the first fit's tables, while the similarity is at most 64M values (0.26 GB: 8k movies).
+TABLES_KEPT = 2
+KEEP_TABLES_UP_TO = 64_000_000
+_TABLES: OrderedDict[tuple, tuple] = OrderedDict()
 
 
 def similarities(sim: torch.Tensor, targets: torch.Tensor, neighbours: torch.Tensor) -> torch.Tensor:
