@@ -219,10 +219,11 @@ class ItemKNN(RatingModel):
 
 # The tables of the last models whose tables were built, by what they are a function of: a run loads the same
 # trained knn (and the blend's knn member) from its checkpoint again and again (its test, the blend's, each step of
-# the analysis), and building the similarity took 1.8 s of ml-latest-small's dense 8k x 8k each time. Kept for
-# the refit's and the first fit's tables, while the similarity is at most 64M values (0.26 GB: 8k movies).
+# the analysis), and building the similarity took 1.8 s of ml-latest-small's dense 8k x 8k each time (16 times
+# in a train-all). Kept for the refit's and the first fit's tables, while the similarity is at most 100M values
+# (0.4 GB: 10k movies).
 TABLES_KEPT = 2
-KEEP_TABLES_UP_TO = 64_000_000
+KEEP_TABLES_UP_TO = 100_000_000
 _TABLES: OrderedDict[tuple, tuple] = OrderedDict()
 
 

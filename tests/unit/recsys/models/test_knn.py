@@ -72,3 +72,23 @@ def test_the_sparse_table_predicts_as_the_dense_similarity_when_it_keeps_every_n
         assert torch.allclose(dense(val.user_idx, val.movie_idx), sparse(val.user_idx, val.movie_idx), atol=1e-4)
         query = torch.tensor([1, 2])
         assert torch.allclose(dense.movie_similarity(query).clamp(min=0), sparse.movie_similarity(query), atol=1e-5)
+
+
+def test_a_model_loaded_again_reuses_its_similarity_and_other_training_rows_get_their_own(tiny_prepared, monkeypatch):
+    from recsys.models import knn
+
+    built = []
+    monkeypatch.setattr(knn, "similarity", lambda *a: built.append(1) or similarity(*a))
+    monkeypatch.setattr(knn, "_TABLES", knn.OrderedDict())
+    train, val = tiny_prepared.tensors("train"), tiny_prepared.tensors("val")
+    model = build_model("knn", None, tiny_prepared.shape, seed=0)
+    model.fit_directly(train, val)
+    users, movies = val.user_idx[:50], val.movie_idx[:50]
+    first = model(users, movies)
+    again = build_model("knn", None, tiny_prepared.shape, seed=0)  # as a checkpoint of it is loaded again
+    again.load_state_dict(model.state_dict())
+    assert torch.equal(again(users, movies), first) and len(built) == 1
+    other = build_model("knn", None, tiny_prepared.shape, seed=0)
+    other.fit_directly(val, val)  # other rows: other residuals, other similarity
+    other(users, movies)
+    assert len(built) == 2
