@@ -17,8 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from common import bench_parser, load_movies, load_ratings, parse_bench_args  # bench/common.py, beside this script
+from common import seeded_bench  # bench/common.py, beside this script
 
 from recsys import columns as C
 from recsys.data.split import SplitConfig
@@ -104,13 +103,9 @@ def summarise(per_seed: dict[int, dict[str, dict]]) -> dict[str, dict]:
 
 
 def main() -> None:
-    parser = bench_parser(__doc__, RESULTS)
-    parser.add_argument("--seeds", default="42,43,44,45,46")
-    args = parse_bench_args(parser)
-    torch.set_num_threads(args.threads)
-    ratings, movies = load_ratings(Path(args.data)), load_movies(Path(args.data))
+    args, ratings, movies, seeds = seeded_bench(__doc__, RESULTS, "42,43,44,45,46")
     per_seed = {}
-    for seed in (int(s) for s in args.seeds.split(",")):
+    for seed in seeds:
         per_seed[seed] = one_seed(ratings, movies, seed)
         summary = summarise(per_seed)
         singles = {n: r for n, r in summary.items() if not n.startswith("blend")}

@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from common import bench_parser, load_movies, load_ratings, parse_bench_args  # bench/common.py, beside this script
+from common import seeded_bench  # bench/common.py, beside this script
 
 from recsys import columns as C
 from recsys.data.split import SplitConfig
@@ -65,12 +64,8 @@ def trial(prepared, seed: int) -> dict:
 
 
 def main() -> None:
-    parser = bench_parser(__doc__, RESULTS)
-    parser.add_argument("--seeds", default="42")
-    args = parse_bench_args(parser)
-    torch.set_num_threads(args.threads)
-    ratings, movies = load_ratings(Path(args.data)), load_movies(Path(args.data))
-    runs = [trial(prepare_split(ratings, movies, SplitConfig(seed=s)), s) for s in map(int, args.seeds.split(","))]
+    args, ratings, movies, seeds = seeded_bench(__doc__, RESULTS, "42")
+    runs = [trial(prepare_split(ratings, movies, SplitConfig(seed=s)), s) for s in seeds]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(runs, indent=1))
 

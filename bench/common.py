@@ -42,3 +42,16 @@ def parse_bench_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
     if not args.data:
         parser.error("give --data or set RECSYS_DATA to the ml-latest-small folder")
     return args
+
+
+def seeded_bench(doc: str, results: Path, seeds: str) -> tuple[argparse.Namespace, pd.DataFrame, pd.DataFrame, list]:
+    """The options of a bench over split seeds (``--seeds``, default ``seeds``, with :func:`bench_parser`'s), torch
+    set to ``--threads``, and the release's ratings and movies: (args, ratings, movies, seeds)."""
+    import torch
+
+    parser = bench_parser(doc, results)
+    parser.add_argument("--seeds", default=seeds, help="comma-separated split seeds")
+    args = parse_bench_args(parser)
+    torch.set_num_threads(args.threads)
+    chosen = [int(s) for s in args.seeds.split(",")]
+    return args, load_ratings(Path(args.data)), load_movies(Path(args.data)), chosen
