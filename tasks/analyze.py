@@ -44,6 +44,7 @@ class AnalysisHandle:
     run_info: dict[str, str]
     other_seeds: tuple[SeedHandle, ...] = ()
     rankers: tuple[dict, ...] = ()  # the first seed's rankers: variant and their logged metrics
+    refit: bool = False  # the run refitted its models on training + validation rows (runs before it: no param)
 
 
 def check_analyzable(run_id: str) -> None:
@@ -105,7 +106,17 @@ def fetch_run_inputs(run_id: str) -> AnalysisHandle:
     }
     checkpoints = by_seed.get(int(seed), {})
     return AnalysisHandle(
-        run_id, str(folder.path), split, movies, checkpoints, runs, int(seed), info, others, tuple(rankers)
+        run_id,
+        str(folder.path),
+        split,
+        movies,
+        checkpoints,
+        runs,
+        int(seed),
+        info,
+        others,
+        tuple(rankers),
+        refit=parent.data.params.get("refit", "False") == "True",
     )
 
 
@@ -126,7 +137,9 @@ def analyze_stored_run(inputs: AnalysisHandle, rating_matrix_map: bool = False) 
     folder = AnalysisFolder(Path(inputs.folder))
     others = [(o.seed, Path(o.split_path), {v: Path(p) for v, p in o.checkpoints.items()}) for o in inputs.other_seeds]
     checkpoints = {variant: Path(path) for variant, path in inputs.checkpoints.items()}
-    data = load_run_data(folder, Path(inputs.split_path), Path(inputs.movies_path), checkpoints, inputs.seed, others)
+    data = load_run_data(
+        folder, Path(inputs.split_path), Path(inputs.movies_path), checkpoints, inputs.seed, others, inputs.refit
+    )
     out = folder.report
     analysis = analyze_run(data, out, log=logger.info, rating_matrix_map=rating_matrix_map)
     started = time.perf_counter()

@@ -58,10 +58,12 @@ def seed_rows(analysis, data) -> list[SeedRows]:
     return [SeedRows(data.seed, data.split, analysis.predictions), *others]
 
 
-def bias_only_predictions(split: pd.DataFrame, test: pd.DataFrame) -> np.ndarray:
-    """Global mean plus user and movie biases (ridge-fitted on ``split``'s training rows), clipped: no
-    embeddings. (N,) for the rows of ``test``."""
-    return biases_only_predictions(rows_of(split, C.TRAIN), test)
+def bias_only_predictions(split: pd.DataFrame, test: pd.DataFrame, data=None) -> np.ndarray:
+    """Global mean plus user and movie biases, clipped: no embeddings. (N,) for the rows of ``test``. Ridge-fitted
+    on the rows of ``split`` the run's models learned from (``data``'s: training rows, and validation rows after
+    a refit), else on the training rows."""
+    learned = data.learned_rows(split) if data is not None else rows_of(split, C.TRAIN)
+    return biases_only_predictions(learned, test)
 
 
 def paired_gaps(y: np.ndarray, predictions: dict[str, np.ndarray], reference: np.ndarray, seed: int) -> dict:
@@ -136,9 +138,10 @@ def embeddings_matter(analysis, data) -> tuple[str, Verdict, str]:
     embedded = [n for n in ("mf", "baseline", *RECURRENT, "wide_deep") if n in analysis.predictions]
     if not embedded:
         return claim, Verdict.NOT_MEASURED, "no variant with embeddings in this run"
-    gaps = gaps_over_seeds(runs, embedded, lambda run: bias_only_predictions(run.split, run.test()))
+    gaps = gaps_over_seeds(runs, embedded, lambda run: bias_only_predictions(run.split, run.test(), data))
     biases = np.mean([g["mse_b"] for g in gaps[embedded[0]]])
-    evidence = f"{seeds_note(runs)}; biases only: test MSE {biases:.4f}; "
+    rows = "training + validation rows, as the refitted models" if data.refit else "training rows"
+    evidence = f"{seeds_note(runs)}; biases only (fitted on the {rows}): test MSE {biases:.4f}; "
     evidence += "; ".join(describe_gap(n, g) for n, g in gaps.items())
     return claim, verdict_over_seeds(gaps), evidence
 

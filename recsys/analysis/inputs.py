@@ -49,14 +49,28 @@ class RunData:
     histories: dict[str, pd.DataFrame]
     seed: int = 42
     other_seeds: tuple[SeedRun, ...] = ()  # the further seeds of a multi-seed run (the claims read them)
+    refit: bool = False  # the models were refitted on training + validation rows (a run's ``refit``)
+
+    def learned_rows(self, split: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``split`` the run's models learned from: training rows, and validation rows after a refit
+        (what a reference model must learn from to be compared like for like)."""
+        parts = (C.TRAIN, C.VAL) if self.refit else (C.TRAIN,)
+        return split[split[C.SPLIT].isin(parts)]
 
 
 def load_run_data(
-    folder: AnalysisFolder, split: Path, movies: Path, checkpoints: dict[str, Path], seed: int, others=()
+    folder: AnalysisFolder,
+    split: Path,
+    movies: Path,
+    checkpoints: dict[str, Path],
+    seed: int,
+    others=(),
+    refit: bool = False,
 ) -> RunData:
     """The run as the analysis reads it, from the local copies in ``folder``: ``split`` and ``movies`` tables,
     the ``checkpoints`` of ``seed`` (variant -> file, in training order, loaded one at a time as they are
-    read), each variant's history, and ``others``: (seed, split file, checkpoints) of further seeds."""
+    read), each variant's history, and ``others``: (seed, split file, checkpoints) of further seeds;
+    ``refit``: the models were refitted on training + validation rows."""
     if not checkpoints:
         raise ValueError("the run has no trained variants to analyze")
     models = StoredModels(checkpoints)
@@ -66,7 +80,7 @@ def load_run_data(
     features = build_features(rows_of(split_rows, C.TRAIN), movie_rows, user_vocab, movie_vocab)
     histories = {variant: folder.read_history(variant) for variant in checkpoints}
     seeds = tuple(load_seed_run(*other) for other in others)
-    return RunData(split_rows, movie_rows, user_vocab, movie_vocab, features, models, histories, seed, seeds)
+    return RunData(split_rows, movie_rows, user_vocab, movie_vocab, features, models, histories, seed, seeds, refit)
 
 
 def load_seed_run(seed: int, split: Path, checkpoints: dict[str, Path]) -> SeedRun:

@@ -115,6 +115,29 @@ def test_claims_rest_on_every_seed_and_say_when_there_is_only_one(analysis, run_
     assert "± 0.0000" in evidence  # the same gap on both seeds
 
 
+def test_after_a_refit_the_biases_the_embeddings_are_judged_against_learn_from_the_same_rows(analysis, run_data):
+    """Refitted models learned from training + validation rows: biases fitted on the training rows alone would
+    be a weaker reference than the models had, and flatter the claim."""
+    import re
+
+    from recsys.analysis.claims import bias_only_predictions, embeddings_matter
+    from recsys.data.split import rows_of
+    from recsys.models.biases import biases_only_predictions
+
+    refitted = dataclasses.replace(run_data, refit=True)
+    test = rows_of(run_data.split, C.TEST)
+    both = pd.concat([rows_of(run_data.split, C.TRAIN), rows_of(run_data.split, C.VAL)])
+    assert np.allclose(bias_only_predictions(run_data.split, test, refitted), biases_only_predictions(both, test))
+    assert np.array_equal(
+        bias_only_predictions(run_data.split, test, run_data), bias_only_predictions(run_data.split, test)
+    )
+    _, _, before = embeddings_matter(analysis, run_data)
+    _, _, after = embeddings_matter(analysis, refitted)
+    assert "fitted on the training rows)" in before and "training + validation rows, as the refitted models" in after
+    mse = [float(re.search(r"biases only \(.*?\): test MSE ([\d.]+)", e).group(1)) for e in (before, after)]
+    assert mse[0] != mse[1]
+
+
 def test_verdict_over_seeds_needs_a_real_gap_on_every_seed():
     from recsys.analysis.claims import verdict_over_seeds
 
