@@ -15,9 +15,8 @@ from tasks import tracking
 from tasks.handles import EvaluatedVariant, SplitHandle, TrainedVariant
 
 
-def _test_scores(checkpoint: str, prepared: SplitHandle) -> dict[str, float]:
+def _test_scores(checkpoint: str, test) -> dict[str, float]:
     loaded = load_checkpoint(Path(checkpoint))
-    test = prepared.stored.rows(C.TEST)
     return regression_metrics(test[C.RATING], predict_ids(loaded.model, loaded.user_vocab, loaded.movie_vocab, test))
 
 
@@ -25,9 +24,11 @@ def _test_scores(checkpoint: str, prepared: SplitHandle) -> dict[str, float]:
 def evaluate_variant(trained: TrainedVariant, prepared: SplitHandle) -> EvaluatedVariant:
     """Test MSE, RMSE and MAE of the checkpoint on the split's test rows, with the training summary; after a
     refit also those of the model of the training rows alone (``test_*_train_only``)."""
-    scores = _test_scores(trained.checkpoint_path, prepared)
-    first = _test_scores(trained.train_only_checkpoint_path, prepared) if trained.train_only_checkpoint_path else {}
-    release_memory()  # the models and the test rows went with _test_scores's frames
+    test = prepared.stored.rows(C.TEST)
+    scores = _test_scores(trained.checkpoint_path, test)
+    first = _test_scores(trained.train_only_checkpoint_path, test) if trained.train_only_checkpoint_path else {}
+    del test
+    release_memory()  # the models went with _test_scores's frames, the test rows here
     client = tracking.client()
     for key, value in scores.items():
         client.log_metric(trained.run_id, f"test_{key}", value)

@@ -16,6 +16,7 @@ from prefect.cache_policies import NO_CACHE
 
 import mlflow
 from recsys import columns as C
+from recsys.data.split import learned_parts
 from recsys.evaluation.predictions import predict_ids
 from recsys.evaluation.promotion import (
     RETRAINED_RECIPE,
@@ -361,6 +362,5 @@ def retrain_champion_recipe(champion_parent: str, variant: str, prepared: SplitH
 def learned_rows(prepared: SplitHandle) -> pd.DataFrame:
     """The rows this run's rating models learned from, which the biases-only gate learns from too: training
     rows, and validation rows where the models were refitted on them (``refit``)."""
-    if not prepared.config.refit:
-        return prepared.stored.rows(C.TRAIN)
-    return pd.concat([prepared.stored.rows(C.TRAIN), prepared.stored.rows(C.VAL)], ignore_index=True)
+    parts = learned_parts(prepared.config.refit)
+    return pd.concat([prepared.stored.rows(part) for part in parts], ignore_index=True)

@@ -175,17 +175,18 @@ def train_variant(
     run_id = open_variant_run(prepared, variant, settings, parent_run_id)
     client = tracking.client()
     client.set_tag(run_id, "refit", str(prepared.config.refit).lower())  # refitted on training + validation rows
-    callbacks = (
+    loggers = (  # the fit's epochs, then the refit's
         MlflowEpochLogger(client, run_id, variant, settings.train.epochs),
         MlflowEpochLogger(client, run_id, variant, settings.train.epochs, refit=True),
     )
     with tracking.ends_run_on_failure(run_id), tracking.system_metrics(run_id):
-        trained = _train_and_close(prepared, variant, settings, members, callbacks, run_id, parent_run_id)
+        trained = _train_and_close(prepared, variant, settings, members, loggers, run_id, parent_run_id)
     release_memory()  # the model, its optimiser and its tensors went with _train_and_close's frame
     return trained
 
 
-def _train_and_close(prepared, variant, settings, members, callbacks, run_id, parent_run_id) -> TrainedVariant:
+def _train_and_close(prepared, variant, settings, members, loggers, run_id, parent_run_id) -> TrainedVariant:
+    fit_logger, refit_logger = loggers
     config = prepared.config.selected()
     kept: list[Path] = []
 
@@ -204,12 +205,12 @@ def _train_and_close(prepared, variant, settings, members, callbacks, run_id, pa
         settings.train,
         prepared.stored,
         members=trained_members,
-        callbacks=callbacks[:1],
         checkpoints=checkpoint_folder(prepared, variant, settings),
         group=training.process_group(),  # under torchrun: the other processes train beside this one
         refit=prepared.config.refit,
         keep=keep,
-        refit_callbacks=callbacks[1:],
+        callbacks=(fit_logger,),
+        refit_callbacks=(refit_logger,),
     )
     checkpoint = save_variant_checkpoint(prepared, variant, model, parent_run_id)
     # the model in memory goes before MLflow loads the saved one back to check the pyfunc's input example: at 25M

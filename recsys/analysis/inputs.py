@@ -11,7 +11,7 @@ import pandas as pd
 from recsys import columns as C
 from recsys.data import io
 from recsys.data.features import FeatureTables, build_features
-from recsys.data.split import rows_of
+from recsys.data.split import learned_parts, rows_of
 from recsys.data.vocab import Vocabulary
 from recsys.evaluation.predictions import predict_ids
 from recsys.models import RatingModel
@@ -54,8 +54,7 @@ class RunData:
     def learned_rows(self, split: pd.DataFrame) -> pd.DataFrame:
         """The rows of ``split`` the run's models learned from: training rows, and validation rows after a refit
         (what a reference model must learn from to be compared like for like)."""
-        parts = (C.TRAIN, C.VAL) if self.refit else (C.TRAIN,)
-        return split[split[C.SPLIT].isin(parts)]
+        return split[split[C.SPLIT].isin(learned_parts(self.refit))]
 
 
 def load_run_data(

@@ -87,6 +87,13 @@ def split_temporal_user(ratings: pd.DataFrame, last_n: int = 5) -> pd.DataFrame:
     return _labelled(ratings, test, val)
 
 
+def learned_parts(refit: bool) -> tuple[str, ...]:
+    """The parts of a split a run's rating models learn from: training rows, and validation rows when they are
+    refitted on them (a run's ``refit``). A reference model (the biases-only gate, the claims' biases) learns
+    from the same, to be compared like for like."""
+    return (C.TRAIN, C.VAL) if refit else (C.TRAIN,)
+
+
 def rows_of(split: pd.DataFrame, name: str) -> pd.DataFrame:
     """The rows of one part (``train``, ``val`` or ``test``) of a split frame."""
     return split[split[C.SPLIT] == name]

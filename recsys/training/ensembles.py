@@ -82,9 +82,9 @@ def fit_ensemble(
     del members, by_name, chosen, member  # from here the ensemble holds the only reference the callee has
     release_memory()
     result = train_model(ensemble, train, val, TrainConfig(epochs=1, seed=seed), callbacks)
-    if keep is not None and config.refits_members():
-        keep(ensemble)
     if config.refits_members():
+        if keep is not None:
+            keep(ensemble)
         both = concat(train, val)
         del train  # inside ``both`` now
         _refit_members(name, ensemble, recipes, both, val, shape, features)
@@ -153,11 +153,35 @@ def refit_member(
 ) -> RatingModel:
     """``member`` trained afresh on ``rows`` for its best number of epochs, ending with the last epoch's
     weights (``val`` is inside ``rows`` here: the trainer reports it, nothing is chosen on it)."""
-    config = refit_config(member.train_config, member.best_epoch)
-    model = build_model(member.name, member.model_config, shape, seed=config.seed)
-    model.read_data(features, rows)
-    train_model(model, rows, val, config)
+    model, _ = refit_model(member.name, member.model_config, member.train_config, member.best_epoch, rows, val,
+                           shape, features)  # fmt: skip
     return model.cpu()
+
+
+def refit_model(
+    name: str,
+    model_config: ModelConfig,
+    train_config: TrainConfig,
+    best_epoch: int,
+    rows: RatingTensors,
+    val: RatingTensors,
+    shape: ModelShape,
+    features: FeatureTables,
+    callbacks: tuple[Callback, ...] = (),
+    *,
+    resume_from: Path | None = None,
+    shard=None,
+) -> tuple[RatingModel, TrainResult]:
+    """Variant ``name`` built with the seed and trained from scratch on ``rows`` for ``best_epoch`` epochs
+    (:func:`refit_config`); ``shard``: a function of the built model giving its data-parallel
+    :class:`~recsys.training.trainer.Shard`. The one refit of a blend's members and of a run's variants."""
+    config = refit_config(train_config, best_epoch)
+    model = build_model(name, model_config, shape, seed=config.seed)
+    model.read_data(features, rows)
+    result = train_model(
+        model, rows, val, config, callbacks, resume_from=resume_from, shard=shard(model) if shard else None
+    )
+    return model, result
 
 
 def concat(*parts: RatingTensors) -> RatingTensors:

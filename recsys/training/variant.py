@@ -26,7 +26,7 @@ from recsys.models import RatingModel, build_model, get_variant
 from recsys.models.base import ModelConfig
 from recsys.training.callbacks import Callback
 from recsys.training.config import TrainConfig
-from recsys.training.ensembles import Member, concat, fit_ensemble, refit_config
+from recsys.training.ensembles import Member, concat, fit_ensemble, refit_model
 from recsys.training.resume import EpochCheckpoint, remove_checkpoints
 from recsys.training.trainer import Shard, TrainResult, train_model
 
@@ -136,16 +136,22 @@ def _refit(
     group: ProcessGroup | None,
     writes: bool,
 ) -> tuple[RatingModel, float]:
-    """Variant ``name`` trained from scratch on training + validation rows for ``best_epoch`` epochs (see
-    :func:`recsys.training.ensembles.refit_config`), resuming from ``folder``; the model and the seconds taken."""
-    rows, val = concat(data.tensors(C.TRAIN), data.tensors(C.VAL)), data.tensors(C.VAL)
-    config = refit_config(train_config, best_epoch)
-    model = build_model(name, model_config, data.shape, seed=config.seed)
-    model.read_data(data.features, rows)
+    """Variant ``name`` trained from scratch on training + validation rows for ``best_epoch`` epochs
+    (:func:`recsys.training.ensembles.refit_model`), resuming from ``folder``; the model and the seconds taken."""
     saving = (EpochCheckpoint(folder),) if writes and folder is not None else ()
-    shard = _shard(model, group) if group else None
-    # val lies inside rows here: the trainer reports it, nothing is chosen on it
-    result = train_model(model, rows, val, config, callbacks + saving, resume_from=folder, shard=shard)
+    model, result = refit_model(
+        name,
+        model_config,
+        train_config,
+        best_epoch,
+        concat(data.tensors(C.TRAIN), data.tensors(C.VAL)),
+        data.tensors(C.VAL),  # inside the rows here: the trainer reports it, nothing is chosen on it
+        data.shape,
+        data.features,
+        callbacks + saving,
+        resume_from=folder,
+        shard=(lambda model: _shard(model, group)) if group else None,
+    )
     return model, result.fit_seconds
 
 
