@@ -14,10 +14,11 @@ def build(variant: str, **config):
 
 
 def capture(model, users=USERS, movies=MOVIES):
-    """The recurrent layer's input (B, T, F) and the hidden representation at ``recurrent_out``."""
+    """The recurrent layer's input (B, T, F; the input dropout's output, the same in eval mode) and the hidden
+    representation at ``recurrent_out``."""
     seen = {}
     hooks = [
-        model.recurrent.register_forward_pre_hook(lambda m, args: seen.update(steps=args[0].detach())),
+        model.input_dropout.register_forward_hook(lambda m, args, out: seen.update(steps=out.detach())),
         model.recurrent_out.register_forward_hook(lambda m, args, out: seen.update(h=out.detach())),
     ]
     try:
