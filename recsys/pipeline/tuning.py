@@ -37,7 +37,8 @@ def _baseline(trial: optuna.Trial) -> tuple[dict, dict]:
         "hidden_dropout": trial.suggest_float("hidden_dropout", 0.5, 0.8),
     }
     train = {
-        "lr": trial.suggest_float("lr", 1e-3, 4e-3, log=True),
+        "lr": trial.suggest_float("lr", 2e-3, 8e-3, log=True),
+        "lr_decay": trial.suggest_float("lr_decay", 0.8, 1.0),
         "weight_decay": trial.suggest_float("weight_decay", 8e-4, 3e-3, log=True),
     }
     return model, train
@@ -52,7 +53,8 @@ def _recurrent(trial: optuna.Trial) -> tuple[dict, dict]:
         "output_dropout": trial.suggest_float("output_dropout", 0.3, 0.8),
     }
     train = {
-        "lr": trial.suggest_float("lr", 2e-3, 1e-2, log=True),
+        "lr": trial.suggest_float("lr", 5e-3, 5e-2, log=True),
+        "lr_decay": trial.suggest_float("lr_decay", 0.8, 1.0),
         "weight_decay": trial.suggest_float("weight_decay", 3e-5, 3e-4, log=True),
     }
     return model, train

@@ -15,6 +15,9 @@ class TrainConfig(StrictConfig):
     batch_size: int = Field(1024, ge=1)
     lr: float = Field(1e-3, gt=0)
     weight_decay: float = Field(0.0, ge=0)
+    lr_decay: float = Field(
+        1.0, gt=0, le=1, description="the learning rate is lr * lr_decay ** (epochs done): 1 keeps it constant"
+    )
     patience: int = Field(3, ge=1, description="epochs without a better validation MSE before stopping")
     unknown_id_rate: float = Field(
         0.02, ge=0, lt=1, description="share of training ids replaced by the unknown slot, so it learns"

@@ -80,6 +80,14 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.O
     return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=fused)
 
 
+def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Every parameter group of ``optimizer`` (and of a :class:`LazyAdam`'s dense part) steps at ``lr``. Set
+    from the epoch number before each epoch, so a resumed run and a refit follow the same schedule."""
+    for opt in (optimizer, getattr(optimizer, "dense", None)):
+        for group in opt.param_groups if opt is not None else ():
+            group["lr"] = lr
+
+
 @dataclass(frozen=True)
 class Shard:
     """Data-parallel training: this process is ``rank`` of ``world``; each batch's rows ``rank::world`` are its
@@ -195,6 +203,7 @@ def _run_epoch(state: TrainState, train: RatingTensors, val: RatingTensors) -> E
     key = None  # rows with the same key (a movie or a user) kept together: see TrainConfig.batch_order
     if config.batch_order != "rows" and len(train) >= config.order_from:
         key = train.movie_idx if config.batch_order == "movies" else train.user_idx
+    set_learning_rate(state.optimizer, config.lr * config.lr_decay**state.epoch)
     train_mse = _train_pass(state, _shuffle(train, config.unknown_id_rate, state.generator, key))
     seconds = time.perf_counter() - epoch_start
     return EpochStats(state.epoch + 1, train_mse, _validation_mse(state.model, val), seconds, len(train) / seconds)

@@ -38,9 +38,12 @@ def assert_same_weights(a, b):
 
 # baseline has dropout (the global torch RNG) and the default unknown-id dropout uses the trainer's generator,
 # so both random streams must come back exactly for the weights to match
-@pytest.mark.parametrize("variant", ["baseline", "mf"])
-def test_crash_after_two_epochs_then_resume_to_four_gives_the_uninterrupted_weights(tiny_prepared, tmp_path, variant):
-    config = TrainConfig(epochs=4, batch_size=64, patience=10, lr=1e-2, seed=3)
+# (and a decaying learning rate, set from the epoch number, must follow on from where it was)
+@pytest.mark.parametrize(("variant", "lr_decay"), [("baseline", 1.0), ("mf", 1.0), ("mf", 0.6)])
+def test_crash_after_two_epochs_then_resume_to_four_gives_the_uninterrupted_weights(
+    tiny_prepared, tmp_path, variant, lr_decay
+):
+    config = TrainConfig(epochs=4, batch_size=64, patience=10, lr=1e-2, lr_decay=lr_decay, seed=3)
     straight, expected = run(tiny_prepared, config, variant=variant)
     with pytest.raises(RuntimeError, match="simulated crash"):
         run(tiny_prepared, config, (EpochCheckpoint(tmp_path), CrashAfter(2)), variant=variant)

@@ -122,3 +122,28 @@ def test_a_loss_that_becomes_nan_stops_training_naming_the_epoch(tiny_prepared, 
         )
     saved = list_checkpoints(tmp_path)
     assert all(torch.load(p, weights_only=True)["history"][-1]["train_mse"] < 1e6 for p in saved)  # none diverged
+
+
+class LearningRates(Callback):
+    """The learning rate each epoch stepped at, read from the optimiser (and LazyAdam's dense part)."""
+
+    def __init__(self):
+        self.rates = []
+
+    def on_train_begin(self, state):
+        self.state = state
+
+    def on_epoch_end(self, stats, model):
+        optimizer = self.state.optimizer
+        groups = [*optimizer.param_groups, *(optimizer.dense.param_groups if getattr(optimizer, "dense", None) else [])]
+        self.rates.append({group["lr"] for group in groups})
+        return False
+
+
+@pytest.mark.parametrize("updates", ["dense", "lazy"])
+def test_the_learning_rate_decays_each_epoch_from_lr(tiny_prepared, updates):
+    config = TrainConfig(epochs=4, batch_size=64, patience=10, lr=1e-2, lr_decay=0.5, embedding_updates=updates)
+    rates = LearningRates()
+    model = build_model("baseline", None, tiny_prepared.shape, seed=0)
+    train_model(model, tiny_prepared.tensors("train"), tiny_prepared.tensors("val"), config, (rates,))
+    assert rates.rates == [{1e-2}, {5e-3}, {2.5e-3}, {1.25e-3}]

@@ -14,7 +14,7 @@ from recsys.training.config import TrainConfig
 from recsys.training.ensembles import Member
 from recsys.training.variant import train_variant
 
-CONFIG = TrainConfig(epochs=3, batch_size=128, lr=1e-2)
+CONFIG = TrainConfig(epochs=3, batch_size=128, lr=1e-2, lr_decay=0.8)  # a refit must follow the same schedule
 
 
 def defaults(variant: str):
