@@ -8,13 +8,13 @@ class TestBiLSTM(ModelContract):
     variant = "bilstm"
 
 
-class TestBiLSTMSingleStep(ModelContract):
+class TestBiLSTMTwoSteps(ModelContract):
     variant = "bilstm"
-    config = {"mode": "single_step"}
+    config = {"mode": "two_step"}
 
 
-def test_bilstm_defaults_to_the_mode_that_trained_better():
-    assert build("bilstm").config.mode == "two_step"
+def test_bilstm_defaults_to_one_step_like_the_study():
+    assert build("bilstm").config.mode == "single_step"
 
 
 def test_bilstm_output_holds_both_directions_in_both_modes():
