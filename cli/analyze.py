@@ -1,5 +1,7 @@
 """``recsys analyze``: evaluate and analyze a stored train-all run again and report to MLflow."""
 
+from cli import prefect_server
+
 
 def add_parser(sub) -> None:
     command = sub.add_parser(
@@ -19,5 +21,6 @@ def run(args) -> int:
     from tasks.analyze import check_analyzable
 
     check_analyzable(args.run)  # an unknown run, or one with nothing to analyze: one error before the flow
+    prefect_server.ready()  # the temporary server main() started: it booted while the flows were imported
     print(f"report: {analyze(run_id=args.run, rating_matrix_map=args.rating_matrix_map)}")
     return 0

@@ -1,5 +1,6 @@
 """``recsys ingest``: validate a release and write its Parquet tables and quarantine, without training."""
 
+from cli import prefect_server
 from cli.options import add_data_options
 
 
@@ -33,6 +34,7 @@ def run(args) -> int:
         check_output_folder(Path(args.out))  # before any server starts: the folder's own files are never replaced
     check_source(args.data)
     settings = {"source": args.data, "refresh": args.refresh, "max_quarantine_share": args.max_quarantine_share}
+    prefect_server.ready()  # the temporary server main() started: it booted while the flows were imported
     report = ingest_data(data=DataConfig(**{k: v for k, v in settings.items() if v is not None}), out=args.out)
     if args.json:
         import json

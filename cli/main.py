@@ -12,7 +12,20 @@ import signal
 import sys
 import threading
 
-from cli import analyze, champion, config, ingest, recommend, report, runs, services, similar, train_all, tune
+from cli import (
+    analyze,
+    champion,
+    config,
+    ingest,
+    prefect_server,
+    recommend,
+    report,
+    runs,
+    services,
+    similar,
+    train_all,
+    tune,
+)
 from cli.environment import apply_defaults
 from cli.errors import fail, report_failure
 from cli.watchdog import guard_children
@@ -115,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     apply_defaults(loudness(args))  # before prefect or mlflow is imported
     if argv is None and args.command in FLOW_COMMANDS:  # the `recsys` process itself, not a test calling main()
         guard_children()  # Prefect's temporary server (and Dask's workers) end with it, even after a SIGKILL
+        prefect_server.start()  # boots while the command imports torch, MLflow and its flows
     joined = join_process_group()
     try:
         return run(args)

@@ -3,6 +3,7 @@ results table."""
 
 import sys
 
+from cli import prefect_server
 from cli.options import add_data_options, add_run_options, resolve_config
 
 RESULT_COLUMNS = (  # (heading, key, width, format) of the results table
@@ -71,6 +72,7 @@ def run(args) -> int:
     from tasks.runtime import one_writer_at_a_time
 
     check_source(config.data.source)  # a missing folder or an unreachable URL: one error before any flow starts
+    prefect_server.ready()  # the temporary server main() started: it booted while the flows were imported
     with one_writer_at_a_time(lambda line: print(line, file=sys.stderr)):
         everything = [r.to_dict() for r in train_all(config)]
     results = [r for r in everything if "test_mse" in r]  # the rating models

@@ -3,6 +3,7 @@ MLflow run; the best settings are written as a config file that ``recsys train-a
 
 import sys
 
+from cli import prefect_server
 from cli.options import add_data_options, add_run_options, resolve_config
 
 EPILOG = """examples:
@@ -35,6 +36,7 @@ def run(args) -> int:
 
     check_source(config.data.source)
     out = args.out or f"tuned-{args.variant}.yaml"
+    prefect_server.ready()  # the temporary server main() started: it booted while the flows were imported
     with one_writer_at_a_time(lambda line: print(line, file=sys.stderr)):
         best = tune(args.variant, args.trials, out, config)
     print(

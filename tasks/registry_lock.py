@@ -6,9 +6,9 @@ The lock is keyed by the tracking URI (the registry), never by the work folder o
   (``sqlite:///...``, a folder) it lies beside the store, so it is the same file whatever a run's work folder,
   ``PREFECT_HOME`` or current directory; for a remote store (``http(s)://``, ``databricks``...) it lies in
   this machine's temporary folder, named by a hash of the URI;
-- and, when a Prefect server is used (``PREFECT_API_URL`` set: a worker's flows, or a shell using ``recsys
-  services``), also the one-slot global concurrency limit ``recsys-registry-<hash of the URI>`` on that
-  server, which guards runs on other machines that use the same server.
+- and, when a shared Prefect server is used (``PREFECT_API_URL`` set: a worker's flows, or a shell using
+  ``recsys services``; not a command's own temporary server), also the one-slot global concurrency limit
+  ``recsys-registry-<hash of the URI>`` on that server, which guards runs on other machines that use it.
 
 The file lock is taken first, then the limit, always in that order, so an embedded run and a deployment run
 on one machine exclude each other (they used to take different locks), and no two runs wait on each other in
@@ -17,7 +17,6 @@ only per machine: :func:`guarding` says so, and the run logs it.
 """
 
 import hashlib
-import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -25,7 +24,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from tasks.runtime import tracking_uri
+from tasks.runtime import shared_prefect_server, tracking_uri
 
 LOCK_PREFIX = "recsys-registry"
 WAIT_SECONDS = 1800  # a promotion may retrain the champion's recipe while it holds the lock
@@ -64,13 +63,13 @@ def limit_name(uri: str) -> str:
 def guarding(uri: str) -> str:
     """Which runs the lock of ``uri`` excludes, in words."""
     parts = [f"file lock {lock_file(uri)}"]
-    if os.environ.get("PREFECT_API_URL"):
+    if shared_prefect_server():
         parts.append(f"Prefect global concurrency limit {limit_name(uri)!r}")
     scope = "every run of this machine"
     if local_store(uri) is None:
         scope += (
             ", and runs of other machines through the Prefect server"
-            if os.environ.get("PREFECT_API_URL")
+            if shared_prefect_server()
             else "; runs of other machines writing this remote store are NOT excluded without a Prefect server"
         )
     return f"{' + '.join(parts)} ({scope})"
@@ -84,7 +83,7 @@ def registry_lock(wait_seconds: float = WAIT_SECONDS) -> Iterator[str]:
     path.parent.mkdir(parents=True, exist_ok=True)
     with ExitStack() as held:
         held.enter_context(FileLock(str(path), timeout=wait_seconds))
-        if os.environ.get("PREFECT_API_URL"):
+        if shared_prefect_server():
             from prefect.concurrency.sync import concurrency
 
             ensure_limit(limit_name(uri))

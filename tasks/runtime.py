@@ -30,6 +30,15 @@ TOPN_MODEL = "movielens-topn"  # the ranking family's registered model, its own 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 PREVIOUS = "previous"  # the champion before the current one: what `recsys champion rollback` goes back to
+# set, beside PREFECT_API_URL, when that URL is the command's own temporary server (cli/prefect_server.py)
+TEMPORARY_PREFECT_API = "RECSYS_TEMPORARY_PREFECT_API"
+
+
+def shared_prefect_server() -> bool:
+    """Whether the flows report to a Prefect server other runs may use too (``PREFECT_API_URL`` set, and not
+    to this command's own temporary server)."""
+    url = os.environ.get("PREFECT_API_URL")
+    return bool(url) and url != os.environ.get(TEMPORARY_PREFECT_API)
 
 
 def code_version(patterns: list[str]) -> str:
