@@ -54,3 +54,30 @@ def test_only_ratings_at_the_threshold_count_when_one_is_set():
 def test_a_catalogue_past_the_limit_is_refused_with_a_way_out():
     with pytest.raises(ValueError, match="use the factor ranker `ials`"):
         ease(10, 30, max_movies=20)
+
+
+def test_the_gram_matrix_over_blocks_of_users_is_the_sparse_product(monkeypatch):
+    import scipy.sparse as sp
+
+    from recsys.ranking import ease as module
+
+    matrix = sp.random(50, 30, density=0.2, format="csr", dtype=np.float32, random_state=0)
+    matrix.data[:] = 1.0
+    monkeypatch.setattr(module, "GRAM_BLOCK", 64)  # two users a block: 25 blocks, some of them empty
+    assert module.gram_matrix(matrix).numpy() == pytest.approx((matrix.T @ matrix).toarray())
+
+
+def test_movies_without_interactions_keep_zero_weights_and_the_rest_the_full_solution():
+    """Ratings of 4 and more leave movies 3 and 5 without interactions: B is what the full (G + l2 I)^-1 gives,
+    computed here in float64 over every movie, with zero rows and columns for them."""
+    rng = np.random.default_rng(1)
+    pairs = sorted({(int(u), int(m)) for u, m in zip(rng.integers(1, 20, 120), rng.integers(1, 8, 120), strict=True)})
+    ratings = torch.tensor([2.0 if m in (3, 5) else 4.5 for _, m in pairs])
+    rows = RatingTensors(torch.tensor([u for u, _ in pairs]), torch.tensor([m for _, m in pairs]), ratings)
+    model = ease(20, 8, l2=3.0, min_rating=4.0).fit(rows)
+    x = interaction_matrix(rows, 20, 8, min_rating=4.0).toarray().astype(np.float64)
+    inverse = np.linalg.inv(x.T @ x + 3.0 * np.eye(8))
+    expected = -inverse / np.diag(inverse)
+    np.fill_diagonal(expected, 0.0)
+    assert model.weights.numpy() == pytest.approx(expected, abs=1e-5)
+    assert not model.weights[[0, 3, 5]].any() and not model.weights[:, [0, 3, 5]].any()
