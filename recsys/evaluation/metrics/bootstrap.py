@@ -30,15 +30,37 @@ def resampled_means(values: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
     Every column sees the same resampled rows, which keeps statistics of different columns paired.
     """
     n = len(values)
-    rng = np.random.default_rng(seed)
-    per_chunk = max(1, CHUNK_ELEMENTS // n)
     out = np.empty((n_boot, values.shape[1]))
+    for start, counts in draw_counts(n, n_boot, seed):  # a matrix product gives every column's mean at once
+        out[start : start + len(counts)] = counts @ values / n  # (b, m)
+    return out
+
+
+def draw_counts(n: int, n_boot: int, seed: int):
+    """For chunks of the ``n_boot`` resamples of ``n`` items (each drawing ``n`` with replacement): the first
+    resample's number and how often each item was drawn in each, (b, n) float64."""
+    rng = np.random.default_rng(seed)
+    per_chunk = max(1, CHUNK_ELEMENTS // max(n, 1))
     for start in range(0, n_boot, per_chunk):
         b = min(per_chunk, n_boot - start)
-        idx = rng.integers(0, n, size=(b, n))  # (b, N) row numbers
-        # how often each row was drawn: (b, N); a matrix product then gives every column's mean at once
+        idx = rng.integers(0, n, size=(b, n))  # (b, n) item numbers
         counts = np.bincount((idx + n * np.arange(b)[:, None]).ravel(), minlength=b * n).reshape(b, n)
-        out[start : start + b] = counts.astype(np.float64) @ values / n  # (b, m)
+        yield start, counts.astype(np.float64)
+
+
+def resampled_group_means(values: np.ndarray, groups: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Column means of ``values`` (N, m) over ``n_boot`` resamples of its *groups* (``groups`` (N,), a user id
+    per row, say): each resample draws as many groups as there are, with replacement, and keeps all the rows of
+    each draw, so rows of one group, which are not independent, move together. (n_boot, m), every column on
+    the same resampled groups."""
+    _, group = np.unique(groups, return_inverse=True)  # (N,) 0..G-1
+    n_groups = int(group.max()) + 1 if len(group) else 0
+    sums = np.zeros((n_groups, values.shape[1]))
+    np.add.at(sums, group, values)  # (G, m)
+    sizes = np.bincount(group, minlength=n_groups).astype(np.float64)  # (G,)
+    out = np.empty((n_boot, values.shape[1]))
+    for start, drawn in draw_counts(n_groups, n_boot, seed):  # (b, G): how often each group was drawn
+        out[start : start + len(drawn)] = (drawn @ sums) / (drawn @ sizes)[:, None]
     return out
 
 

@@ -97,7 +97,7 @@ def test_claims_table_has_a_verdict_for_each_claim(analysis, run_data):
 def test_best_epoch_and_overfitting_gap_by_hand():
     history = pd.DataFrame({"epoch": [1, 2, 3], "train_mse": [1.0, 0.6, 0.4], "val_mse": [1.1, 0.9, 0.95]})
     assert best_epochs({"a": history, "closed": history.head(1)}) == {"a": 2}
-    assert overfitting_gap(history, train_mse=0.5) == pytest.approx(0.9 - 0.5)  # the best val epoch's MSE
+    assert overfitting_gap(unseen_mse=0.9, learned_mse=0.5) == pytest.approx(0.4)  # one model, both sides
 
 
 def test_claims_rest_on_every_seed_and_say_when_there_is_only_one(analysis, run_data):
@@ -138,13 +138,47 @@ def test_after_a_refit_the_biases_the_embeddings_are_judged_against_learn_from_t
     assert mse[0] != mse[1]
 
 
-def test_verdict_over_seeds_needs_a_real_gap_on_every_seed():
+def test_verdict_over_seeds_needs_a_real_gap_on_every_seed_and_partly_on_half():
+    """Held: every variant on every seed; partly: at least half of those parts, not one part of many."""
     from recsys.analysis.claims import verdict_over_seeds
 
     real, noise = {"significant": True, "delta_mse": -0.01}, {"significant": False, "delta_mse": -0.001}
+    worse = {"significant": True, "delta_mse": 0.01}  # real, but the wrong way
     assert verdict_over_seeds({"a": [real, real], "b": [real, real]}) is Verdict.HELD
-    assert verdict_over_seeds({"a": [real, noise], "b": [noise, noise]}) is Verdict.PARTLY
+    assert verdict_over_seeds({"a": [real, real], "b": [noise, worse]}) is Verdict.PARTLY
+    assert verdict_over_seeds({"a": [real, noise], "b": [noise, noise]}) is Verdict.DID_NOT_HOLD  # 1 of 4
     assert verdict_over_seeds({"a": [noise, noise]}) is Verdict.DID_NOT_HOLD
+
+
+def test_every_claim_states_its_rule_and_the_units_claim_names_the_nets_that_read_year_and_genre(analysis, run_data):
+    from recsys.analysis.claims import RULE
+
+    claims = study_claims(analysis, run_data)
+    measured = claims[claims["verdict"] != Verdict.NOT_MEASURED]
+    assert len(measured) >= 3 and all(RULE in evidence for evidence in measured["evidence"])
+    units = claims[claims["claim"].str.startswith("Hidden units")].iloc[0]["evidence"]
+    assert ("wide_deep takes release year and genres as inputs" in units) == ("wide_deep" in analysis.units)
+
+
+def test_gap_intervals_resample_users_not_rows():
+    """One row per user: the user bootstrap is the row bootstrap. Ten identical rows per user (the extreme of
+    rows that are not independent): the row bootstrap believes it has ten times the evidence and gives an
+    interval about sqrt(10) times too narrow; resampling users does not."""
+    from recsys.analysis.claims import paired_gaps
+    from recsys.evaluation.metrics.bootstrap import resampled_group_means, resampled_means
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=(300, 2))
+    assert np.allclose(resampled_group_means(values, np.arange(300), 200, 5), resampled_means(values, 200, 5))
+    y = rng.uniform(1, 5, 60)
+    a, b = y + rng.normal(0, 0.8, 60), y + rng.normal(0, 0.9, 60)
+    repeat = lambda v: np.repeat(v, 10)  # noqa: E731
+    users = repeat(np.arange(60))
+    by_user = paired_gaps(repeat(y), {"a": repeat(a)}, repeat(b), 3, users)["a"]
+    by_row = paired_gaps(repeat(y), {"a": repeat(a)}, repeat(b), 3, np.arange(600))["a"]
+    width = lambda g: g["delta_mse_high"] - g["delta_mse_low"]  # noqa: E731
+    assert by_user["delta_mse"] == pytest.approx(by_row["delta_mse"])
+    assert 2.5 < width(by_user) / width(by_row) < 4.5
 
 
 def test_saved_analysis_has_every_table_and_one_self_contained_report(run_data, analysis, tmp_path):
@@ -177,14 +211,14 @@ def test_saved_analysis_has_every_table_and_one_self_contained_report(run_data, 
     )
 
 
-def test_paired_gaps_agree_with_the_metrics_paired_bootstrap():
+def test_paired_gaps_with_one_row_per_user_agree_with_the_metrics_paired_bootstrap():
     from recsys.analysis.claims import paired_gaps
     from recsys.evaluation.metrics import paired_bootstrap
 
     rng = np.random.default_rng(0)
     y = rng.integers(1, 11, 500) / 2
     a, b = y + rng.normal(0, 0.5, 500), y + rng.normal(0, 0.9, 500)
-    mine = paired_gaps(y, {"a": a}, b, seed=3)["a"]
+    mine = paired_gaps(y, {"a": a}, b, seed=3, users=np.arange(500))["a"]
     reference = paired_bootstrap(y, a, b, n_boot=1000, seed=3)
     for key in ("mse_a", "mse_b", "delta_mse", "delta_mse_low", "delta_mse_high", "significant"):
         assert mine[key] == pytest.approx(reference[key]), key
