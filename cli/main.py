@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     apply_defaults(loudness(args))  # before prefect or mlflow is imported
     if argv is None and args.command in FLOW_COMMANDS:  # the `recsys` process itself, not a test calling main()
         guard_children()  # Prefect's temporary server (and Dask's workers) end with it, even after a SIGKILL
-        prefect_server.start()  # boots while the command imports torch, MLflow and its flows
+        if os.environ.get("RANK", "0") == "0":  # not a torchrun follower: those run no flow
+            prefect_server.start()  # boots while the command imports torch, MLflow and its flows
     joined = join_process_group()
     try:
         return run(args)
