@@ -8,6 +8,11 @@ settings) before any of those imports, so it boots on the other core meanwhile; 
 names it, and :func:`ready`, called just before the first flow, waits for its health check. It is stopped when
 the command exits (and by the watchdog, :mod:`cli.watchdog`, if the command is killed).
 
+Two commands sharing a Prefect home would boot two servers on one new database at once, and its
+migrations clash ("table already exists"): Prefect's own server never met that, since a second run starts
+it only after waiting its turn. A file lock in the Prefect home is held from the launch until the server
+answers, so a second command launches its server once the first one's database is ready.
+
 ``RECSYS_TEMPORARY_PREFECT_API`` holds the same URL, so the code that treats a ``PREFECT_API_URL`` as a
 server shared with other runs (the registry lock's global concurrency limit) knows this one is private.
 """
@@ -24,6 +29,8 @@ import urllib.request
 from importlib.util import find_spec
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 TEMPORARY_API = "RECSYS_TEMPORARY_PREFECT_API"  # the same name as tasks.runtime.TEMPORARY_PREFECT_API
 SERVER_ENV = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
 
@@ -32,7 +39,8 @@ class TemporaryServer:
     """One uvicorn process serving Prefect's API on a free port of 127.0.0.1; its output goes to a temporary
     file, quoted when it fails to start."""
 
-    def __init__(self):
+    def __init__(self, booting: FileLock | None = None):
+        self.booting = booting  # held until the server answers (or fails): released by wait or stop
         self.port = free_port()
         self.api_url = f"http://127.0.0.1:{self.port}/api"
         self.output = tempfile.TemporaryFile()
@@ -48,18 +56,26 @@ class TemporaryServer:
     def wait(self, timeout: float) -> None:
         """Until the API answers its health check; a clear error if the server exits or stays silent."""
         deadline = time.monotonic() + timeout
-        while not self.healthy:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"Prefect's temporary server exited ({self.process.returncode}): {self._tail()}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"Prefect's temporary server did not answer within {timeout:.0f} s: {self._tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as response:
-                    self.healthy = response.status == 200
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.1)
+        try:
+            while not self.healthy:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"Prefect's temporary server exited ({self.process.returncode}): {self._tail()}")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Prefect's temporary server did not answer in {timeout:.0f} s: {self._tail()}")
+                try:
+                    with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as response:
+                        self.healthy = response.status == 200
+                except (urllib.error.URLError, OSError):
+                    time.sleep(0.1)
+        finally:
+            self._booted()
+
+    def _booted(self) -> None:
+        if self.booting is not None and self.booting.is_locked:
+            self.booting.release()
 
     def stop(self) -> None:
+        self._booted()
         if self.process.poll() is None:
             self.process.terminate()
             try:
@@ -90,7 +106,15 @@ def start() -> None:
         return
     if os.environ.get("PREFECT_SERVER_EPHEMERAL_ENABLED", "true").lower() in ("0", "false", "no"):
         return
-    server = TemporaryServer()
+    timeout = float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120"))
+    home = Path(os.environ.get("PREFECT_HOME") or Path.home() / ".prefect").expanduser()
+    home.mkdir(parents=True, exist_ok=True)
+    booting = FileLock(str(home / ".recsys-temporary-server.lock"))
+    try:
+        booting.acquire(timeout=timeout)  # another command's server is booting on this home: after it
+    except Timeout:
+        return  # Prefect starts its own at the first flow, as before
+    server = TemporaryServer(booting)
     _SERVER.append(server)
     atexit.register(server.stop)
     os.environ["PREFECT_API_URL"] = os.environ[TEMPORARY_API] = server.api_url

@@ -29,9 +29,13 @@ print(json.dumps({"value": hello(), "api": os.environ["PREFECT_API_URL"], "pid":
 """
 
 
-def test_a_command_starts_its_own_server_reports_to_it_and_stops_it(tmp_path):
+def command_env(home) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "RECSYS_TEMPORARY"))}
-    env["PREFECT_HOME"] = str(tmp_path / "prefect")
+    return env | {"PREFECT_HOME": str(home)}
+
+
+def test_a_command_starts_its_own_server_reports_to_it_and_stops_it(tmp_path):
+    env = command_env(tmp_path / "store" / "prefect")  # a home whose folder does not exist yet, nor its parent
     done = subprocess.run([sys.executable, "-c", COMMAND], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     shown = json.loads(done.stdout.strip().splitlines()[-1])
@@ -53,3 +57,15 @@ def test_a_server_named_already_is_used_as_it_is(monkeypatch):
 
 def test_the_marker_names_agree():
     assert prefect_server.TEMPORARY_API == runtime.TEMPORARY_PREFECT_API
+
+
+def test_two_commands_sharing_a_new_prefect_home_boot_their_servers_in_turn(tmp_path):
+    """Two servers migrating one new database at once clashed; the boot lock lets the second wait."""
+    env = command_env(tmp_path / "prefect")
+    both = [
+        subprocess.Popen([sys.executable, "-c", COMMAND], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    outputs = [process.communicate(timeout=300) for process in both]
+    assert [p.returncode for p in both] == [0, 0], [err[-2000:] for _, err in outputs]
+    assert [json.loads(out.splitlines()[-1])["value"] for out, _ in outputs] == [42, 42]
