@@ -29,8 +29,8 @@ def trained(harness, real_data):
 # by more than a change of seed would fail here (predicting the global mean scores 1.137)
 # test_mse is the model refitted on training + validation rows for the chosen 2 epochs; test_mse_train_only the
 # model of the training rows alone, which the refit must beat
-KNOWN_TEST_MSE = {"mf": 0.8084, "baseline": 0.8301}  # train only
-KNOWN_REFIT_TEST_MSE = {"mf": 0.7982, "baseline": 0.8215}
+KNOWN_TEST_MSE = {"mf": 0.8084, "baseline": 0.8210}  # train only
+KNOWN_REFIT_TEST_MSE = {"mf": 0.7982, "baseline": 0.8132}  # baseline with lr_decay 0.88 (0.8301, 0.8215 without)
 SEED_SPREAD = 0.005
 
 

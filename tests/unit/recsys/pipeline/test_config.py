@@ -22,7 +22,8 @@ def test_defaults_train_every_default_variant_with_its_registered_settings():
     config = PipelineConfig()
     assert list(config.selected()) == list(DEFAULT_VARIANTS)
     assert config.variants.mf.train.lr == 1.5e-2 and config.variants.mf.train.batch_size == 4096
-    assert config.variants.lstm.train.epochs == 60 and config.variants.knn.train.epochs == 1
+    assert config.variants.lstm.train.epochs == 40 and config.variants.knn.train.epochs == 1
+    assert config.variants.lstm.train.lr_decay == 0.88 and config.variants.mf.train.lr_decay == 1.0
     assert config.variants.wide_deep.model.hidden == (64, 32)
     assert config.training_order()[-1] == "blend" and config.members_of("blend") == DEFAULT_MEMBERS
 
