@@ -49,6 +49,8 @@ class LazyAdam(torch.optim.Optimizer):
     @torch.no_grad()
     def step(self, closure=None):
         if self.dense is not None:
+            for group in self.dense.param_groups:  # one rate for both parts: the trainer sets this optimiser's
+                group["lr"] = self.param_groups[0]["lr"]
             self.dense.step()
         for table in self.tables:
             rows, grads = self._gathered(table)

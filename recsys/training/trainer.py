@@ -81,11 +81,10 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.O
 
 
 def set_learning_rate(optimizer: torch.optim.Optimizer, lr: float) -> None:
-    """Every parameter group of ``optimizer`` (and of a :class:`LazyAdam`'s dense part) steps at ``lr``. Set
-    from the epoch number before each epoch, so a resumed run and a refit follow the same schedule."""
-    for opt in (optimizer, getattr(optimizer, "dense", None)):
-        for group in opt.param_groups if opt is not None else ():
-            group["lr"] = lr
+    """Every parameter group of ``optimizer`` steps at ``lr`` (a :class:`LazyAdam` passes it on to its dense
+    part). Set from the epoch number before each epoch, so a resumed run and a refit follow the same schedule."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
 
 
 @dataclass(frozen=True)
