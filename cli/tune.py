@@ -10,6 +10,8 @@ EPILOG = """examples:
   recsys tune --variant mf --trials 20                 writes tuned-mf.yaml
   recsys train-all --config tuned-mf.yaml              trains mf at the best settings found
   recsys tune --variant bfm --trials 10 --out bfm.yaml --data ~/ml-1m.zip
+  recsys tune --variant lstm --trials 40 --set runner.kind=dask --set runner.workers=4
+                                                       4 searches side by side, one study
 """
 
 
@@ -40,7 +42,7 @@ def run(args) -> int:
     with one_writer_at_a_time(lambda line: print(line, file=sys.stderr)):
         best = tune(args.variant, args.trials, out, config)
     print(
-        f"{args.variant}: best of {args.trials} trials (trial {best['best_trial']}, {best['pruned']} pruned): "
+        f"{args.variant}: best of {best['trials']} trials (trial {best['best_trial']}, {best['pruned']} pruned): "
         f"validation MSE {best['val_mse']:.4f}\nsettings: {best['config']}  "
         f"(recsys train-all --config {best['config']})"
     )

@@ -63,7 +63,11 @@ class RunnerConfig(StrictConfig):
     address: str | None = Field(
         None, description="dask: the scheduler to join (tcp://host:8786); empty: a local cluster"
     )
-    workers: int = Field(2, ge=1, description="dask, no address: worker processes of the local cluster (1 thread each)")
+    workers: int = Field(
+        2,
+        ge=1,
+        description="dask, no address: worker processes of the local cluster (1 thread each); tune: its searches",
+    )
 
 
 class VariantSettings(StrictConfig):

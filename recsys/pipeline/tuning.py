@@ -138,13 +138,34 @@ def objective(
     return judged
 
 
-def study(seed: int, warmup_epochs: int = 3) -> optuna.Study:
-    """A seeded TPE study that minimises validation MSE, pruning at the median after ``warmup_epochs``."""
+def journal(path: str) -> optuna.storages.JournalStorage:
+    """A study's storage in the append-only journal file at ``path`` (Optuna's ``JournalFileBackend``): the
+    searches of several processes (Dask workers) share one study through it, each trial taken once."""
+    return optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(path))
+
+
+def study(
+    seed: int,
+    warmup_epochs: int = 3,
+    storage: optuna.storages.BaseStorage | None = None,
+    name: str | None = None,
+) -> optuna.Study:
+    """A seeded TPE study that minimises validation MSE, pruning at the median after ``warmup_epochs``; in
+    ``storage`` under ``name`` (created by the first caller, joined by the others) or in memory."""
     return optuna.create_study(
+        storage=storage,
+        study_name=name,
+        load_if_exists=storage is not None,
         direction="minimize",
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=warmup_epochs),
     )
+
+
+def shares(trials: int, searches: int) -> list[int]:
+    """``trials`` dealt to at most ``searches`` searches side by side, as evenly as they go (none empty)."""
+    searches = max(1, min(searches, trials))
+    return [trials // searches + (i < trials % searches) for i in range(searches)]
 
 
 def tuned_config(variant: str, best: optuna.trial.FrozenTrial) -> dict:

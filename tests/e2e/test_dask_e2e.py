@@ -9,6 +9,7 @@ import subprocess
 import time
 
 import pytest
+import yaml
 
 from tests.e2e.faults import BIN, Recsys
 
@@ -115,3 +116,38 @@ def test_variants_on_a_dask_cluster_get_the_sequential_runs_test_mse(cluster, re
     assert pids["parent"] not in pids["variants"] and len(set(pids["variants"])) == 2  # on both workers, not here
     speed_up = sequential_seconds / dask_seconds
     print(f"sequential {sequential_seconds:.1f}s, dask {dask_seconds:.1f}s, speed-up {speed_up:.2f}")
+
+
+def test_tune_on_a_dask_cluster_runs_one_study_as_a_search_per_worker(cluster, real_data):
+    """`recsys tune` with ``runner.kind=dask``: the trials are dealt to two searches, one per worker, that share
+    one study through its journal; every trial is a run under the tune run, trained on a worker, and the best
+    of all of them is the config written."""
+    env, address, tmp = cluster
+    out = tmp / "tuned-mf.yaml"
+    dask = ["--set", "runner.kind=dask", "--set", f"runner.address={address}"]
+    command = ["tune", "--variant", "mf", "--trials", "4", "--epochs", "2", "--data", str(real_data), "--out", str(out)]
+    tune = Recsys([*command, *dask], env)
+    assert tune.finish() == 0, tune.output[-3000:]
+    assert "mf: best of 4 trials" in tune.output and out.exists()
+    from mlflow.tracking import MlflowClient
+
+    saved = {k: os.environ.get(k) for k in ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD")}
+    os.environ.update({k: env[k] for k in saved})
+    try:
+        client = MlflowClient(env["MLFLOW_TRACKING_URI"])
+        experiment = client.get_experiment_by_name("movielens").experiment_id
+        (parent,) = client.search_runs([experiment], "tags.pipeline = 'tune'")
+        trials = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    finally:
+        for key, value in saved.items():
+            os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
+    assert len(trials) == 4 and {t.info.status for t in trials} == {"FINISHED"}
+    assert sorted(t.info.run_name for t in trials) == ["0", "1", "2", "3"]  # trial numbers of one study
+    assert {t.data.tags["tune.search"] for t in trials} == {"0", "1"}
+    pids = {t.data.tags["recsys.pid"] for t in trials}
+    assert len(pids) == 2 and parent.data.tags["recsys.pid"] not in pids  # on both workers, not here
+    best = min(trials, key=lambda t: t.data.metrics["val_mse"])
+    tuned = yaml.safe_load(out.read_text())["variants"]["mf"]
+    assert int(best.data.params["dim"]) == tuned["model"]["dim"]
+    assert parent.data.metrics["mf_best_val_mse"] == pytest.approx(best.data.metrics["val_mse"])
+    assert parent.info.status == "FINISHED"

@@ -51,3 +51,33 @@ def test_every_space_proposes_settings_its_variant_accepts(variant):
     trial = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=1)).ask()
     settings = tuning.trial_settings(variant, base(variant), trial)
     assert isinstance(settings.model, get_variant(variant).config_cls)
+
+
+@pytest.mark.parametrize(
+    ("trials", "searches", "dealt"), [(10, 3, [4, 3, 3]), (4, 2, [2, 2]), (1, 4, [1]), (5, 1, [5])]
+)
+def test_trials_are_dealt_evenly_to_searches_and_none_is_left_empty(trials, searches, dealt):
+    assert tuning.shares(trials, searches) == dealt
+
+
+def test_searches_in_two_processes_share_one_study_through_its_journal(tmp_path):
+    """Two searches, as two Dask workers run them (each its own storage object on one file, its own sampler
+    seed): one study of every trial, numbered once, and the second search proposes other settings."""
+    path = str(tmp_path / "study.journal")
+    proposed = {}
+
+    def objective(search):
+        def value(trial):
+            x = trial.suggest_float("x", -1, 1)
+            proposed.setdefault(search, x)
+            return x * x
+
+        return value
+
+    for search in (0, 1):  # each search joins the study the first created
+        tuning.study(42 + search, storage=tuning.journal(path), name="tune-mf").optimize(objective(search), n_trials=3)
+    study = optuna.load_study(study_name="tune-mf", storage=tuning.journal(path))
+    assert sorted(t.number for t in study.trials) == list(range(6))
+    assert all(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    assert proposed[0] != proposed[1]
+    assert study.best_value == min(t.value for t in study.trials)
