@@ -95,10 +95,16 @@ class RecurrentNet(RatingModel):
             return super().score_matrix(user_idx)
         e_u, e_m = self.user_emb(user_idx), self.movie_emb.weight  # (U, dim), (M, dim)
         per = max(1, SCORE_CELLS // (self.shape.n_movies * 4 * self.config.hidden))  # users per block
+        single = self.config.mode == "single_step"
+        if single:  # each direction's user and movie parts, once for all blocks
+            user_parts, movie_parts = self._single_step_parts(e_u, e_m)
         parts = []
         for start in range(0, len(user_idx), per):
-            users = e_u[start : start + per]
-            states = [self._pair_state(users, e_m, direction) for direction in self._directions()]
+            block = slice(start, start + per)
+            if single:
+                states = [self._single_step_state(user_parts[d][block], movie_parts[d], d) for d in self._directions()]
+            else:
+                states = [self._pair_state(e_u[block], e_m, direction) for direction in self._directions()]
             h = torch.cat(states, dim=-1)  # (u, M, hidden * directions)
             parts.append(self.squash(self.out(h)[..., 0]))
         return torch.cat(parts) if parts else torch.zeros(0, self.shape.n_movies, device=user_idx.device)
@@ -106,15 +112,45 @@ class RecurrentNet(RatingModel):
     def _directions(self) -> list[str]:
         return ["", "_reverse"] if self.bidirectional else [""]
 
+    def _single_step_parts(self, e_u: torch.Tensor, e_m: torch.Tensor) -> tuple[dict, dict]:
+        """For one step of [e_u, e_m] from a zero state, each direction's gate inputs split into a user part
+        (U, G') and a movie part with both biases (M, G'), so a pair's gates are one sum. An LSTM's forget gate
+        is left out (it multiplies the zero state), and a GRU's candidate keeps its hidden bias apart (the reset
+        gate multiplies it): the columns are i, g, o for an LSTM and r, z, n for a GRU."""
+        users, movies, dim, hidden = {}, {}, e_u.shape[1], self.config.hidden
+        lstm = isinstance(self.recurrent, nn.LSTM)
+        for direction in self._directions():
+            w_ih = getattr(self.recurrent, f"weight_ih_l0{direction}")
+            b_ih, b_hh = (
+                getattr(self.recurrent, f"bias_ih_l0{direction}"),
+                getattr(self.recurrent, f"bias_hh_l0{direction}"),
+            )
+            bias = b_ih + b_hh
+            if lstm:  # gates i, f, g, o: keep i, g, o
+                keep = torch.cat([torch.arange(0, hidden), torch.arange(2 * hidden, 4 * hidden)]).to(w_ih.device)
+                w_ih, bias = w_ih[keep], bias[keep]
+            else:  # r, z with both biases; n with its input bias only
+                bias = torch.cat([bias[: 2 * hidden], b_ih[2 * hidden :]])
+            users[direction] = e_u @ w_ih[:, :dim].T  # (U, G')
+            movies[direction] = e_m @ w_ih[:, dim:].T + bias  # (M, G')
+        return users, movies
+
+    def _single_step_state(self, users: torch.Tensor, movies: torch.Tensor, direction: str) -> torch.Tensor:
+        """One direction's state (u, M, hidden) after one step from a zero state, from the user parts (u, G')
+        and movie parts (M, G') of :meth:`_single_step_parts`."""
+        x = users[:, None, :] + movies[None, :, :]  # (u, M, G')
+        if isinstance(self.recurrent, nn.LSTM):
+            i, g, o = x.chunk(3, dim=-1)
+            return torch.sigmoid(o) * torch.tanh(torch.sigmoid(i) * torch.tanh(g))
+        x_r, x_z, x_n = x.chunk(3, dim=-1)
+        b_hn = getattr(self.recurrent, f"bias_hh_l0{direction}")[2 * self.config.hidden :]
+        return (1 - torch.sigmoid(x_z)) * torch.tanh(x_n + torch.sigmoid(x_r) * b_hn)
+
     def _pair_state(self, e_u: torch.Tensor, e_m: torch.Tensor, direction: str) -> torch.Tensor:
-        """One direction's final state for every (user, movie) pair (u, M, hidden)."""
+        """``two_step``: one direction's final state for every (user, movie) pair (u, M, hidden)."""
         layer = self.recurrent
         w_ih, w_hh = getattr(layer, f"weight_ih_l0{direction}"), getattr(layer, f"weight_hh_l0{direction}")
         b_ih, b_hh = getattr(layer, f"bias_ih_l0{direction}"), getattr(layer, f"bias_hh_l0{direction}")
-        if self.config.mode == "single_step":  # one step of [e_u, e_m] from a zero state
-            dim = e_u.shape[1]
-            x = (e_u @ w_ih[:, :dim].T)[:, None, :] + (e_m @ w_ih[:, dim:].T)[None, :, :] + b_ih  # (u, M, G)
-            return self._cell(x, b_hh, None, None)[0]
         first, second = (e_u, e_m) if direction == "" else (e_m, e_u)  # the backward direction reads the movie first
         h1, c1 = self._cell(first @ w_ih.T + b_ih, b_hh, None, None)  # (n1, hidden): one state per user or movie
         x2 = second @ w_ih.T + b_ih  # (n2, G)
