@@ -67,8 +67,13 @@ class Blend(RatingModel):
 
     def score_matrix(self, user_idx: torch.Tensor) -> torch.Tensor:
         """All movies for each user (U, n_movies), through each member's own fastest way."""
+        return self.blended([m.score_matrix(user_idx) for m in self.members.values()])
+
+    def blended(self, member_scores: list[torch.Tensor]) -> torch.Tensor:
+        """The blend of its members' scores (each (U, n_movies), in member order), as ``score_matrix`` gives
+        it: for a caller that already has them (the analysis scores the members as variants of the run)."""
         low, high = self.shape.rating_min, self.shape.rating_max
-        members = [m.score_matrix(user_idx).clamp(low, high) for m in self.members.values()]
+        members = [s.clamp(low, high) for s in member_scores]
         blended = self.intercept + sum(w * s for w, s in zip(self.weights, members, strict=True))
         return blended.clamp(low, high)
 
