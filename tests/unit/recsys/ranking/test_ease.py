@@ -9,7 +9,9 @@ from recsys.ranking import EASE, EASEConfig, interaction_matrix
 
 
 def ease(n_users: int, n_movies: int, **settings) -> EASE:
-    return EASE(EASEConfig(**settings), ModelShape(n_users, n_movies, 0.5, 5.0, 3.5))
+    """EASE over every movie with an interaction (``min_support`` 1) unless the test sets it: the examples are
+    hand-sized, and most of their movies have one or two."""
+    return EASE(EASEConfig(**{"min_support": 1} | settings), ModelShape(n_users, n_movies, 0.5, 5.0, 3.5))
 
 
 def tensors(pairs: list[tuple[int, int]], rating: float = 4.0) -> RatingTensors:
@@ -81,3 +83,42 @@ def test_movies_without_interactions_keep_zero_weights_and_the_rest_the_full_sol
     np.fill_diagonal(expected, 0.0)
     assert model.weights.numpy() == pytest.approx(expected, abs=1e-5)
     assert not model.weights[[0, 3, 5]].any() and not model.weights[:, [0, 3, 5]].any()
+
+
+def random_pairs(seed: int, n_users: int, n_movies: int, n: int) -> list[tuple[int, int]]:
+    rng = np.random.default_rng(seed)
+    users, movies = rng.integers(1, n_users, n), rng.integers(1, n_movies, n)
+    return sorted({(int(u), int(m)) for u, m in zip(users, movies, strict=True)})
+
+
+def test_movies_below_min_support_are_left_out_as_if_they_were_not_in_the_data():
+    """The default leaves out movies with fewer than 3 interactions: B is the full solution of the data without
+    them (their rows and columns zero), and they get no similarity."""
+    pairs = random_pairs(2, 25, 10, 90) + [(1, 10), (2, 11), (3, 11)]  # movie 10 once, 11 twice
+    model = EASE(EASEConfig(l2=3.0), ModelShape(25, 12, 0.5, 5.0, 3.5)).fit(tensors(pairs))
+    x = interaction_matrix(tensors(pairs), 25, 12).toarray().astype(np.float64)
+    x[:, x.sum(0) < 3] = 0.0
+    inverse = np.linalg.inv(x.T @ x + 3.0 * np.eye(12))
+    expected = -inverse / np.diag(inverse)
+    np.fill_diagonal(expected, 0.0)
+    expected[:, x.sum(0) == 0] = expected[x.sum(0) == 0] = 0.0
+    assert model.weights.numpy() == pytest.approx(expected, abs=1e-5)
+    assert 10 not in model.kept and 11 not in model.kept and len(model.kept) == int((x.sum(0) > 0).sum())
+    similarity = model.movie_similarity(torch.tensor([10, int(model.kept[0])]))
+    assert not similarity[0].any() and similarity[1] == pytest.approx(
+        (expected[model.kept[0]] + expected[:, model.kept[0]]) / 2
+    )
+
+
+def test_a_checkpoint_with_b_over_every_movie_loads_to_the_same_scores():
+    """Checkpoints (and registered versions) saved before ``min_support`` hold B over every movie as
+    ``weights``; they load into the kept movies' block and score as they did."""
+    model = ease(30, 12, l2=5.0).fit(tensors(random_pairs(0, 30, 10, 120)))
+    saved = {k: v for k, v in model.state_dict().items() if k not in ("kept", "kept_weights")}
+    saved["weights"] = model.weights
+    loaded = ease(30, 12, l2=5.0)
+    loaded.load_state_dict(saved)
+    users = torch.arange(1, 30)
+    assert torch.equal(loaded.score_matrix(users), model.score_matrix(users))
+    assert torch.equal(loaded.movie_similarity(torch.arange(12)), model.movie_similarity(torch.arange(12)))
+    assert torch.equal(loaded.kept, model.kept)
