@@ -62,7 +62,7 @@ def check_analyzable(run_id: str) -> None:
 
 @task(name="fetch-run-inputs", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
 def fetch_run_inputs(run_id: str) -> AnalysisHandle:
-    """Download the run's split, movies table, each variant's checkpoint and per-epoch history."""
+    """Download the run's split, movies table, each variant's checkpoint and per-epoch history (every seed's)."""
     client = tracking.client()
     parent = client.get_run(run_id)
     check_analyzable(run_id)
@@ -93,6 +93,8 @@ def fetch_run_inputs(run_id: str) -> AnalysisHandle:
         if child_seed == int(seed):
             runs[variant] = child.info.run_id
             folder.write_history(variant, history_of(client, child.info.run_id))
+        else:  # a further seed's: the overfitting claims read every seed's curves
+            folder.write_history(variant, history_of(client, child.info.run_id), seed=child_seed)
     others = tuple(
         SeedHandle(s, client.download_artifacts(run_id, artifacts.seed_split(s), str(folder.seed(s))), paths)
         for s, paths in sorted(by_seed.items())

@@ -180,30 +180,51 @@ OVERFIT_RISE = 0.002  # validation MSE this far above its minimum after the best
 OVERFIT_WINDOW = (3, 12)  # "about 6 epochs"
 
 
+def seed_histories(data) -> list[tuple[int, dict[str, pd.DataFrame]]]:
+    """Each seed's per-epoch histories: the run's own, then each further seed's that has them."""
+    return [(data.seed, data.histories)] + [(s.seed, s.histories) for s in data.other_seeds if s.histories]
+
+
+def over_seeds(values: dict[str, list[float]], fmt: str = ".4f") -> str:
+    """``name mean ± sd`` over seeds for each name (the sample standard deviation; 0 for one seed)."""
+    return ", ".join(
+        f"{n} {np.mean(v):{fmt}} ± {np.std(v, ddof=1) if len(v) > 1 else 0.0:{fmt}}" for n, v in values.items()
+    )
+
+
 def overfits_after_six_epochs(analysis, data) -> tuple[str, Verdict, str]:
-    """Held when every study net present reaches its best validation MSE within 3-12 epochs *and* its
-    validation MSE then rises by at least 0.002 (a net whose budget or early stopping ended it before any rise
-    does not count as overfitting); partly when at least half of them do; else did not hold. (It was "held"
-    whenever every best epoch was <= 10, which a budget of 10 epochs made certain.)"""
+    """Held when every study net present, on every seed of the run, reaches its best validation MSE within
+    3-12 epochs *and* its validation MSE then rises by at least 0.002 (a net whose budget or early stopping
+    ended it before any rise does not count as overfitting); partly when at least half of those parts do; else
+    did not hold. (It was "held" whenever every best epoch was <= 10, which a budget of 10 epochs made
+    certain.)"""
     claim = "Models overfit after about 6 epochs (validation MSE rises past its minimum)"
-    nets = [n for n in STUDY_NETS if n in data.histories and len(data.histories[n]) > 1]
-    if not nets:
+    runs = [(seed, {n: h[n] for n in STUDY_NETS if n in h and len(h[n]) > 1}) for seed, h in seed_histories(data)]
+    runs = [(seed, nets) for seed, nets in runs if nets]
+    if not runs:
         return (
             claim,
             Verdict.NOT_MEASURED,
             "needs the per-epoch history of a study net (baseline, lstm, gru, wide_deep)",
         )
     low, high = OVERFIT_WINDOW
-    best = best_epochs({n: data.histories[n] for n in nets})
-    rise = {n: validation_rise(data.histories[n]) for n in nets}
-    overfit = [n for n in nets if low <= best[n] <= high and rise[n] >= OVERFIT_RISE]
-    verdict = verdict_of_parts([n in overfit for n in nets])
-    parts = [f"{n} best epoch {best[n]}, then +{rise[n]:.4f}" + ("" if n in overfit else " (no)") for n in nets]
+    parts, lines, epochs = [], [], {}
+    for seed, nets in runs:
+        best = best_epochs(nets)
+        for n, history in nets.items():
+            rise = validation_rise(history)
+            overfit = low <= best[n] <= high and rise >= OVERFIT_RISE
+            parts.append(overfit)
+            epochs.setdefault(n, []).append(best[n])
+            label = n if len(runs) == 1 else f"{n} seed {seed}"
+            lines.append(f"{label} best epoch {best[n]}, then +{rise:.4f}" + ("" if overfit else " (no)"))
+    verdict = verdict_of_parts(parts)
+    spread = f"; best epoch over {len(runs)} seeds: {over_seeds(epochs, '.1f')}" if len(runs) > 1 else ""
     rule = (
         f"rule: a net overfits when its best epoch is {low}-{high} and validation MSE then rises >= {OVERFIT_RISE}; "
-        f"parts: each study net, {RULE}"
+        f"parts: each study net{' on each seed' if len(runs) > 1 else ''}, {RULE}"
     )
-    return claim, verdict, "; ".join(parts) + f". {rule}"
+    return claim, verdict, "; ".join(lines) + spread + f". {rule}"
 
 
 def overfitting_gap(unseen_mse: float, learned_mse: float) -> float:
@@ -228,6 +249,8 @@ def validation_rise(history: pd.DataFrame) -> float:
 
 
 def wide_deep_overfits_less_scores_worse(analysis, data) -> tuple[str, Verdict, str]:
+    """Two parts on each seed of the run: Wide & Deep's overfitting gap (test MSE minus its MSE on the rows it
+    learned from) is the smallest of the nets, and its test MSE the highest."""
     claim = "Wide & Deep overfits less than the other nets but scores slightly worse"
     nets = [n for n in ("baseline", *RECURRENT, "wide_deep") if n in data.histories and len(data.histories[n]) > 1]
     if "wide_deep" not in nets or len(nets) < 2:
@@ -235,18 +258,35 @@ def wide_deep_overfits_less_scores_worse(analysis, data) -> tuple[str, Verdict, 
     board = analysis.leaderboard.set_index("variant")["mse"]
     # one model on both sides: the one scored on the test rows, against the rows it learned from (a refitted
     # model's validation curve belongs to its first fit, so it is not set against the refit's own fit)
-    gaps = {n: overfitting_gap(board[n], learned_rows_mse(data, n)) for n in nets}
-    others = [n for n in nets if n != "wide_deep"]
-    less = all(gaps["wide_deep"] < gaps[n] for n in others)
-    worse = all(board["wide_deep"] > board[n] for n in others)
-    verdict = verdict_of_parts([less, worse])
+    runs = [(data.seed, {n: board[n] for n in nets}, {n: learned_rows_mse(data, n) for n in nets})]
+    for other in data.other_seeds:
+        present = [n for n in nets if n in other.learned_mse and n in other.predictions]
+        if "wide_deep" in present and len(present) >= 2:
+            ratings = rows_of(other.split, C.TEST)[C.RATING].to_numpy()
+            test = {n: float(np.mean((other.predictions[n] - ratings) ** 2)) for n in present}
+            runs.append((other.seed, test, {n: other.learned_mse[n] for n in present}))
+    parts, lines, gaps_over = [], [], {}
+    for seed, test, learned in runs:
+        gaps = {n: overfitting_gap(test[n], learned[n]) for n in test}
+        others = [n for n in gaps if n != "wide_deep"]
+        parts += [all(gaps["wide_deep"] < gaps[n] for n in others), all(test["wide_deep"] > test[n] for n in others)]
+        for n, gap in gaps.items():
+            gaps_over.setdefault(n, []).append(gap)
+        lines.append(
+            ("" if len(runs) == 1 else f"seed {seed}: ")
+            + ", ".join(f"{n} {g:+.4f}" for n, g in gaps.items())
+            + ("" if len(runs) > 1 else "; test MSE: " + ", ".join(f"{n} {test[n]:.4f}" for n in nets))
+        )
+    verdict = verdict_of_parts(parts)
     rows = "training + validation" if data.refit else "training"
-    evidence = f"test MSE - MSE on the {rows} rows each model learned from (dropout off): "
-    evidence += ", ".join(f"{n} {g:+.4f}" for n, g in gaps.items())
+    evidence = f"test MSE - MSE on the {rows} rows each model learned from (dropout off): " + "; ".join(lines)
+    if len(runs) > 1:
+        evidence += f"; the gap over {len(runs)} seeds: {over_seeds(gaps_over)}"
     rises = {n: validation_rise(data.histories[n]) for n in nets}
-    evidence += "; val MSE rise over the epochs after the best: " + ", ".join(f"{n} {r:+.4f}" for n, r in rises.items())
-    evidence += "; test MSE: " + ", ".join(f"{n} {board[n]:.4f}" for n in nets)
-    return claim, verdict, evidence + f". Parts: overfits less, scores worse; {RULE}"
+    evidence += "; val MSE rise over the epochs after the best" + (f" (seed {data.seed}): " if len(runs) > 1 else ": ")
+    evidence += ", ".join(f"{n} {r:+.4f}" for n, r in rises.items())
+    each = " on each seed" if len(runs) > 1 else ""
+    return claim, verdict, evidence + f". Parts: overfits less, scores worse{each}; {RULE}"
 
 
 def units_follow_rating_and_year(analysis, data) -> tuple[str, Verdict, str]:

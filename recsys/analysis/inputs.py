@@ -1,8 +1,9 @@
 """What the analysis of a run reads: its split, movies table, vocabularies, feature tables, trained models and
-their per-epoch histories, and, for a multi-seed run, the further seeds' test-row predictions."""
+their per-epoch histories, and, for a multi-seed run, the further seeds' test-row predictions, histories and
+each net's fit of the rows it learned from."""
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +22,15 @@ from recsys.store.analysis import AnalysisFolder
 
 @dataclass(frozen=True)
 class SeedRun:
-    """A further seed of a multi-seed run, as the claims read it: its split and each variant's test-row
-    predictions (N,) in split order."""
+    """A further seed of a multi-seed run, as the claims read it: its split, each variant's test-row
+    predictions (N,) in split order, the per-epoch histories of the variants trained by epochs, and the MSE of
+    each of those on the rows it learned from (dropout off)."""
 
     seed: int
     split: pd.DataFrame
     predictions: dict[str, np.ndarray]
+    histories: dict[str, pd.DataFrame] = field(default_factory=dict)
+    learned_mse: dict[str, float] = field(default_factory=dict)
 
 
 def predict_split_tests(loaded: TrainedModel, split: pd.DataFrame) -> np.ndarray:
@@ -54,7 +58,7 @@ class RunData:
     def learned_rows(self, split: pd.DataFrame) -> pd.DataFrame:
         """The rows of ``split`` the run's models learned from: training rows, and validation rows after a refit
         (what a reference model must learn from to be compared like for like)."""
-        return split[split[C.SPLIT].isin(learned_parts(self.refit))]
+        return learned_rows(split, self.refit)
 
 
 def load_run_data(
@@ -78,15 +82,40 @@ def load_run_data(
     split_rows, movie_rows = io.read_parquet(split), io.read_parquet(movies)
     features = build_features(rows_of(split_rows, C.TRAIN), movie_rows, user_vocab, movie_vocab)
     histories = {variant: folder.read_history(variant) for variant in checkpoints}
-    seeds = tuple(load_seed_run(*other) for other in others)
+    seeds = tuple(load_seed_run(*other, folder=folder, refit=refit) for other in others)
     return RunData(split_rows, movie_rows, user_vocab, movie_vocab, features, models, histories, seed, seeds, refit)
 
 
-def load_seed_run(seed: int, split: Path, checkpoints: dict[str, Path]) -> SeedRun:
-    """A further seed's test-row predictions (its models are loaded one at a time and let go)."""
+def load_seed_run(
+    seed: int, split: Path, checkpoints: dict[str, Path], folder: AnalysisFolder | None = None, refit: bool = False
+) -> SeedRun:
+    """A further seed's test-row predictions, its histories (those ``folder`` holds) and each net's MSE on the
+    rows it learned from (its models are loaded one at a time and let go)."""
     rows = io.read_parquet(split)
-    predictions = {variant: predict_split_tests(load_checkpoint(path), rows) for variant, path in checkpoints.items()}
-    return SeedRun(seed, rows, predictions)
+    learned = learned_rows(rows, refit)
+    learned = learned.iloc[sampled(len(learned), BOOTSTRAP_ROWS, seed)]  # all unless the release is large
+    histories = {}
+    if folder is not None:
+        histories = {v: folder.read_history(v, seed) for v in checkpoints if folder.history(v, seed).exists()}
+    predictions, learned_mse = {}, {}
+    for variant, path in checkpoints.items():
+        loaded = load_checkpoint(path)
+        predictions[variant] = predict_split_tests(loaded, rows)
+        if variant in histories and len(histories[variant]) > 1:  # trained by epochs: the overfitting claims
+            learned_mse[variant] = rows_mse(loaded, learned)
+        del loaded
+    return SeedRun(seed, rows, predictions, histories, learned_mse)
+
+
+def learned_rows(split: pd.DataFrame, refit: bool) -> pd.DataFrame:
+    """The rows of ``split`` a run's models learned from: training rows, and validation rows after a refit."""
+    return split[split[C.SPLIT].isin(learned_parts(refit))]
+
+
+def rows_mse(loaded: TrainedModel, rows: pd.DataFrame) -> float:
+    """MSE of ``loaded``'s clipped predictions of ``rows`` (dropout off, as it predicts)."""
+    predicted = predict_ids(loaded.model, loaded.user_vocab, loaded.movie_vocab, rows)
+    return float(np.mean((predicted - rows[C.RATING].to_numpy()) ** 2))
 
 
 # Sample sizes of the analysis on large releases (the sizes of ml-latest-small are below every one of them, so

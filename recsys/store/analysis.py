@@ -22,18 +22,19 @@ class AnalysisFolder:
     def checkpoints(self, seed: int, variant: str) -> Path:
         return self.seed(seed) / variant
 
-    def history(self, variant: str) -> Path:
-        return self.path / variant / "history.parquet"  # epoch, train_mse, val_mse
+    def history(self, variant: str, seed: int | None = None) -> Path:
+        """A variant's per-epoch history (epoch, train_mse, val_mse): the run's own seed, or a further one."""
+        return (self.path if seed is None else self.seed(seed)) / variant / "history.parquet"
 
     @property
     def report(self) -> Path:
         return self.path / "report"
 
-    def write_history(self, variant: str, history: pd.DataFrame) -> None:
-        io.write_parquet(history, self.history(variant))
+    def write_history(self, variant: str, history: pd.DataFrame, seed: int | None = None) -> None:
+        io.write_parquet(history, self.history(variant, seed))
 
-    def read_history(self, variant: str) -> pd.DataFrame:
-        return io.read_parquet(self.history(variant))
+    def read_history(self, variant: str, seed: int | None = None) -> pd.DataFrame:
+        return io.read_parquet(self.history(variant, seed))
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)

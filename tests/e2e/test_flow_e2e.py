@@ -315,11 +315,12 @@ def test_cli_prints_the_results_table(harness, real_data, capsys):
 def test_several_seeds_log_mean_and_std_per_variant(harness, real_data):
     from flows.train_all import train_all
 
-    rows = train_all(run_config(real_data, ["mf"], epochs=1, seeds=2, **{"split.seed": 7}))
-    assert [(r.variant, r.seed) for r in rows] == [("mf", 7), ("mf", 8)]
+    # two epochs, so that the nets have curves for the overfitting claims on both seeds
+    rows = train_all(run_config(real_data, ["mf", "baseline", "wide_deep"], epochs=2, seeds=2, **{"split.seed": 7}))
+    assert [(r.variant, r.seed) for r in rows if r.variant == "mf"] == [("mf", 7), ("mf", 8)]
     client = MlflowClient(os.environ["MLFLOW_TRACKING_URI"])
     parent = runs(client, "tags.pipeline = 'train-all'")[0]
-    mse = [r.test_mse for r in rows]
+    mse = [r.test_mse for r in rows if r.variant == "mf"]
     assert parent.data.metrics["mf_test_mse_mean"] == pytest.approx(sum(mse) / 2)
     assert parent.data.metrics["mf_test_mse_std"] == pytest.approx(abs(mse[0] - mse[1]) / 2**0.5)
     assert parent.data.params["split_seed"] == "7"
@@ -330,6 +331,11 @@ def test_several_seeds_log_mean_and_std_per_variant(harness, real_data):
     claims = pd.read_parquet(client.download_artifacts(parent.info.run_id, "report/claims.parquet"))
     embeddings = claims[claims["claim"].str.startswith("Embeddings matter")].iloc[0]["evidence"]
     assert embeddings.startswith("2 splits (seeds 7, 8)") and "mf gap" in embeddings  # each seed's own split
+    claims = claims.set_index("claim")["evidence"]
+    overfit = claims[claims.index.str.startswith("Models overfit")].iloc[0]
+    assert "baseline seed 8 best epoch" in overfit and "wide_deep seed 7 best epoch" in overfit  # every seed's curves
+    wide_deep = claims[claims.index.str.startswith("Wide & Deep overfits")].iloc[0]
+    assert "seed 7: " in wide_deep and "seed 8: " in wide_deep and "the gap over 2 seeds" in wide_deep
     page = open(client.download_artifacts(parent.info.run_id, "report/report.html")).read()
     assert 'alt="test MSE per variant, one dot per seed"' in page  # the spread over seeds, drawn
     assert {r.data.tags["seed"] for r in runs(client, f"tags.mlflow.parentRunId = '{parent.info.run_id}'")} == {

@@ -114,6 +114,20 @@ def test_claims_rest_on_every_seed_and_say_when_there_is_only_one(analysis, run_
     assert evidence.startswith("2 splits (seeds 7, 8)") and "over 2 seeds, real in" in evidence
     assert "± 0.0000" in evidence  # the same gap on both seeds
 
+    # the overfitting claims take a further seed's curves and fit of its learned rows when it has them
+    from recsys.analysis.claims import learned_rows_mse
+
+    nets = ("baseline", "wide_deep")
+    learned = {n: learned_rows_mse(run_data, n) for n in nets}
+    twin = SeedRun(8, run_data.split, dict(analysis.predictions), dict(run_data.histories), learned)
+    two = study_claims(analysis, dataclasses.replace(run_data, other_seeds=(twin,))).set_index("claim")
+    wide_deep = two.loc[two.index.str.startswith("Wide & Deep overfits")].iloc[0]
+    assert "seed 7: " in wide_deep["evidence"] and "seed 8: " in wide_deep["evidence"]
+    assert "the gap over 2 seeds: baseline" in wide_deep["evidence"] and "on each seed" in wide_deep["evidence"]
+    assert wide_deep["verdict"] == one.set_index("claim").loc[wide_deep.name, "verdict"]  # twin seeds agree
+    overfit = two.loc[two.index.str.startswith("Models overfit")].iloc[0]["evidence"]
+    assert "baseline seed 8 best epoch" in overfit and "over 2 seeds" in overfit
+
 
 def test_after_a_refit_the_biases_the_embeddings_are_judged_against_learn_from_the_same_rows(analysis, run_data):
     """Refitted models learned from training + validation rows: biases fitted on the training rows alone would
@@ -290,11 +304,20 @@ def test_the_overfitting_claim_can_fail_and_needs_a_rise_after_the_best_epoch():
         "one of two": {"lstm": overfits, "gru": budget_bound},
         "budget-bound": {"lstm": budget_bound, "gru": budget_bound, "mf": overfits},  # mf: not a study net
     }
-    verdicts = {k: overfits_after_six_epochs(None, SimpleNamespace(histories=h))[1] for k, h in judged.items()}
+    def run(histories, others=()):
+        return SimpleNamespace(histories=histories, seed=42, other_seeds=others)
+
+    verdicts = {k: overfits_after_six_epochs(None, run(h))[1] for k, h in judged.items()}
     assert verdicts == {
         "both overfit": Verdict.HELD,
         "one of two": Verdict.PARTLY,
         "budget-bound": Verdict.DID_NOT_HOLD,
     }
-    _, _, evidence = overfits_after_six_epochs(None, SimpleNamespace(histories=judged["one of two"]))
+    _, _, evidence = overfits_after_six_epochs(None, run(judged["one of two"]))
     assert "lstm best epoch 5, then +0.0200" in evidence and "gru best epoch 10, then +0.0000 (no)" in evidence
+
+    # every seed of the run is a part: both nets overfit on seed 42, neither on seed 43 -> partly (2 of 4)
+    seed_43 = SimpleNamespace(seed=43, histories={"lstm": budget_bound, "gru": budget_bound})
+    verdict, evidence = overfits_after_six_epochs(None, run(judged["both overfit"], (seed_43,)))[1:]
+    assert verdict == Verdict.PARTLY and "lstm seed 43 best epoch 10, then +0.0000 (no)" in evidence
+    assert "best epoch over 2 seeds: lstm 7.5 ± 3.5" in evidence and "each study net on each seed" in evidence
