@@ -136,7 +136,18 @@ class ItemKNN(RatingModel):
         n_rows, n_cols = (self.shape.n_users, self.shape.n_movies)[:: 1 if by_user else -1]
         z = torch.zeros(n_rows, n_cols, device=self.residual.device).index_put_((rows, cols), self.residual)
         rated = torch.zeros_like(z).index_put_((rows, cols), torch.ones_like(self.residual))
-        sim = similarity(z, rated, self.config.shrinkage)
+        # a movie rated once has at most one co-rater with any other, and (n - 1) shrinks its similarities to
+        # exactly 0: they are left out of the products (ml-latest-small: 3k of 8k movies; the products are
+        # quadratic in the movies kept) and their rows and columns stay 0
+        kept = torch.nonzero(rated.sum(0) >= 2).flatten()
+        if len(kept) == n_cols:
+            sim = similarity(z, rated, self.config.shrinkage)
+        else:
+            block = similarity(z[:, kept], rated[:, kept], self.config.shrinkage)
+            del z
+            part = torch.zeros(len(kept), n_cols, device=block.device).index_copy_(1, kept, block)
+            del block
+            sim = torch.zeros(n_cols, n_cols, device=part.device).index_copy_(0, kept, part)
         ptr, neighbours, residuals = group_by(rows, n_rows, cols, self.residual)
         return ptr.tolist(), neighbours, residuals, sim
 

@@ -1,3 +1,5 @@
+import dataclasses
+
 import pytest
 import torch
 
@@ -92,3 +94,28 @@ def test_a_model_loaded_again_reuses_its_similarity_and_other_training_rows_get_
     other.fit_directly(val, val)  # other rows: other residuals, other similarity
     other(users, movies)
     assert len(built) == 2
+
+
+@pytest.mark.parametrize("based_on", ["movie", "user"])
+def test_a_movie_rated_once_is_left_out_of_the_products_and_the_similarity_is_the_same(tiny_prepared, based_on):
+    """(n - 1) shrinks every similarity of a movie (or user) with one rating to exactly 0, so the tables
+    leave it out of the products: the similarity equals the one computed over every movie."""
+    train, val = tiny_prepared.tensors("train"), tiny_prepared.tensors("val")
+    # a new movie rated once (by the first training row's user), and a new user who rated once (its movie)
+    movie, user = tiny_prepared.shape.n_movies, tiny_prepared.shape.n_users
+    shape = dataclasses.replace(tiny_prepared.shape, n_movies=movie + 1, n_users=user + 1)
+    rows = RatingTensors(
+        torch.cat([train.user_idx, train.user_idx[:1], torch.tensor([user])]),
+        torch.cat([train.movie_idx, torch.tensor([movie]), train.movie_idx[:1]]),
+        torch.cat([train.rating, torch.tensor([4.0, 3.0])]),
+    )
+    model = build_model("knn", {"based_on": based_on}, shape, seed=0)
+    model.fit_directly(rows, val)
+    by_user = based_on == "movie"
+    n_rows, n_cols = (shape.n_users, shape.n_movies) if by_user else (shape.n_movies, shape.n_users)
+    index = (model.train_user, model.train_movie) if by_user else (model.train_movie, model.train_user)
+    z = torch.zeros(n_rows, n_cols).index_put_(index, model.residual)
+    rated = torch.zeros(n_rows, n_cols).index_put_(index, torch.ones_like(model.residual))
+    assert (rated.sum(0) == 1).any()  # the added movie (or user) has one rating
+    full = similarity(z, rated, model.config.shrinkage)
+    assert torch.allclose(model.tables()[3], full, atol=1e-6)
