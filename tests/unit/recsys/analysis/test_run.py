@@ -304,6 +304,7 @@ def test_the_overfitting_claim_can_fail_and_needs_a_rise_after_the_best_epoch():
         "one of two": {"lstm": overfits, "gru": budget_bound},
         "budget-bound": {"lstm": budget_bound, "gru": budget_bound, "mf": overfits},  # mf: not a study net
     }
+
     def run(histories, others=()):
         return SimpleNamespace(histories=histories, seed=42, other_seeds=others)
 
