@@ -8,6 +8,12 @@ rating models, the rankers, the analysis, the rest), each variant's training sec
 output). Medians over the rounds, and the ratio to the reference's median. Results go to
 ``bench/results/trainall.json``. Never run it beside another training or test run.
 
+Prefect's database: by default each run's fresh Prefect home gets a copy of one made at the start of the
+bench (Prefect's temporary server booted once on an empty home, no flow run), as on a machine that has run
+the pipeline before; what a person iterating meets. Creating it takes the server about 13 s here against 4 s
+to open it (Prefect's migrations), which the very first run on a machine pays: ``--first-run`` measures that
+(an empty Prefect home for each run). Neither carries a task run, a cached result or an MLflow record.
+
     RECSYS_DATA=../shared/data/ml-latest-small .venv/bin/python bench/trainall.py [--reference 927b6cf] [--rounds 1]
 """
 
@@ -15,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -37,9 +44,20 @@ PHASES = (
 )
 
 
-def run_once(code: Path, data: str, folder: Path) -> dict:
-    """``recsys train-all --json`` of the code at ``code`` in fresh stores under ``folder``."""
+def prefect_database(home: Path) -> Path:
+    """A Prefect home whose database exists: this checkout's temporary server booted on it once, then stopped."""
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {"PREFECT_HOME": str(home)}
+    boot = "from cli import prefect_server; prefect_server.start(); prefect_server.ready()"
+    subprocess.run([sys.executable, "-c", boot], cwd=ROOT, env=env | {"PYTHONPATH": str(ROOT)}, check=True)
+    return home
+
+
+def run_once(code: Path, data: str, folder: Path, prefect_home: Path | None = None) -> dict:
+    """``recsys train-all --json`` of the code at ``code`` in fresh stores under ``folder``; its Prefect home
+    a copy of ``prefect_home`` (a database, nothing run) or empty."""
     folder.mkdir(parents=True)
+    if prefect_home is not None:
+        shutil.copytree(prefect_home, folder / "prefect")
     env = {k: v for k, v in os.environ.items() if k not in ("PREFECT_API_URL", "MLFLOW_TRACKING_URI")}
     env |= {
         "PYTHONPATH": str(code),
@@ -102,6 +120,7 @@ def main() -> None:
     parser.add_argument("--reference", default=REFERENCE, help="git revision to compare with ('' for none)")
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--first-run", action="store_true", help="an empty Prefect home for each run (see above)")
     args = parser.parse_args()
     if not args.data:
         parser.error("give --data or set RECSYS_DATA to the ml-latest-small folder")
@@ -109,19 +128,21 @@ def main() -> None:
     runs: dict[str, list[dict]] = {"current": [], "reference": []}
     with tempfile.TemporaryDirectory(prefix="recsys-bench-trainall-") as tmp:
         codes = {"current": ROOT}
+        home = None if args.first_run else prefect_database(Path(tmp) / "prefect-home")
         if args.reference:
             codes["reference"] = worktree(args.reference, Path(tmp) / "reference-code")
         try:
             for round_ in range(args.rounds):
                 order = list(codes.items()) if round_ % 2 == 0 else list(codes.items())[::-1]
                 for name, code in order:  # the reference first in odd rounds: neither always goes first
-                    result = run_once(code, data, Path(tmp) / f"{name}-{round_}")
+                    result = run_once(code, data, Path(tmp) / f"{name}-{round_}", home)
                     print(f"{name} round {round_ + 1}: {result['wall_seconds']:.0f} s {result['phases']}", flush=True)
                     runs[name].append(result)
         finally:
             if args.reference:
                 subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(codes["reference"])])
     out = {"data": data, "reference": args.reference or None, "rounds": args.rounds, "runs": runs}
+    out["prefect_home"] = "empty (--first-run)" if args.first_run else "a copy of a created database"
     out["current"] = summary(runs["current"])
     if runs["reference"]:
         out["reference_summary"] = summary(runs["reference"])
