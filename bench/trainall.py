@@ -49,6 +49,8 @@ def prefect_database(home: Path) -> Path:
     env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"} | {"PREFECT_HOME": str(home)}
     boot = "from cli import prefect_server; prefect_server.start(); prefect_server.ready()"
     subprocess.run([sys.executable, "-c", boot], cwd=ROOT, env=env | {"PYTHONPATH": str(ROOT)}, check=True)
+    if not (home / "prefect.db").exists():  # a server of another kind (PREFECT_API_URL, ephemeral mode off)
+        raise SystemExit(f"no Prefect database was created in {home}: run with --first-run, or unset PREFECT_*")
     return home
 
 

@@ -12,7 +12,7 @@ from tasks.outcomes import why
 from tasks.pipeline_run import pipeline_outcome, start_pipeline_run
 from tasks.prepare import split_and_index
 from tasks.runners import stops_training_when_interrupted, task_runner_for
-from tasks.tune import tune_trials, write_tuned_config
+from tasks.tune import keep_study, tune_trials, write_tuned_config
 
 
 @flow(name="tune")
@@ -25,12 +25,15 @@ def tune(variant: str, trials: int, out: str, config: PipelineConfig = PipelineC
     with pipeline_outcome(run.run_id):
         dataset = ingest.with_options(refresh_cache=config.data.refresh)(fetch_data(config.data.source))
         split = split_and_index(dataset, config, config.split.seed, run.run_id)
-        with stops_training_when_interrupted():
-            if config.runner.kind == "local":
-                tune_trials(split, variant, trials, 0, run.run_id, trials)
-            else:
-                runner = task_runner_for(config.runner)
-                searches.with_options(task_runner=runner)(split, variant, trials, run.run_id, config.runner.workers)
+        try:
+            with stops_training_when_interrupted():
+                if config.runner.kind == "local":
+                    tune_trials(split, variant, trials, 0, run.run_id, trials)
+                else:
+                    runner = task_runner_for(config.runner)
+                    searches.with_options(task_runner=runner)(split, variant, trials, run.run_id, config.runner.workers)
+        finally:  # the trials that finished are kept, whatever became of the others
+            keep_study(run.run_id)
         return write_tuned_config(variant, run.run_id, out)
 
 

@@ -3,7 +3,6 @@ journal file (Optuna's ``JournalStorage``) so that searches in several processes
 trial is an MLflow run under the tune run (optuna-integration's ``MLflowCallback``: its params, its value as
 ``val_mse``, its state), with the trial's per-epoch validation MSE logged in it as training goes."""
 
-import os
 from pathlib import Path
 
 import optuna
@@ -31,7 +30,7 @@ def study_journal(parent_run_id: str) -> str:
 def tune_trials(prepared: SplitHandle, variant: str, trials: int, search: int, parent_run_id: str, total: int) -> int:
     """``trials`` trials of ``variant``'s search space in the tune run's study (:func:`study_journal`), as search number
     ``search`` (its sampler seeded with the split seed + ``search``, so side-by-side searches propose
-    differently); each trial a run under ``parent_run_id``. Returns the trials it ran."""
+    differently); each trial a run under ``parent_run_id``. Returns the trials it was dealt."""
     logger = get_run_logger()
     base = prepared.config.selected()[variant]
     client = tracking.client()
@@ -39,13 +38,8 @@ def tune_trials(prepared: SplitHandle, variant: str, trials: int, search: int, p
     mlflow.set_experiment(experiment_id=experiment)
     # not nested through an active parent run (a worker would end the tune run as its search ends): the
     # parent is the tag MLflow's nesting writes
-    tags = {
-        "mlflow.parentRunId": parent_run_id,
-        "variant": variant,
-        "family": "tuning",
-        "tune.search": str(search),
-        "recsys.pid": str(os.getpid()),
-    }
+    tags = {"mlflow.parentRunId": parent_run_id, "variant": variant, "family": "tuning", "tune.search": str(search)}
+    tags |= tracking.process_tags()  # a trial left RUNNING by a dead worker is found and ended KILLED
     callback = MLflowCallback(
         tracking_uri=tracking.tracking_uri(),
         metric_name="val_mse",
@@ -89,7 +83,6 @@ def write_tuned_config(variant: str, parent_run_id: str, out: str) -> dict:
     path.write_text(yaml.safe_dump(tuning.tuned_config(variant, best), sort_keys=False))
     client = tracking.client()
     client.log_artifact(parent_run_id, str(path), artifact_path="tuned")
-    client.log_artifact(parent_run_id, journal, artifact_path="tuned")  # optuna.load_study reads it again
     client.log_metric(parent_run_id, f"{variant}_best_val_mse", best.value)
     client.set_tag(parent_run_id, "tuned_variant", variant)
     finished = [t for t in study.trials if t.state.is_finished()]
@@ -111,3 +104,13 @@ def write_tuned_config(variant: str, parent_run_id: str, out: str) -> dict:
         "pruned": pruned,
         "config": str(path),
     }
+
+
+@task(name="keep-study", cache_policy=NO_CACHE, **tracking.IO_RETRIES)
+def keep_study(parent_run_id: str) -> None:
+    """Log the tune run's study journal (every trial of every search, ``optuna.load_study`` reads it again) to
+    the run as ``tuned/study.journal``, whether or not the searches all finished: the work folder holding it is
+    removed when the run ends."""
+    journal = Path(study_journal(parent_run_id))
+    if journal.exists():
+        tracking.client().log_artifact(parent_run_id, str(journal), artifact_path="tuned")

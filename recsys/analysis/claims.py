@@ -14,11 +14,10 @@ import numpy as np
 import pandas as pd
 
 from recsys import columns as C
-from recsys.analysis.inputs import BOOTSTRAP_ROWS, sampled
+from recsys.analysis.inputs import BOOTSTRAP_ROWS, learned_sample, rows_mse, sampled
 from recsys.analysis.verdict import Verdict
 from recsys.data.split import rows_of
 from recsys.evaluation.metrics.bootstrap import percentile_interval, resampled_group_means
-from recsys.evaluation.predictions import predict_ids
 from recsys.models.biases import biases_only_predictions
 
 RECURRENT = ("lstm", "gru", "bilstm")
@@ -237,10 +236,8 @@ def overfitting_gap(unseen_mse: float, learned_mse: float) -> float:
 def learned_rows_mse(data, name: str) -> float:
     """MSE of variant ``name`` as the run scored it (dropout off) on the rows it learned from: the training
     rows, and the validation rows after a refit (:meth:`RunData.learned_rows`)."""
-    learned = data.learned_rows(data.split)
-    learned = learned.iloc[sampled(len(learned), BOOTSTRAP_ROWS, data.seed)]  # all unless the release is large
-    predicted = predict_ids(data.models[name], data.user_vocab, data.movie_vocab, learned)
-    return float(np.mean((predicted - learned[C.RATING].to_numpy()) ** 2))
+    learned = learned_sample(data.split, data.refit, data.seed)
+    return rows_mse(data.models[name], data.user_vocab, data.movie_vocab, learned)
 
 
 def validation_rise(history: pd.DataFrame) -> float:
@@ -259,12 +256,17 @@ def wide_deep_overfits_less_scores_worse(analysis, data) -> tuple[str, Verdict, 
     # one model on both sides: the one scored on the test rows, against the rows it learned from (a refitted
     # model's validation curve belongs to its first fit, so it is not set against the refit's own fit)
     runs = [(data.seed, {n: board[n] for n in nets}, {n: learned_rows_mse(data, n) for n in nets})]
-    for other in data.other_seeds:
-        present = [n for n in nets if n in other.learned_mse and n in other.predictions]
-        if "wide_deep" in present and len(present) >= 2:
-            ratings = rows_of(other.split, C.TEST)[C.RATING].to_numpy()
-            test = {n: float(np.mean((other.predictions[n] - ratings) ** 2)) for n in present}
-            runs.append((other.seed, test, {n: other.learned_mse[n] for n in present}))
+    skipped = []
+    for other in seed_rows(analysis, data)[1:]:
+        learned = next(s.learned_mse for s in data.other_seeds if s.seed == other.seed)
+        present = [n for n in nets if n in learned and n in other.predictions]
+        if "wide_deep" not in present or len(present) < 2:
+            skipped.append(other.seed)
+            continue
+        ratings = other.test()[C.RATING].to_numpy()
+        rows = sampled(len(ratings), BOOTSTRAP_ROWS, other.seed)  # the rows the leaderboard's MSE is on
+        test = {n: float(np.mean((other.predictions[n][rows] - ratings[rows]) ** 2)) for n in present}
+        runs.append((other.seed, test, {n: learned[n] for n in present}))
     parts, lines, gaps_over = [], [], {}
     for seed, test, learned in runs:
         gaps = {n: overfitting_gap(test[n], learned[n]) for n in test}
@@ -275,13 +277,16 @@ def wide_deep_overfits_less_scores_worse(analysis, data) -> tuple[str, Verdict, 
         lines.append(
             ("" if len(runs) == 1 else f"seed {seed}: ")
             + ", ".join(f"{n} {g:+.4f}" for n, g in gaps.items())
-            + ("" if len(runs) > 1 else "; test MSE: " + ", ".join(f"{n} {test[n]:.4f}" for n in nets))
+            + "; test MSE: "
+            + ", ".join(f"{n} {test[n]:.4f}" for n in test)
         )
     verdict = verdict_of_parts(parts)
     rows = "training + validation" if data.refit else "training"
     evidence = f"test MSE - MSE on the {rows} rows each model learned from (dropout off): " + "; ".join(lines)
     if len(runs) > 1:
         evidence += f"; the gap over {len(runs)} seeds: {over_seeds(gaps_over)}"
+    if skipped:
+        evidence += f"; seeds {', '.join(map(str, skipped))} left out (no wide_deep or no other net with a history)"
     rises = {n: validation_rise(data.histories[n]) for n in nets}
     evidence += "; val MSE rise over the epochs after the best" + (f" (seed {data.seed}): " if len(runs) > 1 else ": ")
     evidence += ", ".join(f"{n} {r:+.4f}" for n, r in rises.items())

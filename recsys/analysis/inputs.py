@@ -92,8 +92,7 @@ def load_seed_run(
     """A further seed's test-row predictions, its histories (those ``folder`` holds) and each net's MSE on the
     rows it learned from (its models are loaded one at a time and let go)."""
     rows = io.read_parquet(split)
-    learned = learned_rows(rows, refit)
-    learned = learned.iloc[sampled(len(learned), BOOTSTRAP_ROWS, seed)]  # all unless the release is large
+    learned = learned_sample(rows, refit, seed)
     histories = {}
     if folder is not None:
         histories = {v: folder.read_history(v, seed) for v in checkpoints if folder.history(v, seed).exists()}
@@ -102,7 +101,7 @@ def load_seed_run(
         loaded = load_checkpoint(path)
         predictions[variant] = predict_split_tests(loaded, rows)
         if variant in histories and len(histories[variant]) > 1:  # trained by epochs: the overfitting claims
-            learned_mse[variant] = rows_mse(loaded, learned)
+            learned_mse[variant] = rows_mse(loaded.model, loaded.user_vocab, loaded.movie_vocab, learned)
         del loaded
     return SeedRun(seed, rows, predictions, histories, learned_mse)
 
@@ -112,9 +111,15 @@ def learned_rows(split: pd.DataFrame, refit: bool) -> pd.DataFrame:
     return split[split[C.SPLIT].isin(learned_parts(refit))]
 
 
-def rows_mse(loaded: TrainedModel, rows: pd.DataFrame) -> float:
-    """MSE of ``loaded``'s clipped predictions of ``rows`` (dropout off, as it predicts)."""
-    predicted = predict_ids(loaded.model, loaded.user_vocab, loaded.movie_vocab, rows)
+def learned_sample(split: pd.DataFrame, refit: bool, seed: int) -> pd.DataFrame:
+    """The learned rows an overfitting gap is measured on: all of them unless the release is large."""
+    learned = learned_rows(split, refit)
+    return learned.iloc[sampled(len(learned), BOOTSTRAP_ROWS, seed)]
+
+
+def rows_mse(model: RatingModel, user_vocab: Vocabulary, movie_vocab: Vocabulary, rows: pd.DataFrame) -> float:
+    """MSE of ``model``'s clipped predictions of ``rows`` (dropout off, as it predicts)."""
+    predicted = predict_ids(model, user_vocab, movie_vocab, rows)
     return float(np.mean((predicted - rows[C.RATING].to_numpy()) ** 2))
 
 

@@ -8,7 +8,6 @@ popularity, Gini) of what each model recommends.
 """
 
 import hashlib
-from itertools import chain
 
 import numpy as np
 import pandas as pd
@@ -18,6 +17,7 @@ from recsys import columns as C
 from recsys.analysis.inputs import RunData
 from recsys.data.split import rows_of
 from recsys.evaluation.metrics import diversity_metrics, movie_popularity, rated_movies, top_n_recommendations
+from recsys.evaluation.metrics.recommend import module_device, score_all
 from recsys.evaluation.metrics.topn import (
     RandomScores,
     popularity_scores,
@@ -112,11 +112,11 @@ class RememberedScores:
         members = model.members if isinstance(model, Blend) else {}
         if members and all(n in earlier and earlier[n].weights == weights_digest(m) for n, m in members.items()):
             matrix = model.blended([earlier[name].matrix for name in members])
-        else:
-            device = next(chain(model.parameters(), model.buffers()), torch.empty(0)).device
-            with torch.no_grad():
-                parts = [torch.from_numpy(users[i : i + 64]).to(device) for i in range(0, len(users), 64)]
-                matrix = torch.cat([model.score_matrix(part).cpu() for part in parts])
+        else:  # as top_n_recommendations scores, in the same chunks of users
+            device, n_movies = module_device(model), model.shape.n_movies
+            matrix = torch.cat(
+                [score_all(model, users[i : i + 64], n_movies, device).cpu() for i in range(0, len(users), 64)]
+            )
         return cls(matrix.float(), users, weights_digest(model))
 
     def score_matrix(self, user_idx: torch.Tensor) -> torch.Tensor:
@@ -124,8 +124,11 @@ class RememberedScores:
 
 
 def weights_digest(model: RatingModel) -> str:
-    """A fingerprint of a model's weights and buffers (their names and bytes)."""
+    """A fingerprint of what a model scores with: its class, its config (kNN's k and shrinkage are settings,
+    not weights) and its weights and buffers (their names and bytes)."""
     digest = hashlib.blake2b(digest_size=16)
+    config = getattr(model, "config", None)
+    digest.update(type(model).__name__.encode() + (config.model_dump_json() if config is not None else "").encode())
     for key, tensor in model.state_dict().items():
         digest.update(key.encode() + tensor.detach().cpu().contiguous().numpy().tobytes())
     return digest.hexdigest()

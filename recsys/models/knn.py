@@ -22,7 +22,7 @@ from pydantic import Field
 from recsys.data.tensors import ModelShape
 from recsys.models.base import ModelConfig, RatingModel
 from recsys.models.biases import fit_biases
-from recsys.models.interactions import group_by
+from recsys.models.interactions import group_by, spread_square
 from recsys.models.neighbours import neighbour_offsets, top_neighbours
 
 
@@ -145,9 +145,7 @@ class ItemKNN(RatingModel):
         else:
             block = similarity(z[:, kept], rated[:, kept], self.config.shrinkage)
             del z
-            part = torch.zeros(len(kept), n_cols, device=block.device).index_copy_(1, kept, block)
-            del block
-            sim = torch.zeros(n_cols, n_cols, device=part.device).index_copy_(0, kept, part)
+            sim = spread_square(block, kept, n_cols)
         ptr, neighbours, residuals = group_by(rows, n_rows, cols, self.residual)
         return ptr.tolist(), neighbours, residuals, sim
 

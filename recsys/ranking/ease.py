@@ -19,6 +19,7 @@ import torch
 from pydantic import Field
 
 from recsys.data.tensors import ModelShape, RatingTensors
+from recsys.models.interactions import spread_square
 from recsys.ranking.base import Ranker, RankerConfig, interaction_matrix
 
 MAX_MOVIES = 20_000  # B alone is 1.6 GB of float32 here, its float64 inverse 3.2 GB
@@ -78,8 +79,7 @@ class EASE(Ranker):
     @property
     def weights(self) -> torch.Tensor:
         """B over every movie (n_movies, n_movies): zero rows and columns for the movies without weights."""
-        rows = torch.zeros(len(self.kept), self.n_movies).index_copy_(1, self.kept, self.kept_weights)
-        return torch.zeros(self.n_movies, self.n_movies).index_copy_(0, self.kept, rows)
+        return spread_square(self.kept_weights, self.kept, self.n_movies)
 
     def _scores(self, rows: torch.Tensor) -> torch.Tensor:
         """x B for binary rows x (U, n_movies): the kept movies' part, zero elsewhere."""

@@ -138,6 +138,7 @@ def test_tune_on_a_dask_cluster_runs_one_study_as_a_search_per_worker(cluster, r
         experiment = client.get_experiment_by_name("movielens").experiment_id
         (parent,) = client.search_runs([experiment], "tags.pipeline = 'tune'")
         trials = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+        logged = {a.path for a in client.list_artifacts(parent.info.run_id, "tuned")}
     finally:
         for key, value in saved.items():
             os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
@@ -151,3 +152,4 @@ def test_tune_on_a_dask_cluster_runs_one_study_as_a_search_per_worker(cluster, r
     assert int(best.data.params["dim"]) == tuned["model"]["dim"]
     assert parent.data.metrics["mf_best_val_mse"] == pytest.approx(best.data.metrics["val_mse"])
     assert parent.info.status == "FINISHED"
+    assert {"tuned/tuned-mf.yaml", "tuned/study.journal"} <= logged  # the study, every search's trials, kept

@@ -61,6 +61,12 @@ def exclusion_mask(users: np.ndarray, exclude, n_movies: int) -> torch.Tensor:
     return torch.from_numpy(mask)
 
 
+def module_device(module: nn.Module) -> torch.device:
+    """Where a model's tensors are: a model without parameters (a lookup table, a blend) still holds its
+    buffers on its device."""
+    return next(chain(module.parameters(), module.buffers()), torch.empty(0)).device
+
+
 @torch.no_grad()
 def score_all(score_fn: ScoreFn, users: np.ndarray, n_movies: int, device: torch.device) -> torch.Tensor:
     """Scores (B, n_movies) float of every movie_idx for each of ``users`` (B,); through the model's own
@@ -116,8 +122,7 @@ def top_n_recommendations(
     device = torch.device("cpu")
     if isinstance(score_fn, nn.Module):
         score_fn.eval()
-        # a model without parameters (a lookup table, a blend) still holds its buffers on its device
-        device = next(chain(score_fn.parameters(), score_fn.buffers()), torch.empty(0)).device
+        device = module_device(score_fn)
     parts = [
         top_n_batch(score_fn, users[start : start + batch_users], n_movies, exclude, n, device)
         for start in range(0, len(users), batch_users)
