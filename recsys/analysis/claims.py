@@ -295,44 +295,73 @@ def wide_deep_overfits_less_scores_worse(analysis, data) -> tuple[str, Verdict, 
 
 
 def units_follow_rating_and_year(analysis, data) -> tuple[str, Verdict, str]:
+    """A part per net with hidden units and seed: its units correlate more with rating and year than with
+    genre (the mean over units of each correlation ratio)."""
     claim = "Hidden units divide movies by rating and release year more than by genre"
-    if not analysis.units:
+    runs = [(data.seed, {n: u.summary for n, u in analysis.units.items()})]
+    runs += [(s.seed, s.units) for s in analysis.other_seeds if s.units]
+    if not runs[0][1]:
         return claim, Verdict.NOT_MEASURED, "no variant with a hidden layer"
-    summaries = {n: u.summary for n, u in analysis.units.items()}
-    above = [n for n, s in summaries.items() if s["mean_r_rating_year"] > s["mean_r_genre"]]
-    verdict = verdict_of_parts([n in above for n in summaries])
-    evidence = "; ".join(
-        f"{n}: R(rating, year) {s['mean_r_rating_year']:.3f} vs R(genres) {s['mean_r_genre']:.3f}, "
-        f"{s['share_rating_year_above_genre']:.0%} of units"
-        for n, s in summaries.items()
-    )
-    inputs = [n for n in summaries if n in FEATURE_INPUTS]
+    parts, lines, margins = [], [], {}
+    for seed, summaries in runs:
+        for n, s in summaries.items():
+            parts.append(s["mean_r_rating_year"] > s["mean_r_genre"])
+            margins.setdefault(n, []).append(s["mean_r_rating_year"] - s["mean_r_genre"])
+            label = n if len(runs) == 1 else f"{n} seed {seed}"
+            lines.append(
+                f"{label}: R(rating, year) {s['mean_r_rating_year']:.3f} vs R(genres) {s['mean_r_genre']:.3f}, "
+                f"{s['share_rating_year_above_genre']:.0%} of units"
+            )
+    verdict = verdict_of_parts(parts)
+    evidence = "; ".join(lines)
+    if len(runs) > 1:
+        evidence += f"; R(rating, year) - R(genres) over {len(runs)} seeds: {over_seeds(margins, '.3f')}"
+    inputs = [n for n in runs[0][1] if n in FEATURE_INPUTS]
     if inputs:  # a unit that reads the year or the genres is bound to divide movies by them
         evidence += (
             f". {', '.join(inputs)} takes release year and genres as inputs, so its units' split by them is partly"
             " built in, not learned from the ratings alone"
         )
-    return claim, verdict, evidence + f". Parts: each net; {RULE}"
+    each = " on each seed" if len(runs) > 1 else ""
+    return claim, verdict, evidence + f". Parts: each net{each}; {RULE}"
+
+
+DIVERSITY_NETS = ("baseline", *RECURRENT, "wide_deep")  # the study's nets whose top-10 lists are compared
 
 
 def wide_deep_recommends_more_diverse(analysis, data) -> tuple[str, Verdict, str]:
+    """Three parts on each seed: Wide & Deep's top-10 lists have more coverage, more novelty and a lower Gini
+    than every other study net's."""
     claim = "Wide & Deep recommends more diverse movies than the study's other nets"
-    table = analysis.topn[analysis.topn["kind"] == "variant"].set_index("model")
-    nets = [n for n in ("baseline", *RECURRENT) if n in table.index]
-    if "wide_deep" not in table.index or not nets:
+    tables = [(data.seed, analysis.topn)] + [(s.seed, s.topn) for s in analysis.other_seeds]
+    parts, wins_by_seed, main = [], [], None
+    for seed, topn in tables:
+        table = topn[topn["kind"] == "variant"].set_index("model")
+        nets = [n for n in DIVERSITY_NETS if n in table.index and n != "wide_deep"]
+        if "wide_deep" not in table.index or not nets:
+            continue
+        wd, others = table.loc["wide_deep"], table.loc[nets]
+        wins = {
+            "coverage": wd["coverage"] > others["coverage"].max(),
+            "novelty": wd["novelty"] > others["novelty"].max(),
+            "gini": wd["gini"] < others["gini"].min(),
+        }
+        parts += list(wins.values())
+        wins_by_seed.append((seed, [k for k, v in wins.items() if v] or "nothing"))
+        main = table if main is None else main
+    if main is None:
         return claim, Verdict.NOT_MEASURED, "needs wide_deep and another of the study's nets"
-    wd, others = table.loc["wide_deep"], table.loc[nets]
-    wins = {
-        "coverage": wd["coverage"] > others["coverage"].max(),
-        "novelty": wd["novelty"] > others["novelty"].max(),
-        "gini": wd["gini"] < others["gini"].min(),
-    }
-    verdict = verdict_of_parts(list(wins.values()))
-    users = int(table["users"].iloc[0]) if "users" in table else "all"
-    evidence = f"top-10 lists of {users} users; W&D ahead on {[k for k, v in wins.items() if v] or 'nothing'}; " + (
+    verdict = verdict_of_parts(parts)
+    users = int(main["users"].iloc[0]) if "users" in main else "all"
+    if len(wins_by_seed) == 1:
+        ahead = f"W&D ahead on {wins_by_seed[0][1]}"
+    else:
+        ahead = "W&D ahead on " + ", ".join(f"{w} (seed {seed})" for seed, w in wins_by_seed)
+    evidence = f"top-10 lists of {users} users; {ahead}; " + (
         "; ".join(
             f"{n}: coverage {r['coverage']:.3f}, novelty {r['novelty']:.2f} bits, Gini {r['gini']:.3f}"
-            for n, r in table.iterrows()
+            for n, r in main.iterrows()
         )
     )
-    return claim, verdict, evidence + f". Parts: coverage, novelty, Gini; {RULE}"
+    each = " on each seed" if len(wins_by_seed) > 1 else ""
+    return claim, verdict, evidence + f". Parts: coverage, novelty, Gini{each}; {RULE}"

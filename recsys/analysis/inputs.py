@@ -31,6 +31,7 @@ class SeedRun:
     predictions: dict[str, np.ndarray]
     histories: dict[str, pd.DataFrame] = field(default_factory=dict)
     learned_mse: dict[str, float] = field(default_factory=dict)
+    checkpoints: dict[str, Path] = field(default_factory=dict)  # its models, read again one at a time
 
 
 def predict_split_tests(loaded: TrainedModel, split: pd.DataFrame) -> np.ndarray:
@@ -103,7 +104,26 @@ def load_seed_run(
         if variant in histories and len(histories[variant]) > 1:  # trained by epochs: the overfitting claims
             learned_mse[variant] = rows_mse(loaded.model, loaded.user_vocab, loaded.movie_vocab, learned)
         del loaded
-    return SeedRun(seed, rows, predictions, histories, learned_mse)
+    return SeedRun(seed, rows, predictions, histories, learned_mse, dict(checkpoints))
+
+
+def seed_run_data(data: "RunData", seed: SeedRun) -> "RunData":
+    """A further seed of ``data``'s run as the analysis reads a run (its split, vocabularies, feature tables,
+    models loaded as they are read, histories), for the steps the claims repeat on every seed."""
+    models = StoredModels(seed.checkpoints)
+    first = models.loaded(next(iter(models)))  # the variants share the vocabularies; the first stays loaded
+    features = build_features(rows_of(seed.split, C.TRAIN), data.movies, first.user_vocab, first.movie_vocab)
+    return RunData(
+        seed.split,
+        data.movies,
+        first.user_vocab,
+        first.movie_vocab,
+        features,
+        models,
+        seed.histories,
+        seed.seed,
+        refit=data.refit,
+    )
 
 
 def learned_rows(split: pd.DataFrame, refit: bool) -> pd.DataFrame:

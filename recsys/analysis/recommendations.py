@@ -8,6 +8,7 @@ popularity, Gini) of what each model recommends.
 """
 
 import hashlib
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -63,9 +64,12 @@ def baselines(data: RunData) -> dict[str, object]:
     }
 
 
-def catalogue_topn(data: RunData, sample: int | None = TOPN_USERS, n: int = 10) -> pd.DataFrame:
+def catalogue_topn(
+    data: RunData, sample: int | None = TOPN_USERS, n: int = 10, variants: Collection[str] | None = None
+) -> pd.DataFrame:
     """One row per variant and baseline: ``kind``, ``users``, precision, recall, NDCG, MAP and hit rate at
-    ``n`` over the whole catalogue, and coverage, mean popularity, novelty and Gini of the same lists."""
+    ``n`` over the whole catalogue, and coverage, mean popularity, novelty and Gini of the same lists. With
+    ``variants``, only those of the run's variants (and no baselines)."""
     train_u, train_m, _ = encoded(data, C.TRAIN)
     val_u, val_m, _ = encoded(data, C.VAL)
     known = rated_movies(np.concatenate([train_u, val_u]), np.concatenate([train_m, val_m]))
@@ -73,8 +77,9 @@ def catalogue_topn(data: RunData, sample: int | None = TOPN_USERS, n: int = 10) 
     users = sample_users(relevant, sample, data.seed)
     popularity = movie_popularity(train_m, data.movie_vocab.size)
     # the variants' models are read one at a time (a run's models are loaded as they are read: RunData.models)
-    fixed = baselines(data)
-    providers = [(name, "variant") for name in data.models] + [(name, "baseline") for name in fixed]
+    fixed = baselines(data) if variants is None else {}
+    chosen = [name for name in data.models if variants is None or name in variants]
+    providers = [(name, "variant") for name in chosen] + [(name, "baseline") for name in fixed]
     rows, scored = [], {}
     for name, kind in providers:
         if kind == "baseline":

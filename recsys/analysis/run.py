@@ -19,8 +19,8 @@ import torch
 from recsys import columns as C
 from recsys import files
 from recsys.analysis.activations import collect_activations, hidden_layer, hidden_layer_name, movie_catalogue
-from recsys.analysis.claims import claims_as_text, study_claims
-from recsys.analysis.inputs import BOOTSTRAP_ROWS, MAP_MOVIES, UNIT_ROWS, RunData, sampled
+from recsys.analysis.claims import DIVERSITY_NETS, claims_as_text, study_claims
+from recsys.analysis.inputs import BOOTSTRAP_ROWS, MAP_MOVIES, UNIT_ROWS, RunData, sampled, seed_run_data
 from recsys.analysis.maps import hover_details, plot_map_png, rating_matrix_tsne, tsne_map, write_map_html
 from recsys.analysis.recommendations import TOPN_USERS, catalogue_topn, neighbour_sanity
 from recsys.analysis.units import UnitAnalysis, analyze_units, unit_markdown
@@ -53,6 +53,17 @@ class Analysis:
     claims: pd.DataFrame | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     predictions: dict[str, np.ndarray] = field(default_factory=dict)  # on the test rows, in split order
+    other_seeds: tuple["SeedAnalysis", ...] = ()  # a multi-seed run's further seeds, for the claims
+
+
+@dataclass(frozen=True)
+class SeedAnalysis:
+    """What the claims read of a further seed beyond its predictions and curves: each net's hidden-unit
+    summary and the study nets' top-10 lists (their accuracy and diversity rows)."""
+
+    seed: int
+    units: dict[str, dict]  # variant -> UnitAnalysis.summary
+    topn: pd.DataFrame  # catalogue_topn's rows of DIVERSITY_NETS
 
 
 def analyze_run(
@@ -84,8 +95,9 @@ def analyze_run(
     maps = step("movie maps", draw_movie_maps, data, catalogue, units, out / "maps")
     if rating_matrix_map:
         maps[RATING_MATRIX] = step("rating-matrix map", draw_rating_matrix_map, data, catalogue, out / "maps")
+    others = step("further seeds' units and top-10", analyze_other_seeds, data, topn_users) if data.other_seeds else ()
     tables = (leaderboard, breakdown, ranking, topn, neighbours)
-    result = Analysis(*tables, units, maps, seconds=seconds, predictions=predictions)
+    result = Analysis(*tables, units, maps, seconds=seconds, predictions=predictions, other_seeds=others)
     result.claims = step("claims", study_claims, result, data)
     return result
 
@@ -121,6 +133,20 @@ def score_variants(
     )
     ranking = pd.DataFrame([{"variant": name, **ranking_metrics(test, p)} for name, p in predictions.items()])
     return leaderboard, breakdown, ranking
+
+
+def analyze_other_seeds(data: RunData, topn_users: int | None) -> tuple[SeedAnalysis, ...]:
+    """Each further seed's hidden-unit summaries and the study nets' top-10 lists, its models read one at a
+    time: the units and diversity claims take every seed of the run as parts."""
+    out = []
+    for seed in data.other_seeds:
+        if not seed.checkpoints:
+            continue
+        seed_data = seed_run_data(data, seed)
+        catalogue = movie_catalogue(seed_data.movie_vocab, seed_data.movies, seed_data.features)
+        units = {name: unit.summary for name, unit in analyze_hidden_units(seed_data, catalogue).items()}
+        out.append(SeedAnalysis(seed.seed, units, catalogue_topn(seed_data, topn_users, variants=DIVERSITY_NETS)))
+    return tuple(out)
 
 
 def analyze_hidden_units(data: RunData, catalogue: pd.DataFrame) -> dict[str, UnitAnalysis]:

@@ -336,6 +336,10 @@ def test_several_seeds_log_mean_and_std_per_variant(harness, real_data):
     assert "baseline seed 8 best epoch" in overfit and "wide_deep seed 7 best epoch" in overfit  # every seed's curves
     wide_deep = claims[claims.index.str.startswith("Wide & Deep overfits")].iloc[0]
     assert "seed 7: " in wide_deep and "seed 8: " in wide_deep and "the gap over 2 seeds" in wide_deep
+    units = claims[claims.index.str.startswith("Hidden units")].iloc[0]
+    assert "baseline seed 8: R(rating, year)" in units and "over 2 seeds" in units  # seed 8's models read again
+    diverse = claims[claims.index.str.startswith("Wide & Deep recommends")].iloc[0]
+    assert "(seed 7)" in diverse and "(seed 8)" in diverse
     page = open(client.download_artifacts(parent.info.run_id, "report/report.html")).read()
     assert 'alt="test MSE per variant, one dot per seed"' in page  # the spread over seeds, drawn
     assert {r.data.tags["seed"] for r in runs(client, f"tags.mlflow.parentRunId = '{parent.info.run_id}'")} == {

@@ -322,3 +322,25 @@ def test_the_overfitting_claim_can_fail_and_needs_a_rise_after_the_best_epoch():
     verdict, evidence = overfits_after_six_epochs(None, run(judged["both overfit"], (seed_43,)))[1:]
     assert verdict == Verdict.PARTLY and "lstm seed 43 best epoch 10, then +0.0000 (no)" in evidence
     assert "best epoch over 2 seeds: lstm 7.5 ± 3.5" in evidence and "each study net on each seed" in evidence
+
+
+def test_the_units_and_diversity_claims_take_every_seed(analysis, run_data, tmp_path):
+    """A further seed's models are read again for its hidden units and its study nets' top-10 lists, and the
+    two claims take each seed's nets and metrics as parts."""
+    from recsys.analysis.inputs import SeedRun
+    from recsys.analysis.run import analyze_other_seeds
+    from recsys.models.checkpoint import save_checkpoint
+
+    vocabs = run_data.user_vocab, run_data.movie_vocab
+    paths = {n: save_checkpoint(tmp_path / f"{n}.pt", n, run_data.models[n], *vocabs) for n in run_data.models}
+    twin = SeedRun(8, run_data.split, dict(analysis.predictions), dict(run_data.histories), {}, paths)
+    data = dataclasses.replace(run_data, other_seeds=(twin,))
+    (seed,) = analyze_other_seeds(data, 20)
+    assert seed.seed == 8 and set(seed.units) == set(analysis.units)
+    assert set(seed.topn["model"]) == {"baseline", "wide_deep"} and set(seed.topn["kind"]) == {"variant"}
+    claims = study_claims(dataclasses.replace(analysis, other_seeds=(seed,)), data).set_index("claim")
+    units = claims.loc[claims.index.str.startswith("Hidden units")].iloc[0]
+    assert "baseline seed 8: R(rating, year)" in units["evidence"] and "over 2 seeds" in units["evidence"]
+    assert "each net on each seed" in units["evidence"]
+    diverse = claims.loc[claims.index.str.startswith("Wide & Deep recommends")].iloc[0]
+    assert "(seed 8)" in diverse["evidence"] and "on each seed" in diverse["evidence"]
