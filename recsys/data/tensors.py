@@ -124,3 +124,11 @@ def prepare_split(ratings: pd.DataFrame, movies: pd.DataFrame, config: SplitConf
         n_genres=len(features.genres),
     )
     return PreparedSplit(split, user_vocab, movie_vocab, features, shape)
+
+
+def spread_square(block: torch.Tensor, kept: torch.Tensor, n: int) -> torch.Tensor:
+    """The (n, n) matrix that is ``block`` (K, K) at the rows and columns ``kept`` (K,) and 0 elsewhere: a
+    movie-by-movie matrix computed over some movies only (EASE's B, kNN's similarity). Rows, then columns,
+    into place: two copies rather than one index over K^2 pairs."""
+    rows = torch.zeros(len(kept), n, device=block.device).index_copy_(1, kept, block)
+    return torch.zeros(n, n, device=block.device).index_copy_(0, kept, rows)

@@ -53,11 +53,3 @@ def segment_sums(ptr: torch.Tensor, groups: torch.Tensor, terms, dim: int, budge
         positions, owner = segments(ptr, groups[lo:hi])
         sums[lo:hi] = sums[lo:hi].index_add(0, owner, terms(positions).to(sums.dtype))
     return sums
-
-
-def spread_square(block: torch.Tensor, kept: torch.Tensor, n: int) -> torch.Tensor:
-    """The (n, n) matrix that is ``block`` (K, K) at the rows and columns ``kept`` (K,) and 0 elsewhere: a
-    movie-by-movie matrix computed over some movies only (EASE's B, kNN's similarity). Rows, then columns,
-    into place: two copies rather than one index over K^2 pairs."""
-    rows = torch.zeros(len(kept), n, device=block.device).index_copy_(1, kept, block)
-    return torch.zeros(n, n, device=block.device).index_copy_(0, kept, rows)

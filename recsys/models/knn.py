@@ -19,10 +19,10 @@ from typing import Literal
 import torch
 from pydantic import Field
 
-from recsys.data.tensors import ModelShape
+from recsys.data.tensors import ModelShape, spread_square
 from recsys.models.base import ModelConfig, RatingModel
 from recsys.models.biases import fit_biases
-from recsys.models.interactions import group_by, spread_square
+from recsys.models.interactions import group_by
 from recsys.models.neighbours import neighbour_offsets, top_neighbours
 
 

@@ -18,8 +18,7 @@ import scipy.sparse as sp
 import torch
 from pydantic import Field
 
-from recsys.data.tensors import ModelShape, RatingTensors
-from recsys.models.interactions import spread_square
+from recsys.data.tensors import ModelShape, RatingTensors, spread_square
 from recsys.ranking.base import Ranker, RankerConfig, interaction_matrix
 
 MAX_MOVIES = 20_000  # B alone is 1.6 GB of float32 here, its float64 inverse 3.2 GB
