@@ -77,14 +77,26 @@ def load_run_data(
     ``refit``: the models were refitted on training + validation rows."""
     if not checkpoints:
         raise ValueError("the run has no trained variants to analyze")
-    models = StoredModels(checkpoints)
-    first = models.loaded(next(iter(models)))  # the variants share the vocabularies; the first stays loaded
-    user_vocab, movie_vocab = first.user_vocab, first.movie_vocab
-    split_rows, movie_rows = io.read_parquet(split), io.read_parquet(movies)
-    features = build_features(rows_of(split_rows, C.TRAIN), movie_rows, user_vocab, movie_vocab)
     histories = {variant: folder.read_history(variant) for variant in checkpoints}
     seeds = tuple(load_seed_run(*other, folder=folder, refit=refit) for other in others)
-    return RunData(split_rows, movie_rows, user_vocab, movie_vocab, features, models, histories, seed, seeds, refit)
+    return stored_run(io.read_parquet(split), io.read_parquet(movies), checkpoints, histories, seed, seeds, refit)
+
+
+def stored_run(
+    split: pd.DataFrame,
+    movies: pd.DataFrame,
+    checkpoints: dict[str, Path],
+    histories: dict[str, pd.DataFrame],
+    seed: int,
+    others: tuple[SeedRun, ...] = (),
+    refit: bool = False,
+) -> "RunData":
+    """A seed's :class:`RunData` over its stored models (loaded as they are read): the vocabularies of the first
+    (the variants share them; it stays loaded) and the feature tables of the split's training rows."""
+    models = StoredModels(checkpoints)
+    first = models.loaded(next(iter(models)))
+    features = build_features(rows_of(split, C.TRAIN), movies, first.user_vocab, first.movie_vocab)
+    return RunData(split, movies, first.user_vocab, first.movie_vocab, features, models, histories, seed, others, refit)
 
 
 def load_seed_run(
@@ -110,20 +122,7 @@ def load_seed_run(
 def seed_run_data(data: "RunData", seed: SeedRun) -> "RunData":
     """A further seed of ``data``'s run as the analysis reads a run (its split, vocabularies, feature tables,
     models loaded as they are read, histories), for the steps the claims repeat on every seed."""
-    models = StoredModels(seed.checkpoints)
-    first = models.loaded(next(iter(models)))  # the variants share the vocabularies; the first stays loaded
-    features = build_features(rows_of(seed.split, C.TRAIN), data.movies, first.user_vocab, first.movie_vocab)
-    return RunData(
-        seed.split,
-        data.movies,
-        first.user_vocab,
-        first.movie_vocab,
-        features,
-        models,
-        seed.histories,
-        seed.seed,
-        refit=data.refit,
-    )
+    return stored_run(seed.split, data.movies, seed.checkpoints, seed.histories, seed.seed, refit=data.refit)
 
 
 def learned_rows(split: pd.DataFrame, refit: bool) -> pd.DataFrame:
